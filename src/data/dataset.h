@@ -1,0 +1,69 @@
+/* Data sets: readers for CSV, IDX (raw or gzip), .npy; validation of labels; standardisation
+ * of inputs with training statistics; the built-in data sets (digits, mnist, fashion-mnist). */
+#ifndef BNN_DATA_DATASET_H
+#define BNN_DATA_DATASET_H
+
+#include <stddef.h>
+
+#include "core/status.h"
+
+/* A table of n examples: features x and one target per row. Owns its arrays. */
+typedef struct {
+    size_t n;                        /* rows */
+    size_t d;                        /* features per row */
+    size_t height, width, channels;  /* image shape (HWC order in x) when known, else 0 */
+    double *x;                       /* (n, d) row-major */
+    double *y;                       /* (n) class index (an exact integer) or regression value */
+} bnn_table;
+
+void bnn_table_free(bnn_table *t);
+
+typedef struct {
+    int header;      /* -1: detect (first row has a non-numeric cell), 0: none, 1: one header row */
+    long target_col; /* column of the target, 0-based; -1 = last column */
+} bnn_csv_options;
+
+/* CSV of numbers, comma separated. Errors name the file, the 1-based line and column. */
+bnn_status bnn_read_csv(const char *path, const bnn_csv_options *opt, bnn_table *out);
+
+/* IDX images (magic 0x00000803, uint8) and labels (0x00000801); raw or gzip (detected by the
+ * gzip magic bytes, not the file name). */
+bnn_status bnn_read_idx_pair(const char *images_path, const char *labels_path, bnn_table *out);
+
+/* Features from one .npy file (2-D (n, d), or (n, h, w[, c]) for images) and targets from
+ * another (1-D (n)); dtypes float32, float64, uint8, int64; C order only. */
+bnn_status bnn_read_npy_pair(const char *x_path, const char *y_path, bnn_table *out);
+
+/* "FILE" (CSV) or "XFILE,YFILE" (IDX or .npy, told apart by the file's magic bytes). */
+bnn_status bnn_read_table(const char *spec, const bnn_csv_options *opt, bnn_table *out);
+
+typedef enum { BNN_TASK_CLASSIFY = 0, BNN_TASK_REGRESS = 1 } bnn_task;
+
+typedef struct {
+    const char *name;       /* built-in data set ("digits", "mnist", "fashion-mnist") or NULL */
+    const char *train_spec; /* used when name is NULL: see bnn_read_table */
+    const char *test_spec;  /* idem; required when name is NULL */
+    bnn_csv_options csv;
+    bnn_task task;
+    size_t n_classes;       /* classification: 0 = 1 + largest training label */
+    size_t train_subset;    /* 0 = all; else the first train_subset training rows */
+    int standardize;        /* nonzero: x := (x - mean_train) / sd_train per feature */
+} bnn_dataset_options;
+
+typedef struct {
+    bnn_table train, test;
+    bnn_task task;
+    size_t n_classes;  /* 0 for regression */
+    double *mean;      /* (d) training means used to standardise (0 if not standardised) */
+    double *sd;        /* (d) training sds (1 for constant features or if not standardised) */
+    char train_source[1024], test_source[1024]; /* resolved paths, for run.json */
+} bnn_dataset;
+
+/* Loads, checks (shapes agree, finite values, labels integer and in range) and standardises. */
+bnn_status bnn_dataset_load(const bnn_dataset_options *opt, bnn_dataset *out);
+void bnn_dataset_free(bnn_dataset *d);
+
+/* Directory of the built-in data: $BNNMC_DATA_DIR if set, else the source tree's data/. */
+const char *bnn_data_dir(void);
+
+#endif
