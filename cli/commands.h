@@ -1,0 +1,10 @@
+/* The bnnmc subcommands: each takes the arguments after its name and returns the exit code. */
+#ifndef BNN_CLI_COMMANDS_H
+#define BNN_CLI_COMMANDS_H
+
+int cmd_sample(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_summary(int argc, char **argv);
+int cmd_diagnose(int argc, char **argv);
+
+#endif

@@ -1,0 +1,33 @@
+/* Where the arithmetic runs: a small vtable (ggml-backend style) behind which the CPU, and later
+ * MPI and CUDA, compute the log-likelihood over all training data and predictions. θ and the
+ * gradient cross this interface as double; a backend may compute in lower precision inside. */
+#ifndef BNN_BACKEND_BACKEND_H
+#define BNN_BACKEND_BACKEND_H
+
+#include <stddef.h>
+
+#include "core/status.h"
+
+typedef struct bnn_backend_ops {
+    const char *name;
+    /* Log-likelihood of all training data at θ (n_params) and, if grad is not NULL, its
+     * gradient (written, n_params). Bit-identical for any thread count. */
+    bnn_status (*loglik_grad)(void *ctx, const double *theta, double *grad, double *loglik);
+    /* Network outputs (n_predict, n_outputs) for the prediction inputs at θ; NULL if none. */
+    bnn_status (*predict)(void *ctx, const double *theta, double *out);
+    void (*free)(void *ctx);
+} bnn_backend_ops;
+
+typedef struct {
+    const bnn_backend_ops *ops;
+    void *ctx;
+} bnn_backend;
+
+static inline void bnn_backend_free(bnn_backend *b)
+{
+    if (b->ops && b->ops->free) b->ops->free(b->ctx);
+    b->ops = NULL;
+    b->ctx = NULL;
+}
+
+#endif

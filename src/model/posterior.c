@@ -1,0 +1,94 @@
+/* Gaussian prior, temperature and the log-posterior target over a backend. */
+#include "model/posterior.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+
+bnn_status bnn_prior_var_parse(const char *text, bnn_prior_options *o)
+{
+    const char *p = text;
+    o->n_var = 0;
+    for (;;) {
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (end == p || errno || !(v > 0) || !isfinite(v) || (*end && *end != ','))
+            return BNN_ERROR(BNN_EINVAL,
+                             "--prior-var '%s': expected positive numbers, one or one per "
+                             "dense layer, separated by commas", text);
+        if (o->n_var == BNN_MLP_MAX_LAYERS)
+            return BNN_ERROR(BNN_EINVAL, "--prior-var '%s': too many values", text);
+        o->var[o->n_var++] = v;
+        if (!*end) return BNN_OK;
+        p = end + 1;
+    }
+}
+
+bnn_status bnn_posterior_init(bnn_posterior *post, const bnn_mlp *m,
+                              const bnn_prior_options *prior, bnn_backend backend)
+{
+    if (prior->n_var != 1 && prior->n_var != m->n_layers)
+        return BNN_ERROR(BNN_EINVAL,
+                         "--prior-var has %zu values; give one, or one per dense layer (%zu)",
+                         prior->n_var, m->n_layers);
+    if (!(prior->temperature > 0) || !isfinite(prior->temperature))
+        return BNN_ERROR(BNN_EINVAL, "--temperature must be positive and finite (got %g)",
+                         prior->temperature);
+    post->model = m;
+    post->backend = backend;
+    post->temperature = prior->temperature;
+    post->prior_var = malloc(m->n_params * sizeof(double));
+    if (!post->prior_var) return BNN_ERROR(BNN_ENOMEM, "out of memory for the prior");
+    for (size_t l = 0; l < m->n_layers; l++) {
+        double v = prior->var[prior->n_var == 1 ? 0 : l];
+        double vw = prior->divide_by_fan_in ? v / (double)m->width[l] : v;
+        for (size_t i = m->w_offset[l]; i < m->b_offset[l]; i++) post->prior_var[i] = vw;
+        for (size_t i = m->b_offset[l]; i < m->b_offset[l] + m->width[l + 1]; i++)
+            post->prior_var[i] = v;
+    }
+    const double log_2pi = 1.8378770664093454835606594728112;
+    post->log_prior_norm = 0;
+    for (size_t i = 0; i < m->n_params; i++)
+        post->log_prior_norm += -0.5 * (log_2pi + log(post->prior_var[i]));
+    return BNN_OK;
+}
+
+void bnn_posterior_free(bnn_posterior *post)
+{
+    free(post->prior_var);
+    post->prior_var = NULL;
+}
+
+static bnn_status posterior_logp_grad(void *ctx, const double *theta, double *grad,
+                                      bnn_logp *out)
+{
+    bnn_posterior *post = ctx;
+    const size_t P = post->model->n_params;
+    double log_lik;
+    BNN_TRY(post->backend.ops->loglik_grad(post->backend.ctx, theta, grad, &log_lik));
+    double quad = 0;
+    for (size_t i = 0; i < P; i++) quad += theta[i] * theta[i] / post->prior_var[i];
+    double log_prior = post->log_prior_norm - 0.5 * quad;
+    const double inv_t = 1 / post->temperature;
+    if (grad)
+        for (size_t i = 0; i < P; i++) grad[i] = (grad[i] - theta[i] / post->prior_var[i]) * inv_t;
+    out->log_lik = log_lik;
+    out->log_prior = log_prior;
+    out->logp = (log_lik + log_prior) * inv_t;
+    return BNN_OK;
+}
+
+bnn_target bnn_posterior_target(bnn_posterior *post)
+{
+    return (bnn_target){.dim = post->model->n_params, .logp_grad = posterior_logp_grad,
+                        .ctx = post};
+}
+
+void bnn_posterior_draw_prior(const bnn_posterior *post, bnn_rng *rng, double scale,
+                              double *theta)
+{
+    const size_t P = post->model->n_params;
+    bnn_rng_normals(rng, theta, P);
+    for (size_t i = 0; i < P; i++) theta[i] *= scale * sqrt(post->prior_var[i]);
+}
