@@ -127,7 +127,8 @@ static int csv_blank(const char *s, const char *e)
     return s == e;
 }
 
-/* Whether a header row: told (header 0 or 1) or detected (some cell is not a number). */
+/* Whether a header row: told (header 0 or 1) or detected (some non-empty cell is not a
+ * number; an empty cell is left for the data row's error). */
 static int csv_is_header(char *s, char *e, int header)
 {
     if (header >= 0) return header;
@@ -135,7 +136,9 @@ static int csv_is_header(char *s, char *e, int header)
     double v;
     for (char *p = s;; p++) {
         if (p != e && *p != ',') continue;
-        if (!csv_parse_number(cell, p, &v)) return 1;
+        char *cs = cell, *ce = p;
+        csv_trim(&cs, &ce);
+        if (cs != ce && !csv_parse_number(cell, p, &v)) return 1;
         cell = p + 1;
         if (p == e) return 0;
     }
@@ -193,8 +196,8 @@ static bnn_status csv_parse(char *text, size_t size, const bnn_csv_options *opt,
 bnn_status bnn_read_csv(const char *path, const bnn_csv_options *opt, bnn_table *out)
 {
     static const bnn_csv_options defaults = {-1, -1};
-    char *text;
-    size_t size, line;
+    char *text = NULL;
+    size_t size = 0, line = 0;
     memset(out, 0, sizeof *out);
     if (!opt) opt = &defaults;
     BNN_TRY(csv_slurp(path, &text, &size));
