@@ -58,6 +58,7 @@ static void csv_trim(char **s, char **e)
 /* Parses the cell [s, e) as a number: 1 if it is one (finite or not), else 0. */
 static int csv_parse_number(char *s, char *e, double *v)
 {
+    *v = 0;
     csv_trim(&s, &e);
     if (s == e) return 0;
     char saved = *e, *end;
@@ -95,7 +96,7 @@ static bnn_status csv_row(char *s, char *e, const csv_layout *lay, size_t line, 
         if (col == lay->ncols)
             return BNN_ERROR(BNN_EFORMAT, "%s:%zu:%zu: more than %zu columns (line %zu has %zu)",
                              lay->path, line, col + 1, lay->ncols, lay->first_line, lay->ncols);
-        double v;
+        double v = 0;
         BNN_TRY(csv_cell(cell, p, lay, line, col + 1, &v));
         if (col == lay->target) *y = v;
         else x[feature++] = v;
@@ -133,7 +134,7 @@ static int csv_is_header(char *s, char *e, int header)
 {
     if (header >= 0) return header;
     char *cell = s;
-    double v;
+    double v = 0;
     for (char *p = s;; p++) {
         if (p != e && *p != ',') continue;
         char *cs = cell, *ce = p;
