@@ -241,36 +241,29 @@ bnn_status bnn_npy_read_header(FILE *f, const char *path, bnn_npy_header *h)
     return st;
 }
 
+/* The n bytes at b as a little-endian unsigned integer. */
+static uint64_t npy_le(const unsigned char *b, size_t n)
+{
+    uint64_t u = 0;
+    for (size_t k = n; k-- > 0;) u = u << 8 | b[k];
+    return u;
+}
+
 /* One little-endian element at b to double. */
 static double npy_decode(const unsigned char *b, bnn_npy_dtype dtype)
 {
-    uint64_t u = 0;
+    uint32_t u32 = (uint32_t)npy_le(b, dtype == BNN_NPY_F32 || dtype == BNN_NPY_I32 ? 4 : 0);
+    uint64_t u64 = npy_le(b, dtype == BNN_NPY_F64 || dtype == BNN_NPY_I64 ? 8 : 0);
+    float f32;
+    double f64;
+    int32_t i32;
+    int64_t i64;
     switch (dtype) {
     case BNN_NPY_U8: return (double)b[0];
-    case BNN_NPY_F32:
-    case BNN_NPY_I32: {
-        uint32_t v = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 |
-                     (uint32_t)b[3] << 24;
-        if (dtype == BNN_NPY_I32) {
-            int32_t i;
-            memcpy(&i, &v, sizeof i);
-            return (double)i;
-        }
-        float x;
-        memcpy(&x, &v, sizeof x);
-        return (double)x;
-    }
-    case BNN_NPY_F64:
-    case BNN_NPY_I64:
-        for (int k = 7; k >= 0; k--) u = u << 8 | b[k];
-        if (dtype == BNN_NPY_I64) {
-            int64_t i;
-            memcpy(&i, &u, sizeof i);
-            return (double)i;
-        }
-        double x;
-        memcpy(&x, &u, sizeof x);
-        return x;
+    case BNN_NPY_F32: memcpy(&f32, &u32, sizeof f32); return (double)f32;
+    case BNN_NPY_I32: memcpy(&i32, &u32, sizeof i32); return (double)i32;
+    case BNN_NPY_F64: memcpy(&f64, &u64, sizeof f64); return f64;
+    case BNN_NPY_I64: memcpy(&i64, &u64, sizeof i64); return (double)i64;
     }
     return 0.0;
 }

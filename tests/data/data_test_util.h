@@ -37,6 +37,23 @@ static inline void test_rmtree(const char *dir)
     rmdir(dir);
 }
 
+/* The scratch directory of one test program, made and removed by the cmocka group fixtures
+ * test_tmp_setup and test_tmp_teardown. */
+static char test_tmp[TEST_PATH_MAX];
+
+static inline int test_tmp_setup(void **state)
+{
+    (void)state;
+    return test_mkdtemp(test_tmp, sizeof test_tmp);
+}
+
+static inline int test_tmp_teardown(void **state)
+{
+    (void)state;
+    test_rmtree(test_tmp);
+    return 0;
+}
+
 /* Writes len bytes to dir/name (gzip-compressed if gz) and puts the path into path. */
 static inline int test_write(const char *dir, const char *name, const void *bytes, size_t len,
                              int gz, char *path)

@@ -12,8 +12,6 @@
 #include "data/npy.h"
 #include "data_test_util.h"
 
-static char tmp[TEST_PATH_MAX];
-
 /* The call failed, left the table empty, and its message holds every non-NULL needle. */
 static void expect_error(bnn_status st, const char *needle1, const char *needle2)
 {
@@ -30,7 +28,7 @@ static void csv_case(const char *name, const char *text, long target_col, const 
     char path[TEST_PATH_MAX], want[TEST_PATH_MAX + 32];
     bnn_table t;
     bnn_csv_options opt = {-1, target_col};
-    assert_int_equal(test_write_text(tmp, name, text, path), 0);
+    assert_int_equal(test_write_text(test_tmp, name, text, path), 0);
     bnn_status st = bnn_read_csv(path, &opt, &t);
     snprintf(want, sizeof want, "%s:%s", path, where);
     expect_error(st, want, NULL);
@@ -83,16 +81,16 @@ static void test_idx_magic(void **state)
 {
     (void)state;
     char im[TEST_PATH_MAX], lb[TEST_PATH_MAX], bad[TEST_PATH_MAX];
-    test_write_idx(tmp, "im", 0x803, image_dims, 3, pixels, 8, 0, im);
-    test_write_idx(tmp, "lb", 0x801, label_dims, 1, labels, 2, 0, lb);
-    test_write_idx(tmp, "im-magic", 0x801, image_dims, 3, pixels, 8, 0, bad);
+    test_write_idx(test_tmp, "im", 0x803, image_dims, 3, pixels, 8, 0, im);
+    test_write_idx(test_tmp, "lb", 0x801, label_dims, 1, labels, 2, 0, lb);
+    test_write_idx(test_tmp, "im-magic", 0x801, image_dims, 3, pixels, 8, 0, bad);
     idx_case(bad, lb, "offset 0");
-    test_write_idx(tmp, "im-float", 0x0d03, image_dims, 3, pixels, 8, 1, bad);
+    test_write_idx(test_tmp, "im-float", 0x0d03, image_dims, 3, pixels, 8, 1, bad);
     idx_case(bad, lb, "magic");
-    test_write_idx(tmp, "lb-magic", 0x803, image_dims, 3, pixels, 8, 0, bad);
+    test_write_idx(test_tmp, "lb-magic", 0x803, image_dims, 3, pixels, 8, 0, bad);
     bnn_table t;
     expect_error(bnn_read_idx_pair(im, bad, &t), "lb-magic", "offset 0");
-    test_write_text(tmp, "im-text", "hello\n", bad);
+    test_write_text(test_tmp, "im-text", "hello\n", bad);
     idx_case(bad, lb, "magic");
     expect_error(bnn_read_idx_pair("/nonexistent/dir/images", lb, &t), "/nonexistent/dir/images",
                  NULL);
@@ -102,17 +100,17 @@ static void test_idx_truncated(void **state)
 {
     (void)state;
     char im[TEST_PATH_MAX], lb[TEST_PATH_MAX];
-    test_write_idx(tmp, "lb", 0x801, label_dims, 1, labels, 2, 0, lb);
-    test_write_idx(tmp, "im-short", 0x803, image_dims, 3, pixels, 7, 0, im);
+    test_write_idx(test_tmp, "lb", 0x801, label_dims, 1, labels, 2, 0, lb);
+    test_write_idx(test_tmp, "im-short", 0x803, image_dims, 3, pixels, 7, 0, im);
     idx_case(im, lb, "truncated");
-    test_write_idx(tmp, "im-short.gz", 0x803, image_dims, 3, pixels, 7, 1, im);
+    test_write_idx(test_tmp, "im-short.gz", 0x803, image_dims, 3, pixels, 7, 1, im);
     idx_case(im, lb, "truncated");
-    test_write_idx(tmp, "im-dims", 0x803, image_dims, 2, NULL, 0, 0, im);
+    test_write_idx(test_tmp, "im-dims", 0x803, image_dims, 2, NULL, 0, 0, im);
     idx_case(im, lb, "truncated");
     const unsigned char long_px[9] = {0};
-    test_write_idx(tmp, "im-long", 0x803, image_dims, 3, long_px, 9, 0, im);
+    test_write_idx(test_tmp, "im-long", 0x803, image_dims, 3, long_px, 9, 0, im);
     idx_case(im, lb, "unexpected bytes");
-    test_write_idx(tmp, "im-long.gz", 0x803, image_dims, 3, long_px, 9, 1,
+    test_write_idx(test_tmp, "im-long.gz", 0x803, image_dims, 3, long_px, 9, 1,
                    im);
     idx_case(im, lb, "unexpected bytes");
 }
@@ -124,15 +122,15 @@ static void test_idx_dims(void **state)
     const uint32_t three[1] = {3}, huge[3] = {0xffffffffu, 0xffffffffu, 0xffffffffu};
     const uint32_t zero[3] = {2, 0, 2};
     unsigned char three_labels[3] = {0, 1, 2};
-    test_write_idx(tmp, "im", 0x803, image_dims, 3, pixels, 8, 1, im);
-    test_write_idx(tmp, "lb3", 0x801, three, 1, three_labels, 3, 0, lb);
+    test_write_idx(test_tmp, "im", 0x803, image_dims, 3, pixels, 8, 1, im);
+    test_write_idx(test_tmp, "lb3", 0x801, three, 1, three_labels, 3, 0, lb);
     bnn_table t;
     bnn_status st = bnn_read_idx_pair(im, lb, &t);
     expect_error(st, im, lb); /* count mismatch names both files */
-    test_write_idx(tmp, "lb", 0x801, label_dims, 1, labels, 2, 0, lb);
-    test_write_idx(tmp, "im-huge", 0x803, huge, 3, NULL, 0, 0, im);
+    test_write_idx(test_tmp, "lb", 0x801, label_dims, 1, labels, 2, 0, lb);
+    test_write_idx(test_tmp, "im-huge", 0x803, huge, 3, NULL, 0, 0, im);
     idx_case(im, lb, "overflow");
-    test_write_idx(tmp, "im-zero", 0x803, zero, 3, NULL, 0, 0, im);
+    test_write_idx(test_tmp, "im-zero", 0x803, zero, 3, NULL, 0, 0, im);
     idx_case(im, lb, "is 0");
 }
 
@@ -142,8 +140,8 @@ static void npy_case(const char *name, int major, const char *dict, const void *
 {
     char x[TEST_PATH_MAX], y[TEST_PATH_MAX];
     const double targets[2] = {0, 1};
-    test_write_npy(tmp, "y.npy", "<f8", "(2,)", targets, sizeof targets, y);
-    assert_int_equal(test_write_npy_raw(tmp, name, major, dict, data, len, x), 0);
+    test_write_npy(test_tmp, "y.npy", "<f8", "(2,)", targets, sizeof targets, y);
+    assert_int_equal(test_write_npy_raw(test_tmp, name, major, dict, data, len, x), 0);
     bnn_table t;
     bnn_status st = bnn_read_npy_pair(x, y, &t);
     expect_error(st, x, needle2);
@@ -190,11 +188,11 @@ static void test_npy_data(void **state)
 
     char path[TEST_PATH_MAX], y[TEST_PATH_MAX];
     bnn_table t;
-    test_write(tmp, "magic.npy", "\x93NUMPX\x01\x00\x10\x00{}", 12, 0, path);
-    test_write_npy(tmp, "y.npy", "<f8", "(2,)", v, 16, y);
+    test_write(test_tmp, "magic.npy", "\x93NUMPX\x01\x00\x10\x00{}", 12, 0, path);
+    test_write_npy(test_tmp, "y.npy", "<f8", "(2,)", v, 16, y);
     expect_error(bnn_read_npy_pair(path, y, &t), "magic.npy", "offset 0");
     /* header length announces more bytes than the file holds */
-    test_write(tmp, "cut.npy", "\x93NUMPY\x01\x00\x00\x01{'descr'", 18, 0, path);
+    test_write(test_tmp, "cut.npy", "\x93NUMPY\x01\x00\x00\x01{'descr'", 18, 0, path);
     expect_error(bnn_read_npy_pair(path, y, &t), "cut.npy", "header");
     /* a single binary file is not a table: bnn_read_table wants XFILE,YFILE */
     expect_error(bnn_read_table(y, NULL, &t), "y.npy", "XFILE,YFILE");
@@ -204,8 +202,8 @@ static void test_npy_data(void **state)
 static bnn_status load_pair(const char *train_text, const char *test_text, size_t n_classes,
                             size_t subset, char *train, char *test, bnn_dataset *ds)
 {
-    test_write_text(tmp, "train.csv", train_text, train);
-    test_write_text(tmp, "test.csv", test_text, test);
+    test_write_text(test_tmp, "train.csv", train_text, train);
+    test_write_text(test_tmp, "test.csv", test_text, test);
     bnn_dataset_options opt = {.train_spec = train, .test_spec = test, .csv = {-1, -1},
                                .task = BNN_TASK_CLASSIFY, .n_classes = n_classes,
                                .train_subset = subset, .standardize = 1};
@@ -239,19 +237,6 @@ static void test_dataset_shapes(void **state)
     expect_error(bnn_dataset_load(&opt, &ds), "train and test", NULL);
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    return test_mkdtemp(tmp, sizeof tmp);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    test_rmtree(tmp);
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,5 +246,5 @@ int main(void)
         cmocka_unit_test(test_npy_header),     cmocka_unit_test(test_npy_data),
         cmocka_unit_test(test_dataset_labels), cmocka_unit_test(test_dataset_shapes),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, test_tmp_setup, test_tmp_teardown);
 }

@@ -12,8 +12,6 @@
 #include "data/npy.h"
 #include "data_test_util.h"
 
-static char tmp[TEST_PATH_MAX];
-
 /* Fails with the library's message when st is not BNN_OK. */
 static void expect_ok(bnn_status st)
 {
@@ -33,7 +31,7 @@ static void test_csv_variants(void **state)
     bnn_table t;
     const double x[4] = {1.5, -2, 3e2, 0.25}, y[2] = {0, 1};
     /* header detected, CRLF endings, blanks around cells, quoted names, a blank last line */
-    test_write_text(tmp, "a.csv", "\"x1\", x2 ,label\r\n1.5, -2 ,0\r\n3e2,0.25,1\r\n\r\n", path);
+    test_write_text(test_tmp, "a.csv", "\"x1\", x2 ,label\r\n1.5, -2 ,0\r\n3e2,0.25,1\r\n\r\n", path);
     expect_ok(bnn_read_csv(path, NULL, &t));
     assert_int_equal(t.n, 2);
     assert_int_equal(t.d, 2);
@@ -44,7 +42,7 @@ static void test_csv_variants(void **state)
     assert_null(t.x);
     /* no header, target in column 0, no final newline */
     bnn_csv_options first = {-1, 0};
-    test_write_text(tmp, "b.csv", "0,1.5,-2\n1,3e2,0.25", path);
+    test_write_text(test_tmp, "b.csv", "0,1.5,-2\n1,3e2,0.25", path);
     expect_ok(bnn_read_csv(path, &first, &t));
     assert_int_equal(t.n, 2);
     expect_values(t.x, x, 4);
@@ -52,7 +50,7 @@ static void test_csv_variants(void **state)
     bnn_table_free(&t);
     /* header forced on an all-numeric first row; and through bnn_read_table */
     bnn_csv_options header = {1, -1};
-    test_write_text(tmp, "c.csv", "9,9,9\n1.5,-2,0\n3e2,0.25,1\n", path);
+    test_write_text(test_tmp, "c.csv", "9,9,9\n1.5,-2,0\n3e2,0.25,1\n", path);
     expect_ok(bnn_read_table(path, &header, &t));
     assert_int_equal(t.n, 2);
     expect_values(t.x, x, 4);
@@ -71,8 +69,8 @@ static void idx_round_trip(int gz)
     for (int i = 0; i < 18; i++) px[i] = (unsigned char)(i * 15);
     const uint32_t dims[3] = {3, 2, 3}, ldims[1] = {3};
     char im[TEST_PATH_MAX], lbp[TEST_PATH_MAX], spec[2 * TEST_PATH_MAX + 2];
-    test_write_idx(tmp, gz ? "im.gz" : "im", 0x803, dims, 3, px, 18, gz, im);
-    test_write_idx(tmp, gz ? "lb.gz" : "lb", 0x801, ldims, 1, lb, 3, gz, lbp);
+    test_write_idx(test_tmp, gz ? "im.gz" : "im", 0x803, dims, 3, px, 18, gz, im);
+    test_write_idx(test_tmp, gz ? "lb.gz" : "lb", 0x801, ldims, 1, lb, 3, gz, lbp);
     bnn_table t;
     expect_ok(bnn_read_idx_pair(im, lbp, &t));
     assert_int_equal(t.n, 3);
@@ -107,8 +105,8 @@ static void npy_dtype_case(const char *descr, const void *data, size_t len)
 {
     char x[TEST_PATH_MAX], y[TEST_PATH_MAX];
     const double targets[2] = {1, 0}, want[6] = {0, 1, 5, -3, 7, 100};
-    test_write_npy(tmp, "x.npy", descr, "(2, 3)", data, len, x);
-    test_write_npy(tmp, "y.npy", "<f8", "(2,)", targets, sizeof targets, y);
+    test_write_npy(test_tmp, "x.npy", descr, "(2, 3)", data, len, x);
+    test_write_npy(test_tmp, "y.npy", "<f8", "(2,)", targets, sizeof targets, y);
     bnn_table t;
     expect_ok(bnn_read_npy_pair(x, y, &t));
     assert_int_equal(t.n, 2);
@@ -134,8 +132,8 @@ static void test_npy_dtypes(void **state)
     const unsigned char u1[6] = {0, 1, 5, 253, 7, 100}; /* uint8: 253, not -3 */
     char x[TEST_PATH_MAX], y[TEST_PATH_MAX];
     const int64_t labels[2] = {3, 4};
-    test_write_npy(tmp, "x.npy", "|u1", "(2, 3)", u1, sizeof u1, x);
-    test_write_npy(tmp, "y.npy", "<i8", "(2, 1)", labels, sizeof labels, y);
+    test_write_npy(test_tmp, "x.npy", "|u1", "(2, 3)", u1, sizeof u1, x);
+    test_write_npy(test_tmp, "y.npy", "<i8", "(2, 1)", labels, sizeof labels, y);
     bnn_table t;
     expect_ok(bnn_read_npy_pair(x, y, &t));
     assert_true(t.x[3] == 253.0 && t.x[5] == 100.0);
@@ -150,16 +148,16 @@ static void test_npy_images(void **state)
     float v[24];
     for (int i = 0; i < 24; i++) v[i] = (float)i / 4;
     const uint8_t labels[2] = {0, 1};
-    test_write_npy(tmp, "y.npy", "|u1", "(2,)", labels, sizeof labels, y);
+    test_write_npy(test_tmp, "y.npy", "|u1", "(2,)", labels, sizeof labels, y);
     bnn_table t;
     /* (n, h, w) */
-    test_write_npy(tmp, "hw.npy", "<f4", "(2, 3, 4)", v, sizeof v, x);
+    test_write_npy(test_tmp, "hw.npy", "<f4", "(2, 3, 4)", v, sizeof v, x);
     expect_ok(bnn_read_npy_pair(x, y, &t));
     assert_true(t.n == 2 && t.d == 12 && t.height == 3 && t.width == 4 && t.channels == 1);
     assert_true(t.x[23] == 23 / 4.0);
     bnn_table_free(&t);
     /* (n, h, w, c), format version 2.0, via bnn_read_table */
-    test_write_npy_raw(tmp, "hwc.npy", 2, "{'shape': (2, 2, 3, 2), 'fortran_order': False, "
+    test_write_npy_raw(test_tmp, "hwc.npy", 2, "{'shape': (2, 2, 3, 2), 'fortran_order': False, "
                        "'descr': '<f4'}", v, sizeof v, x);
     snprintf(spec, sizeof spec, "%s,%s", x, y);
     expect_ok(bnn_read_table(spec, NULL, &t));
@@ -172,7 +170,7 @@ static void test_npy_ranges(void **state)
     (void)state;
     char x[TEST_PATH_MAX];
     const int32_t v[5] = {10, -20, 30, -40, 50};
-    test_write_npy(tmp, "r.npy", "<i4", "(5,)", v, sizeof v, x);
+    test_write_npy(test_tmp, "r.npy", "<i4", "(5,)", v, sizeof v, x);
     FILE *f = fopen(x, "rb");
     assert_non_null(f);
     bnn_npy_header h;
@@ -192,8 +190,8 @@ static void test_dataset_standardize(void **state)
 {
     (void)state;
     char train[TEST_PATH_MAX], test[TEST_PATH_MAX];
-    test_write_text(tmp, "train.csv", "a,b,y\n1,5,0\n2,5,2\n3,5,1\n", train);
-    test_write_text(tmp, "test.csv", "a,b,y\n4,6,2\n", test);
+    test_write_text(test_tmp, "train.csv", "a,b,y\n1,5,0\n2,5,2\n3,5,1\n", train);
+    test_write_text(test_tmp, "test.csv", "a,b,y\n4,6,2\n", test);
     bnn_dataset_options opt = {.train_spec = train, .test_spec = test, .csv = {-1, -1},
                                .task = BNN_TASK_CLASSIFY, .standardize = 1};
     bnn_dataset ds;
@@ -214,25 +212,12 @@ static void test_dataset_standardize(void **state)
     assert_true(ds.train.n == 2 && ds.n_classes == 4 && ds.train.x[2] == 2 && ds.sd[0] == 1);
     bnn_dataset_free(&ds);
     /* regression: any finite target, no class count */
-    test_write_text(tmp, "test.csv", "a,b,y\n4,6,-2.5\n", test);
+    test_write_text(test_tmp, "test.csv", "a,b,y\n4,6,-2.5\n", test);
     opt = (bnn_dataset_options){.train_spec = train, .test_spec = test, .csv = {-1, -1},
                                 .task = BNN_TASK_REGRESS};
     expect_ok(bnn_dataset_load(&opt, &ds));
     assert_true(ds.n_classes == 0 && ds.test.y[0] == -2.5);
     bnn_dataset_free(&ds);
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    return test_mkdtemp(tmp, sizeof tmp);
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    test_rmtree(tmp);
-    return 0;
 }
 
 int main(void)
@@ -243,5 +228,5 @@ int main(void)
         cmocka_unit_test(test_npy_images),   cmocka_unit_test(test_npy_ranges),
         cmocka_unit_test(test_dataset_standardize),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, test_tmp_setup, test_tmp_teardown);
 }
