@@ -103,9 +103,20 @@ double diag_r_var(const double *v, size_t len)
 
 double diag_col_mean(const double *v, size_t len)
 {
-    long double s = 0.0L;
+    double s = 0.0; /* matrixStats 0.63 sums in double (base R's colMeans would not) */
     for (size_t i = 0; i < len; i++) s += v[i];
-    return (double)(s / (long double)len);
+    return s / (double)len;
+}
+
+double diag_col_var_centred(const double *v, size_t len, double centre)
+{
+    if (len < 2) return NAN;
+    long double s = 0.0L; /* base R's colMeans of the squares: long double */
+    for (size_t i = 0; i < len; i++) {
+        double d = v[i] - centre;
+        s += d * d;
+    }
+    return (double)(s / (long double)len) * ((double)len / (double)(len - 1));
 }
 
 int diag_bad(const double *a, size_t len)
@@ -322,12 +333,7 @@ double diag_rhat_core(bnn_diag_ws *ws, const double *a, size_t n, size_t m)
     for (size_t c = 0; c < m; c++) {
         const double *col = a + c * n;
         mu[c] = diag_col_mean(col, n);
-        long double sum = 0.0L;
-        for (size_t i = 0; i < n; i++) {
-            double d = col[i] - mu[c];
-            sum += d * d;
-        }
-        s2[c] = (double)(sum / (long double)n) * ((double)n / (double)(n - 1));
+        s2[c] = diag_col_var_centred(col, n, mu[c]);
     }
     double var_between = (double)n * diag_r_var(mu, m);
     double var_within = diag_r_mean(s2, m);

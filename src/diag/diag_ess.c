@@ -86,12 +86,12 @@ static double acov_scale(double rawk, double raw0, double varx, size_t n)
     return rawk / raw0 * varx * (double)(n - 1) / (double)n;
 }
 
-/* Mean over chains (matrixStats::rowMeans2: long double sum / m) of one lag. */
+/* Mean over chains (matrixStats::rowMeans2: double sum / m) of one lag. */
 static double acov_mean(const double *acov_lag, size_t stride, size_t m)
 {
-    long double s = 0.0L;
+    double s = 0.0;
     for (size_t c = 0; c < m; c++) s += acov_lag[c * stride];
-    return (double)(s / (long double)m);
+    return s / (double)m;
 }
 
 static void lag_direct(bnn_diag_ws *ws, size_t n, size_t m, size_t k)

@@ -48,8 +48,11 @@ struct bnn_diag_ws {
 double diag_r_mean(const double *v, size_t len);
 /* R's var(): the mean as above, then a long double sum of double products over len - 1. */
 double diag_r_var(const double *v, size_t len);
-/* R's colMeans / matrixStats::colMeans2: long double sum divided by len, no refinement. */
+/* matrixStats::colMeans2 / rowMeans2: a double sum divided by len. */
 double diag_col_mean(const double *v, size_t len);
+/* matrixStats::colVars(v, center = centre) = base colMeans((v - centre)^2) * len / (len - 1),
+ * the mean summed in long double; NaN for len < 2. */
+double diag_col_var_centred(const double *v, size_t len, double centre);
 
 /* bad(A) of spec 1.1: any NaN or +-Inf, or max - min < EPS. */
 int diag_bad(const double *a, size_t len);

@@ -4,18 +4,6 @@
 
 #include "diag/diag_internal.h"
 
-/* mean((v - centre)^2) * (len / (len - 1)): matrixStats::colVars(v, center = centre). */
-static double var_centred(const double *v, size_t len, double centre)
-{
-    if (len < 2) return NAN;
-    long double s = 0.0L;
-    for (size_t i = 0; i < len; i++) {
-        double d = v[i] - centre;
-        s += d * d;
-    }
-    return (double)(s / (long double)len) * ((double)len / (double)(len - 1));
-}
-
 /* The chains labelled `label`, in order, into out; returns their count. */
 static size_t members(const int *ids, size_t m, int label, size_t *out)
 {
@@ -38,7 +26,7 @@ double bnn_diag_rhat_nested(bnn_diag_ws *ws, const double *x, size_t n_iter, siz
     double *chain_mean = ws->chain_mean, *chain_var = ws->chain_scale;
     for (size_t c = 0; c < m; c++) {
         chain_mean[c] = diag_col_mean(ws->raw + c * n, n);
-        chain_var[c] = var_centred(ws->raw + c * n, n, chain_mean[c]);
+        chain_var[c] = diag_col_var_centred(ws->raw + c * n, n, chain_mean[c]);
     }
     /* Distinct labels in order of first appearance; every superchain must have M chains. */
     size_t *label_first = ws->sidx, *chains = ws->idx2, K = 0, M = 0;
@@ -63,7 +51,7 @@ double bnn_diag_rhat_nested(bnn_diag_ws *ws, const double *x, size_t n_iter, siz
         within[k] = within_chain + between_chain;
     }
     double overall_mean = diag_r_mean(super_mean, K);
-    double between_super = var_centred(super_mean, K, overall_mean); /* NaN for K = 1 */
+    double between_super = diag_col_var_centred(super_mean, K, overall_mean); /* NaN for K = 1 */
     double within_super = diag_r_mean(within, K);
     return sqrt(1 + between_super / within_super);
 }
