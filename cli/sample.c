@@ -1,0 +1,309 @@
+/* bnnmc sample: parse options, load the data, run the chains with a progress line, report. */
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "commands.h"
+#include "opts.h"
+#include "sample/run.h"
+
+static const char usage_text[] =
+    "usage: bnnmc sample [OPTIONS]\n"
+    "\n"
+    "Runs Hamiltonian Monte Carlo chains on the posterior of a Bayesian MLP and writes a run\n"
+    "directory (run.json + .npy arrays per chain).\n"
+    "\n"
+    "example:\n"
+    "  bnnmc sample --data digits --arch mlp:100 --chains 4 --out runs/digits\n"
+    "\n"
+    "data:\n"
+    "  --data NAME            built-in data set: digits (bundled), mnist, fashion-mnist\n"
+    "  --train SPEC           training data: FILE.csv, or XFILE,YFILE (IDX or .npy)\n"
+    "  --test SPEC            test data, same forms (required with --train)\n"
+    "  --target-col N         CSV column of the target, 0-based (default: last)\n"
+    "  --header auto|yes|no   CSV header row (default auto)\n"
+    "  --task classification|regression   (default classification)\n"
+    "  --classes N            number of classes (default 1 + largest training label)\n"
+    "  --train-subset N       use the first N training rows\n"
+    "  --no-standardize       keep inputs as read (default: standardise with training stats)\n"
+    "  --fs-points M          test inputs recorded in function space (default min(1000, test))\n"
+    "model:\n"
+    "  --arch SPEC            linear | mlp:H1,H2,... (default mlp:100)\n"
+    "  --act NAME             tanh | relu | swish | erf (default tanh)\n"
+    "  --likelihood NAME      categorical | gaussian | bernoulli (default categorical)\n"
+    "  --noise-sd S           Gaussian likelihood σ (default 1)\n"
+    "  --prior-var V[,V2..]   Gaussian prior variance, one or one per dense layer (default 1)\n"
+    "  --prior-fan-in         divide each layer's weight variance by its fan-in\n"
+    "  --temperature T        divides log-likelihood and log prior (default 1)\n"
+    "  --precision P          float32 | float64 (default float32; sums always in double)\n"
+    "sampler:\n"
+    "  --chains K             chains (default 4)\n"
+    "  --burn-in N            first iterations without Metropolis correction (default 0)\n"
+    "  --warmup N             adaptation iterations after burn-in (default 200)\n"
+    "  --samples N            recorded iterations per chain (default 500)\n"
+    "  --thin N               record weights every N sampling iterations (default 1)\n"
+    "  --step-size E          leapfrog ε (start value when adapting; default 1e-3)\n"
+    "  --traj-len T           trajectory length τ, L = ceil(τ/ε) (default (π/2)·σ_prior·√T)\n"
+    "  --max-leapfrog N       cap on L (default 1000)\n"
+    "  --jitter J             multiply ε by U(1-J, 1+J) each iteration (default 0)\n"
+    "  --no-mh                no Metropolis correction at all\n"
+    "  --target-accept A      dual-averaging target (default 0.8)\n"
+    "  --no-adapt-step        keep ε fixed during warm-up\n"
+    "  --adapt-mass diag|none diagonal mass-matrix adaptation (default diag)\n"
+    "  --init-scale S         θ₀ = S × a prior draw (default 1)\n"
+    "  --seed N               seed of the chains' Philox streams (default 1)\n"
+    "execution and output:\n"
+    "  --threads N            threads (default 2); results do not depend on it\n"
+    "  --block-rows N         rows per gradient block; fixes the summation order (default 256)\n"
+    "  --out DIR              run directory (default runs/latest)\n"
+    "  --overwrite            replace a run already in DIR\n"
+    "  --quiet                no progress output\n";
+
+enum {
+    O_DATA = 256, O_TRAIN, O_TEST, O_TARGET_COL, O_HEADER, O_TASK, O_CLASSES, O_SUBSET,
+    O_NO_STD, O_FS, O_ARCH, O_ACT, O_LIK, O_NOISE, O_PRIOR_VAR, O_FAN_IN, O_TEMP, O_PREC,
+    O_CHAINS, O_BURN, O_WARMUP, O_SAMPLES, O_THIN, O_STEP, O_TRAJ, O_MAXLF, O_JITTER, O_NO_MH,
+    O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
+    O_OUT, O_OVERWRITE, O_QUIET, O_HELP
+};
+
+static const struct option long_options[] = {
+    {"data", 1, 0, O_DATA}, {"train", 1, 0, O_TRAIN}, {"test", 1, 0, O_TEST},
+    {"target-col", 1, 0, O_TARGET_COL}, {"header", 1, 0, O_HEADER}, {"task", 1, 0, O_TASK},
+    {"classes", 1, 0, O_CLASSES}, {"train-subset", 1, 0, O_SUBSET},
+    {"no-standardize", 0, 0, O_NO_STD}, {"fs-points", 1, 0, O_FS}, {"arch", 1, 0, O_ARCH},
+    {"act", 1, 0, O_ACT}, {"likelihood", 1, 0, O_LIK}, {"noise-sd", 1, 0, O_NOISE},
+    {"prior-var", 1, 0, O_PRIOR_VAR}, {"prior-fan-in", 0, 0, O_FAN_IN},
+    {"temperature", 1, 0, O_TEMP}, {"precision", 1, 0, O_PREC}, {"chains", 1, 0, O_CHAINS},
+    {"burn-in", 1, 0, O_BURN}, {"warmup", 1, 0, O_WARMUP}, {"samples", 1, 0, O_SAMPLES},
+    {"thin", 1, 0, O_THIN}, {"step-size", 1, 0, O_STEP}, {"traj-len", 1, 0, O_TRAJ},
+    {"max-leapfrog", 1, 0, O_MAXLF}, {"jitter", 1, 0, O_JITTER}, {"no-mh", 0, 0, O_NO_MH},
+    {"target-accept", 1, 0, O_TARGET_ACC}, {"no-adapt-step", 0, 0, O_NO_ADAPT_STEP},
+    {"adapt-mass", 1, 0, O_ADAPT_MASS}, {"init-scale", 1, 0, O_INIT_SCALE},
+    {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"block-rows", 1, 0, O_BLOCK},
+    {"out", 1, 0, O_OUT}, {"overwrite", 0, 0, O_OVERWRITE}, {"quiet", 0, 0, O_QUIET},
+    {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+
+struct sample_args {
+    bnn_run_config cfg;
+    bnn_dataset_options data;
+    int quiet, help;
+};
+
+static int set_choice(const char *flag, const char *text, const char *a, const char *b, int *out)
+{
+    if (!strcmp(text, a)) *out = 0;
+    else if (!strcmp(text, b)) *out = 1;
+    else {
+        fprintf(stderr, "bnnmc: %s: expected %s or %s, got '%s'\n", flag, a, b, text);
+        return -1;
+    }
+    return 0;
+}
+
+/* Options of the data set and the model; returns 1 if `opt` is not one of them. */
+static int parse_data_model(struct sample_args *a, int opt, const char *v)
+{
+    bnn_run_config *c = &a->cfg;
+    bnn_dataset_options *d = &a->data;
+    int choice = 0, rc = 0;
+    size_t n;
+    switch (opt) {
+    case O_DATA: d->name = v; return 0;
+    case O_TRAIN: d->train_spec = v; return 0;
+    case O_TEST: d->test_spec = v; return 0;
+    case O_TARGET_COL: rc = opt_size("--target-col", v, &n); d->csv.target_col = (long)n; return rc;
+    case O_HEADER:
+        if (!strcmp(v, "auto")) d->csv.header = -1;
+        else if ((rc = set_choice("--header", v, "no", "yes", &choice)) == 0) d->csv.header = choice;
+        return rc;
+    case O_TASK:
+        rc = set_choice("--task", v, "classification", "regression", &choice);
+        d->task = choice ? BNN_TASK_REGRESS : BNN_TASK_CLASSIFY;
+        if (choice) c->lik = BNN_LIK_GAUSSIAN;
+        return rc;
+    case O_CLASSES: return opt_size("--classes", v, &d->n_classes);
+    case O_SUBSET: return opt_size("--train-subset", v, &d->train_subset);
+    case O_NO_STD: d->standardize = 0; return 0;
+    case O_FS: return opt_size("--fs-points", v, &c->fs_points);
+    case O_ARCH:
+        if (snprintf(c->arch, sizeof c->arch, "%s", v) >= (int)sizeof c->arch) {
+            fprintf(stderr, "bnnmc: --arch: too long\n");
+            return -1;
+        }
+        return 0;
+    case O_ACT: return bnn_activation_parse(v, &c->act) == BNN_OK ? 0 : (cli_report_error("--act"), -1);
+    case O_LIK: return bnn_likelihood_parse(v, &c->lik) == BNN_OK ? 0 : (cli_report_error("--likelihood"), -1);
+    case O_NOISE: return opt_double("--noise-sd", v, &c->noise_sd);
+    case O_PRIOR_VAR: return bnn_prior_var_parse(v, &c->prior) == BNN_OK ? 0 : (cli_report_error("--prior-var"), -1);
+    case O_FAN_IN: c->prior.divide_by_fan_in = 1; return 0;
+    case O_TEMP: return opt_double("--temperature", v, &c->prior.temperature);
+    case O_PREC:
+        rc = set_choice("--precision", v, "float32", "float64", &choice);
+        c->precision = choice ? BNN_F64 : BNN_F32;
+        return rc;
+    }
+    return 1;
+}
+
+/* Options of the sampler and of execution; returns 1 if `opt` is not one of them. */
+static int parse_sampler(struct sample_args *a, int opt, const char *v)
+{
+    bnn_run_config *c = &a->cfg;
+    int choice = 0, rc;
+    switch (opt) {
+    case O_CHAINS: return opt_size("--chains", v, &c->chains);
+    case O_BURN: return opt_size("--burn-in", v, &c->burn_in);
+    case O_WARMUP: return opt_size("--warmup", v, &c->warmup);
+    case O_SAMPLES: return opt_size("--samples", v, &c->samples);
+    case O_THIN: return opt_size("--thin", v, &c->thin);
+    case O_STEP: return opt_double("--step-size", v, &c->hmc.step_size);
+    case O_TRAJ:
+        rc = opt_double("--traj-len", v, &c->hmc.traj_len);
+        if (rc == 0 && !(c->hmc.traj_len > 0)) {
+            fprintf(stderr, "bnnmc: --traj-len must be positive (got %s)\n", v);
+            return -1;
+        }
+        return rc;
+    case O_MAXLF: return opt_size("--max-leapfrog", v, &c->hmc.max_leapfrog);
+    case O_JITTER: return opt_double("--jitter", v, &c->hmc.jitter);
+    case O_NO_MH: c->metropolis = 0; return 0;
+    case O_TARGET_ACC: return opt_double("--target-accept", v, &c->target_accept);
+    case O_NO_ADAPT_STEP: c->adapt_step_size = 0; return 0;
+    case O_ADAPT_MASS:
+        rc = set_choice("--adapt-mass", v, "none", "diag", &choice);
+        c->adapt_mass = choice;
+        return rc;
+    case O_INIT_SCALE: return opt_double("--init-scale", v, &c->init_scale);
+    case O_SEED: return opt_u64("--seed", v, &c->seed);
+    case O_THREADS: return opt_size("--threads", v, &c->threads);
+    case O_BLOCK: return opt_size("--block-rows", v, &c->block_rows);
+    case O_OUT:
+        if (snprintf(c->out_dir, sizeof c->out_dir, "%s", v) >= (int)sizeof c->out_dir) {
+            fprintf(stderr, "bnnmc: --out: path too long\n");
+            return -1;
+        }
+        return 0;
+    case O_OVERWRITE: c->overwrite = 1; return 0;
+    case O_QUIET: a->quiet = 1; return 0;
+    case O_HELP: a->help = 1; return 0;
+    }
+    return 1;
+}
+
+static int parse_args(int argc, char **argv, struct sample_args *a)
+{
+    memset(a, 0, sizeof *a);
+    bnn_run_config_defaults(&a->cfg);
+    a->data.csv.header = -1;
+    a->data.csv.target_col = -1;
+    a->data.standardize = 1;
+    optind = 1;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
+        if (opt == 'h') opt = O_HELP;
+        if (opt == '?') return -1;
+        const char *v = optarg ? optarg : "";
+        int rc = parse_data_model(a, opt, v);
+        if (rc == 1) rc = parse_sampler(a, opt, v);
+        if (rc != 0) return -1;
+    }
+    if (optind < argc) {
+        fprintf(stderr, "bnnmc sample: unexpected argument '%s'\n", argv[optind]);
+        return -1;
+    }
+    if (!a->data.name && !a->data.train_spec) a->data.name = "digits";
+    if (a->data.name && (a->data.train_spec || a->data.test_spec)) {
+        fprintf(stderr, "bnnmc sample: give either --data or --train/--test, not both\n");
+        return -1;
+    }
+    if (a->data.train_spec && !a->data.test_spec) {
+        fprintf(stderr, "bnnmc sample: --train needs --test (the test set is recorded in "
+                        "function space)\n");
+        return -1;
+    }
+    return 0;
+}
+
+static void format_seconds(char *buf, size_t len, double s)
+{
+    if (!isfinite(s) || s < 0) snprintf(buf, len, "--:--");
+    else if (s < 3600) snprintf(buf, len, "%02d:%02d", (int)s / 60, (int)s % 60);
+    else snprintf(buf, len, "%dh%02d", (int)s / 3600, ((int)s % 3600) / 60);
+}
+
+static void print_progress(const bnn_run_progress *p, int tty)
+{
+    char el[32], eta[32];
+    double frac = (double)p->done_total / (double)(p->iterations * p->chains);
+    format_seconds(el, sizeof el, p->elapsed);
+    format_seconds(eta, sizeof eta, frac > 0 ? p->elapsed * (1 - frac) / frac : NAN);
+    fprintf(stderr, "%siter %zu/%zu  chains %zu  accept %.3f  step %.3g  divergent %zu  "
+                    "elapsed %s  eta %s%s",
+            tty ? "\r" : "", p->done_min, p->iterations, p->chains, p->accept_rate, p->step_size,
+            p->divergences, el, eta, tty ? "\033[K" : "\n");
+    fflush(stderr);
+}
+
+/* Polls the run: a live line on a terminal, otherwise a line every 5 seconds. */
+static void follow(bnn_run *run, int quiet)
+{
+    const int tty = cli_stderr_is_tty();
+    double last_log = 0;
+    bnn_run_progress p;
+    for (;;) {
+        bnn_run_poll(run, &p);
+        if (p.finished) break;
+        if (!quiet && (tty || p.elapsed - last_log >= 5)) {
+            print_progress(&p, tty);
+            last_log = p.elapsed;
+        }
+        nanosleep(&(struct timespec){0, 200000000L}, NULL);
+    }
+    if (!quiet) {
+        print_progress(&p, tty);
+        if (tty) fputc('\n', stderr);
+        fprintf(stderr, "%zu leapfrog steps (= gradients) in %.1f s: %.3f ms per gradient\n",
+                p.gradients, p.elapsed, p.gradients ? 1e3 * p.elapsed / (double)p.gradients : 0.0);
+    }
+}
+
+int cmd_sample(int argc, char **argv)
+{
+    struct sample_args a;
+    if (parse_args(argc, argv, &a) != 0) {
+        fprintf(stderr, "(bnnmc sample --help lists the options)\n");
+        return 2;
+    }
+    if (a.help) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    bnn_dataset data;
+    if (bnn_dataset_load(&a.data, &data) != BNN_OK) {
+        cli_report_error("data");
+        return 1;
+    }
+    a.data.task = data.task;
+    bnn_run *run = NULL;
+    int rc = 0;
+    if (bnn_run_start(&a.cfg, &data, &a.data, &run) != BNN_OK) {
+        cli_report_error("sample");
+        rc = 1;
+    } else {
+        if (!a.quiet)
+            fprintf(stderr, "bnnmc: %zu chains, %zu training and %zu test rows, writing %s\n",
+                    a.cfg.chains, data.train.n, data.test.n, a.cfg.out_dir);
+        follow(run, a.quiet);
+        if (bnn_run_finish(run) != BNN_OK) {
+            cli_report_error("sample");
+            rc = 1;
+        }
+    }
+    bnn_run_free(run);
+    bnn_dataset_free(&data);
+    if (rc == 0 && !a.quiet) rc = cli_print_run_report(a.cfg.out_dir, 0);
+    return rc;
+}

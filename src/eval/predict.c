@@ -1,0 +1,190 @@
+/* Bayesian model average metrics of a run directory. */
+#include "eval/predict.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/npy.h"
+#include "store/run_store.h"
+
+/* Reads a whole .npy array of `expect` elements into a new double array. */
+static bnn_status read_npy(const char *path, size_t expect, double **out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return BNN_ERROR(BNN_EIO, "%s: cannot open (is this a finished bnnmc run?)", path);
+    bnn_npy_header h;
+    bnn_status s = bnn_npy_read_header(f, path, &h);
+    if (s == BNN_OK && h.count != expect)
+        s = BNN_ERROR(BNN_EFORMAT, "%s: %zu elements, expected %zu", path, h.count, expect);
+    double *v = NULL;
+    if (s == BNN_OK && !(v = malloc((expect ? expect : 1) * sizeof *v)))
+        s = BNN_ERROR(BNN_ENOMEM, "out of memory reading %s", path);
+    if (s == BNN_OK) s = bnn_npy_read_doubles(f, path, &h, 0, expect, v);
+    fclose(f);
+    if (s != BNN_OK) {
+        free(v);
+        return s;
+    }
+    *out = v;
+    return BNN_OK;
+}
+
+/* Chain c's model-average: probabilities (or means) and, for regression, log densities. */
+static bnn_status read_chain(const char *dir, size_t c, size_t n, size_t k, int classification,
+                             double **sum, double **logdens)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/chain_%03zu/bma_sum.npy", dir, c);
+    BNN_TRY(read_npy(path, n * k, sum));
+    *logdens = NULL;
+    if (classification) return BNN_OK;
+    snprintf(path, sizeof path, "%s/chain_%03zu/bma_logdens.npy", dir, c);
+    return read_npy(path, n, logdens);
+}
+
+static bnn_status read_manifest(const char *dir, bnn_predict_result *out, size_t *k,
+                                json_t **counts)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    json_error_t err;
+    json_t *root = json_load_file(path, 0, &err);
+    if (!root)
+        return BNN_ERROR(BNN_EFORMAT, "%s: line %d: %s", path, err.line, err.text);
+    const char *status = NULL, *meaning = NULL;
+    json_int_t n_out = 0;
+    if (json_unpack(root, "{s:s, s:I, s:s, s:o}", "status", &status, "fs_outputs", &n_out,
+                    "fs_output_meaning", &meaning, "bma_count", counts) != 0 ||
+        !json_is_array(*counts) || n_out <= 0) {
+        json_decref(root);
+        return BNN_ERROR(BNN_EFORMAT, "%s: not a finished bnnmc run (fields status, fs_outputs, "
+                                      "bma_count missing or malformed)", path);
+    }
+    if (strcmp(status, "complete") != 0) {
+        bnn_status s = BNN_ERROR(BNN_EINVAL, "%s: the run's status is '%s', not 'complete'",
+                                 path, status);
+        json_decref(root);
+        return s;
+    }
+    json_incref(*counts);
+    out->classification = strcmp(meaning, "class probability") == 0;
+    out->n_chains = json_array_size(*counts);
+    *k = (size_t)n_out;
+    json_decref(root);
+    return BNN_OK;
+}
+
+bnn_status bnn_chain_summary_read(const char *dir, size_t chain, bnn_chain_summary *out)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/chain_%03zu/stats.npy", dir, chain);
+    FILE *f = fopen(path, "rb");
+    if (!f) return BNN_ERROR(BNN_EIO, "%s: cannot open", path);
+    bnn_npy_header h;
+    bnn_status s = bnn_npy_read_header(f, path, &h);
+    if (s == BNN_OK && (h.ndim != 2 || h.shape[1] != BNN_N_STATS))
+        s = BNN_ERROR(BNN_EFORMAT, "%s: expected shape (iterations, %d)", path, BNN_N_STATS);
+    memset(out, 0, sizeof *out);
+    double row[BNN_N_STATS];
+    for (size_t i = 0; s == BNN_OK && i < (h.ndim ? h.shape[0] : 0); i++) {
+        s = bnn_npy_read_doubles(f, path, &h, i * BNN_N_STATS, BNN_N_STATS, row);
+        if (s != BNN_OK || row[BNN_STAT_PHASE] != 2) continue;
+        out->iterations++;
+        out->accept_rate += row[BNN_STAT_ACCEPT_PROB];
+        out->accepted += row[BNN_STAT_ACCEPTED];
+        out->divergences += row[BNN_STAT_DIVERGENT] != 0;
+        out->step_size += row[BNN_STAT_STEP_SIZE];
+        out->n_leapfrog += row[BNN_STAT_N_LEAPFROG];
+    }
+    fclose(f);
+    if (out->iterations) {
+        double n = (double)out->iterations;
+        out->accept_rate /= n;
+        out->accepted /= n;
+        out->step_size /= n;
+        out->n_leapfrog /= n;
+    }
+    return s;
+}
+
+bnn_status bnn_predict_run(const char *dir, bnn_predict_result *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t k = 0;
+    json_t *counts = NULL;
+    BNN_TRY(read_manifest(dir, out, &k, &counts));
+    char path[1100];
+    snprintf(path, sizeof path, "%s/test_targets.npy", dir);
+    FILE *f = fopen(path, "rb");
+    bnn_npy_header h;
+    bnn_status s = f ? bnn_npy_read_header(f, path, &h) : BNN_ERROR(BNN_EIO, "%s: cannot open", path);
+    if (f) fclose(f);
+    const size_t n = s == BNN_OK ? h.count : 0, C = out->n_chains;
+    double *y = NULL, *total = calloc(n * k + 1, sizeof(double)), *total_ld = malloc((n + 1) * sizeof(double));
+    out->chain = calloc(C + 1, sizeof *out->chain);
+    out->chain_reg = calloc(C + 1, sizeof *out->chain_reg);
+    out->chain_draws = calloc(C + 1, sizeof *out->chain_draws);
+    out->chain_stats = calloc(C + 1, sizeof *out->chain_stats);
+    if (s == BNN_OK && (!total || !total_ld || !out->chain || !out->chain_reg ||
+                        !out->chain_draws || !out->chain_stats))
+        s = BNN_ERROR(BNN_ENOMEM, "out of memory");
+    if (s == BNN_OK) s = read_npy(path, n, &y);
+    out->n_test = n;
+    for (size_t i = 0; s == BNN_OK && i < n; i++) total_ld[i] = -INFINITY;
+    for (size_t c = 0; s == BNN_OK && c < C; c++) {
+        size_t draws = (size_t)json_integer_value(json_array_get(counts, c));
+        double *sum = NULL, *ld = NULL;
+        s = read_chain(dir, c, n, k, out->classification, &sum, &ld);
+        if (s == BNN_OK) s = bnn_chain_summary_read(dir, c, &out->chain_stats[c]);
+        if (s == BNN_OK && draws == 0)
+            s = BNN_ERROR(BNN_EINVAL, "%s: chain %zu has no sampling iterations", dir, c);
+        if (s == BNN_OK) {
+            out->chain_draws[c] = draws;
+            out->n_draws += draws;
+            for (size_t i = 0; i < n * k; i++) total[i] += sum[i];
+            for (size_t i = 0; i < n * k; i++) sum[i] /= (double)draws;
+            if (out->classification) {
+                s = bnn_class_metrics_compute(sum, y, n, k, &out->chain[c]);
+            } else {
+                for (size_t i = 0; i < n; i++) {
+                    double a = total_ld[i], b = ld[i], hi = a > b ? a : b;
+                    total_ld[i] = hi + log(exp(a - hi) + exp(b - hi));
+                    ld[i] -= log((double)draws);
+                }
+                bnn_regress_metrics_compute(sum, ld, y, n, &out->chain_reg[c]);
+            }
+        }
+        free(sum);
+        free(ld);
+    }
+    if (s == BNN_OK) {
+        for (size_t i = 0; i < n * k; i++) total[i] /= (double)out->n_draws;
+        if (out->classification) {
+            s = bnn_class_metrics_compute(total, y, n, k, &out->overall);
+        } else {
+            for (size_t i = 0; i < n; i++) total_ld[i] -= log((double)out->n_draws);
+            bnn_regress_metrics_compute(total, total_ld, y, n, &out->overall_reg);
+        }
+    }
+    free(y);
+    free(total);
+    free(total_ld);
+    json_decref(counts);
+    if (s != BNN_OK) bnn_predict_result_free(out);
+    return s;
+}
+
+void bnn_predict_result_free(bnn_predict_result *r)
+{
+    free(r->chain);
+    free(r->chain_reg);
+    free(r->chain_draws);
+    free(r->chain_stats);
+    r->chain_stats = NULL;
+    r->chain = NULL;
+    r->chain_reg = NULL;
+    r->chain_draws = NULL;
+}

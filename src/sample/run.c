@@ -1,0 +1,415 @@
+/* Running K chains: set-up from the configuration and data, one thread per chain group, the
+ * per-iteration schedule (burn-in, warm-up adaptation, sampling) and its recording. */
+#include "sample/run_internal.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+static double now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+void bnn_run_config_defaults(bnn_run_config *c)
+{
+    memset(c, 0, sizeof *c);
+    snprintf(c->arch, sizeof c->arch, "mlp:100");
+    c->act = BNN_ACT_TANH;
+    c->lik = BNN_LIK_CATEGORICAL;
+    c->noise_sd = 1;
+    c->prior = (bnn_prior_options){.n_var = 1, .var = {1}, .divide_by_fan_in = 0,
+                                   .temperature = 1};
+    c->precision = BNN_F32;
+    c->hmc = (bnn_hmc_options){.step_size = 1e-3, .traj_len = 0 /* 0: paper's default */,
+                               .max_leapfrog = 1000, .jitter = 0, .max_energy_error = 1000};
+    c->chains = 4;
+    c->burn_in = 0;
+    c->warmup = 200;
+    c->samples = 500;
+    c->thin = 1;
+    c->metropolis = 1;
+    c->target_accept = 0.8;
+    c->adapt_step_size = 1;
+    c->adapt_mass = 1;
+    c->init_scale = 1;
+    c->seed = 1;
+    c->threads = 2;
+    c->block_rows = 256;
+    c->fs_points = 1000;
+    snprintf(c->out_dir, sizeof c->out_dir, "runs/latest");
+}
+
+double bnn_run_default_traj_len(const bnn_run_config *c)
+{
+    double v = 0;
+    for (size_t i = 0; i < c->prior.n_var; i++) v = c->prior.var[i] > v ? c->prior.var[i] : v;
+    return 1.5707963267948966 * sqrt(v) * sqrt(c->prior.temperature);
+}
+
+static bnn_status check_config(const bnn_run_config *c)
+{
+    if (c->chains == 0 || c->chains > 4096)
+        return BNN_ERROR(BNN_EINVAL, "--chains must be between 1 and 4096 (got %zu)", c->chains);
+    if (c->threads == 0 || c->threads > 1024)
+        return BNN_ERROR(BNN_EINVAL, "--threads must be between 1 and 1024 (got %zu)", c->threads);
+    if (c->samples == 0) return BNN_ERROR(BNN_EINVAL, "--samples must be at least 1");
+    if (c->thin == 0) return BNN_ERROR(BNN_EINVAL, "--thin must be at least 1");
+    if (c->block_rows == 0) return BNN_ERROR(BNN_EINVAL, "--block-rows must be at least 1");
+    if (!(c->target_accept > 0 && c->target_accept < 1))
+        return BNN_ERROR(BNN_EINVAL, "--target-accept must be in (0, 1) (got %g)",
+                         c->target_accept);
+    if (!(c->init_scale >= 0) || !isfinite(c->init_scale))
+        return BNN_ERROR(BNN_EINVAL, "--init-scale must be finite and >= 0 (got %g)",
+                         c->init_scale);
+    return BNN_OK;
+}
+
+/* Model outputs and likelihood must fit the task of the data. */
+static bnn_status setup_model(struct bnn_run *r)
+{
+    const bnn_run_config *c = &r->cfg;
+    const bnn_dataset *d = r->data;
+    size_t n_out = 1;
+    if (c->lik == BNN_LIK_GAUSSIAN && d->task != BNN_TASK_REGRESS)
+        return BNN_ERROR(BNN_EINVAL, "--likelihood gaussian needs a regression data set "
+                                     "(--task regression)");
+    if (c->lik != BNN_LIK_GAUSSIAN && d->task != BNN_TASK_CLASSIFY)
+        return BNN_ERROR(BNN_EINVAL, "--likelihood %s needs class labels; use --likelihood "
+                                     "gaussian for regression", bnn_likelihood_name(c->lik));
+    if (c->lik == BNN_LIK_CATEGORICAL) n_out = d->n_classes;
+    if (c->lik == BNN_LIK_BERNOULLI && d->n_classes != 2)
+        return BNN_ERROR(BNN_EINVAL, "--likelihood bernoulli needs labels 0 and 1 (the data "
+                                     "have %zu classes)", d->n_classes);
+    BNN_TRY(bnn_mlp_init(&r->model, c->arch, d->train.d, n_out, c->act, c->lik, c->noise_sd));
+    r->n_out = bnn_mlp_n_outputs(&r->model);
+    return BNN_OK;
+}
+
+/* fs_points test rows, evenly spread: row i·n_test / M. */
+static bnn_status choose_fs_points(struct bnn_run *r)
+{
+    size_t m = r->cfg.fs_points < r->n_test ? r->cfg.fs_points : r->n_test;
+    r->cfg.fs_points = m;
+    r->fs_index = malloc((m ? m : 1) * sizeof *r->fs_index);
+    if (!r->fs_index) return BNN_ERROR(BNN_ENOMEM, "out of memory");
+    for (size_t i = 0; i < m; i++) r->fs_index[i] = i * r->n_test / m;
+    return BNN_OK;
+}
+
+static bnn_status chain_alloc(struct bnn_run *r, struct chain *ch, bnn_target target)
+{
+    const bnn_run_config *c = &r->cfg;
+    const size_t P = r->model.n_params, out = r->n_test * r->n_out;
+    BNN_TRY(bnn_hmc_alloc(target, &c->hmc, &ch->hmc));
+    BNN_TRY(bnn_mass_adapt_init(&ch->mass, P, c->warmup, c->adapt_mass));
+    ch->probs = calloc(out ? out : 1, sizeof(double));
+    ch->bma_sum = calloc(out ? out : 1, sizeof(double));
+    ch->bma_logdens = calloc(r->n_test ? r->n_test : 1, sizeof(double));
+    size_t row = P > c->fs_points * r->n_out ? P : c->fs_points * r->n_out;
+    ch->row = malloc((row ? row : 1) * sizeof(double));
+    if (!ch->probs || !ch->bma_sum || !ch->bma_logdens || !ch->row)
+        return BNN_ERROR(BNN_ENOMEM, "out of memory for chain %zu", ch->index);
+    for (size_t i = 0; i < r->n_test; i++) ch->bma_logdens[i] = -INFINITY;
+    const char *descr = c->precision == BNN_F32 ? "<f4" : "<f8";
+    return bnn_store_chain_open(c->out_dir, ch->index, descr, P, c->fs_points, r->n_out,
+                                &ch->files);
+}
+
+static void chain_free(struct chain *ch)
+{
+    bnn_hmc_free(ch->hmc);
+    bnn_mass_adapt_free(&ch->mass);
+    free(ch->probs);
+    free(ch->bma_sum);
+    free(ch->bma_logdens);
+    free(ch->row);
+}
+
+/* Initial state: θ₀ = init_scale × prior draw from the chain's own stream. */
+static bnn_status chain_init(struct bnn_run *r, struct group *g, struct chain *ch)
+{
+    bnn_rng rng;
+    bnn_rng_init(&rng, r->cfg.seed, (uint32_t)ch->index);
+    double *theta0 = malloc((r->model.n_params ? r->model.n_params : 1) * sizeof(double));
+    if (!theta0) return BNN_ERROR(BNN_ENOMEM, "out of memory");
+    bnn_posterior_draw_prior(&g->post, &rng, r->cfg.init_scale, theta0);
+    bnn_status s = bnn_hmc_set(ch->hmc, theta0, rng);
+    free(theta0);
+    return s;
+}
+
+/* Copies n doubles into the chain's row buffer in the run precision. */
+static const void *as_row(const struct bnn_run *r, struct chain *ch, const double *v, size_t n)
+{
+    if (r->cfg.precision == BNN_F64) return v;
+    float *f = ch->row;
+    for (size_t i = 0; i < n; i++) f[i] = (float)v[i];
+    return f;
+}
+
+/* Function-space outputs at the recorded points, and the model-average sums. */
+static bnn_status record_outputs(struct bnn_run *r, struct group *g, struct chain *ch,
+                                 int sampling)
+{
+    const size_t K = r->n_out, M = r->cfg.fs_points;
+    if (!ch->probs_valid && r->n_test > 0) {
+        BNN_TRY(g->backend.ops->predict(g->backend.ctx, ch->hmc->theta, ch->probs));
+        ch->probs_valid = 1;
+    }
+    double *fs = malloc((M * K > 0 ? M * K : 1) * sizeof(double));
+    if (!fs) return BNN_ERROR(BNN_ENOMEM, "out of memory");
+    for (size_t i = 0; i < M; i++)
+        memcpy(fs + i * K, ch->probs + r->fs_index[i] * K, K * sizeof(double));
+    bnn_status s = bnn_npy_writer_append(sampling ? &ch->files.fs : &ch->files.warmup_fs,
+                                         as_row(r, ch, fs, M * K), 1);
+    free(fs);
+    BNN_TRY(s);
+    if (!sampling) return BNN_OK;
+    for (size_t i = 0; i < r->n_test * K; i++) ch->bma_sum[i] += ch->probs[i];
+    if (r->model.lik == BNN_LIK_GAUSSIAN) {
+        const double sd = r->model.noise_sd, *y = r->data->test.y;
+        for (size_t i = 0; i < r->n_test; i++) {
+            double z = (y[i] - ch->probs[i]) / sd;
+            double ld = -0.5 * z * z - log(sd) - 0.91893853320467274178032973640562;
+            double a = ch->bma_logdens[i], hi = a > ld ? a : ld;
+            ch->bma_logdens[i] = hi + log(exp(a - hi) + exp(ld - hi));
+        }
+    }
+    ch->n_bma++;
+    return BNN_OK;
+}
+
+/* Warm-up adaptation after iteration `it` (0-based within warm-up). */
+static bnn_status adapt(struct bnn_run *r, struct chain *ch, size_t it, const bnn_hmc_stats *st)
+{
+    const bnn_run_config *c = &r->cfg;
+    if (c->adapt_step_size) ch->hmc->step_size = bnn_dual_avg_update(&ch->dual_avg, st->accept_prob);
+    if (bnn_mass_adapt_update(&ch->mass, ch->hmc->theta, ch->hmc->inv_mass) && c->adapt_step_size) {
+        BNN_TRY(bnn_hmc_find_step_size(ch->hmc));
+        bnn_dual_avg_restart(&ch->dual_avg, ch->hmc->step_size);
+    }
+    if (it + 1 == c->warmup && c->adapt_step_size)
+        ch->hmc->step_size = bnn_dual_avg_final(&ch->dual_avg);
+    return BNN_OK;
+}
+
+static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain *ch)
+{
+    const bnn_run_config *c = &r->cfg;
+    const size_t it = ch->iter;
+    const int phase = it < c->burn_in ? 0 : it < c->burn_in + c->warmup ? 1 : 2;
+    if (it == c->burn_in && c->warmup > 0 && c->adapt_step_size) {
+        BNN_TRY(bnn_hmc_find_step_size(ch->hmc));
+        bnn_dual_avg_init(&ch->dual_avg, c->target_accept, ch->hmc->step_size);
+    }
+    bnn_hmc_stats st;
+    BNN_TRY(bnn_hmc_iterate(ch->hmc, phase == 0 ? 0 : c->metropolis, &st));
+    if (phase == 1) BNN_TRY(adapt(r, ch, it - c->burn_in, &st));
+    double row[BNN_N_STATS] = {
+        [BNN_STAT_PHASE] = phase, [BNN_STAT_ACCEPT_PROB] = st.accept_prob,
+        [BNN_STAT_ACCEPTED] = st.accepted, [BNN_STAT_DIVERGENT] = st.divergent,
+        [BNN_STAT_ENERGY] = st.energy, [BNN_STAT_ENERGY_ERROR] = st.energy_error,
+        [BNN_STAT_STEP_SIZE] = st.step_size, [BNN_STAT_N_LEAPFROG] = (double)st.n_leapfrog,
+        [BNN_STAT_LOG_LIK] = st.logp.log_lik, [BNN_STAT_LOG_PRIOR] = st.logp.log_prior};
+    BNN_TRY(bnn_npy_writer_append(&ch->files.stats, row, 1));
+    if (st.accepted) ch->probs_valid = 0;
+    BNN_TRY(record_outputs(r, g, ch, phase == 2));
+    if (phase == 2 && (it - c->burn_in - c->warmup) % c->thin == 0)
+        BNN_TRY(bnn_npy_writer_append(&ch->files.weights,
+                                      as_row(r, ch, ch->hmc->theta, r->model.n_params), 1));
+    BNN_TRY(bnn_store_chain_sync(&ch->files));
+    pthread_mutex_lock(&r->lock);
+    ch->iter++;
+    ch->accept_sum += st.accept_prob;
+    ch->divergences += (size_t)st.divergent;
+    ch->gradients += st.n_leapfrog;
+    ch->step_size = ch->hmc->step_size;
+    pthread_mutex_unlock(&r->lock);
+    return BNN_OK;
+}
+
+/* A group runs its chains (index ≡ group mod n_groups) one iteration at a time, in turn. */
+static void *group_main(void *arg)
+{
+    struct group *g = arg;
+    struct bnn_run *r = g->run;
+    const size_t total = r->cfg.burn_in + r->cfg.warmup + r->cfg.samples;
+    bnn_status s = BNN_OK;
+    for (size_t c = g->index; s == BNN_OK && c < r->cfg.chains; c += r->n_groups)
+        s = chain_init(r, g, &r->chains[c]);
+    for (size_t it = 0; s == BNN_OK && it < total; it++)
+        for (size_t c = g->index; s == BNN_OK && c < r->cfg.chains; c += r->n_groups)
+            s = chain_iterate(r, g, &r->chains[c]);
+    g->status = s;
+    if (s != BNN_OK) snprintf(g->error, sizeof g->error, "%s", bnn_last_error());
+    pthread_mutex_lock(&r->lock);
+    r->finished_groups++;
+    pthread_mutex_unlock(&r->lock);
+    return NULL;
+}
+
+static bnn_status setup_groups(struct bnn_run *r)
+{
+    const bnn_run_config *c = &r->cfg;
+    r->n_groups = c->chains < c->threads ? c->chains : c->threads;
+    const size_t per_group = c->threads / r->n_groups;
+    r->groups = calloc(r->n_groups, sizeof *r->groups);
+    r->chains = calloc(c->chains, sizeof *r->chains);
+    if (!r->groups || !r->chains) return BNN_ERROR(BNN_ENOMEM, "out of memory");
+    for (size_t gi = 0; gi < r->n_groups; gi++) {
+        struct group *g = &r->groups[gi];
+        g->run = r;
+        g->index = gi;
+        BNN_TRY(bnn_cpu_backend_alloc(&r->model, r->cpu_data, per_group, &g->backend));
+        BNN_TRY(bnn_posterior_init(&g->post, &r->model, &c->prior, g->backend));
+    }
+    for (size_t ci = 0; ci < c->chains; ci++) {
+        bnn_chain_files *f = &r->chains[ci].files;
+        f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = -1;
+    }
+    for (size_t ci = 0; ci < c->chains; ci++) {
+        r->chains[ci].index = ci;
+        struct group *g = &r->groups[ci % r->n_groups];
+        BNN_TRY(chain_alloc(r, &r->chains[ci], bnn_posterior_target(&g->post)));
+    }
+    return BNN_OK;
+}
+
+static bnn_status run_setup(struct bnn_run *r, const bnn_dataset_options *data_opt)
+{
+    BNN_TRY(check_config(&r->cfg));
+    BNN_TRY(setup_model(r));
+    if (r->cfg.hmc.traj_len == 0) r->cfg.hmc.traj_len = bnn_run_default_traj_len(&r->cfg);
+    r->n_test = r->data->test.n;
+    BNN_TRY(choose_fs_points(r));
+    bnn_cpu_blas_single_thread();
+    const bnn_table *tr = &r->data->train, *te = &r->data->test;
+    BNN_TRY(bnn_cpu_data_alloc(r->cfg.precision, tr->d, tr->x, tr->y, tr->n, te->x, te->n,
+                               r->cfg.block_rows, &r->cpu_data));
+    BNN_TRY(bnn_store_create(r->cfg.out_dir, r->cfg.overwrite));
+    BNN_TRY(setup_groups(r));
+    char path[1100];
+    size_t n = r->n_test, m = r->cfg.fs_points;
+    snprintf(path, sizeof path, "%s/test_targets.npy", r->cfg.out_dir);
+    BNN_TRY(bnn_npy_write(path, "<f8", 1, &n, te->y));
+    int64_t *idx = malloc((m ? m : 1) * sizeof *idx);
+    if (!idx) return BNN_ERROR(BNN_ENOMEM, "out of memory");
+    for (size_t i = 0; i < m; i++) idx[i] = (int64_t)r->fs_index[i];
+    snprintf(path, sizeof path, "%s/fs_index.npy", r->cfg.out_dir);
+    bnn_status s = bnn_npy_write(path, "<i8", 1, &m, idx);
+    free(idx);
+    BNN_TRY(s);
+    r->json = bnn_run_describe(r, data_opt);
+    if (!r->json) return BNN_ERROR(BNN_ENOMEM, "out of memory for run.json");
+    return bnn_store_write_json(r->cfg.out_dir, r->json);
+}
+
+bnn_status bnn_run_start(const bnn_run_config *cfg, const bnn_dataset *data,
+                         const bnn_dataset_options *data_opt, bnn_run **out)
+{
+    struct bnn_run *r = calloc(1, sizeof *r);
+    if (!r) return BNN_ERROR(BNN_ENOMEM, "out of memory");
+    r->cfg = *cfg;
+    r->data = data;
+    pthread_mutex_init(&r->lock, NULL);
+    *out = r;
+    BNN_TRY(run_setup(r, data_opt));
+    r->start_time = now_seconds();
+    for (size_t gi = 0; gi < r->n_groups; gi++) {
+        if (pthread_create(&r->groups[gi].thread, NULL, group_main, &r->groups[gi]) != 0)
+            return BNN_ERROR(BNN_EIO, "could not start the thread of chain group %zu", gi);
+        r->groups[gi].started = 1;
+    }
+    return BNN_OK;
+}
+
+void bnn_run_poll(bnn_run *r, bnn_run_progress *p)
+{
+    const bnn_run_config *c = &r->cfg;
+    memset(p, 0, sizeof *p);
+    p->chains = c->chains;
+    p->iterations = c->burn_in + c->warmup + c->samples;
+    p->done_min = p->iterations;
+    const size_t sampling_start = c->burn_in + c->warmup;
+    pthread_mutex_lock(&r->lock);
+    double accept = 0;
+    for (size_t i = 0; r->chains && i < c->chains; i++) {
+        const struct chain *ch = &r->chains[i];
+        p->done_min = ch->iter < p->done_min ? ch->iter : p->done_min;
+        p->done_total += ch->iter;
+        p->sampling_done += ch->iter > sampling_start ? ch->iter - sampling_start : 0;
+        accept += ch->accept_sum;
+        p->step_size += ch->step_size / (double)c->chains;
+        p->divergences += ch->divergences;
+        p->gradients += ch->gradients;
+    }
+    p->finished = r->finished_groups == (int)r->n_groups;
+    pthread_mutex_unlock(&r->lock);
+    p->accept_rate = p->done_total ? accept / (double)p->done_total : 0;
+    p->elapsed = r->start_time > 0 ? now_seconds() - r->start_time : 0;
+}
+
+/* The model-average sums of a finished chain. */
+static bnn_status write_chain_results(struct bnn_run *r, struct chain *ch)
+{
+    char path[1200];
+    size_t shape[2] = {r->n_test, r->n_out}, P = r->model.n_params;
+    bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, "bma_sum.npy");
+    BNN_TRY(bnn_npy_write(path, "<f8", 2, shape, ch->bma_sum));
+    if (r->model.lik == BNN_LIK_GAUSSIAN) {
+        bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, "bma_logdens.npy");
+        BNN_TRY(bnn_npy_write(path, "<f8", 1, shape, ch->bma_logdens));
+    }
+    bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, "inv_mass.npy");
+    return bnn_npy_write(path, "<f8", 1, &P, ch->hmc->inv_mass);
+}
+
+bnn_status bnn_run_finish(bnn_run *r)
+{
+    bnn_status first = BNN_OK;
+    for (size_t gi = 0; gi < r->n_groups; gi++) {
+        struct group *g = &r->groups[gi];
+        if (!g->started) continue;
+        pthread_join(g->thread, NULL);
+        g->started = 0;
+        if (g->status != BNN_OK && first == BNN_OK)
+            first = bnn_error_at(g->status, __FILE__, __LINE__, "%s", g->error);
+    }
+    for (size_t ci = 0; r->chains && ci < r->cfg.chains; ci++) {
+        bnn_status s = bnn_store_chain_close(&r->chains[ci].files);
+        if (s == BNN_OK && first == BNN_OK) s = write_chain_results(r, &r->chains[ci]);
+        if (first == BNN_OK) first = s;
+    }
+    if (r->json) {
+        bnn_run_describe_arrays(r, r->json, first == BNN_OK ? "complete" : "failed");
+        bnn_status s = bnn_store_write_json(r->cfg.out_dir, r->json);
+        if (first == BNN_OK) first = s;
+    }
+    return first;
+}
+
+void bnn_run_free(bnn_run *r)
+{
+    if (!r) return;
+    for (size_t gi = 0; gi < r->n_groups; gi++)
+        if (r->groups[gi].started) pthread_join(r->groups[gi].thread, NULL);
+    for (size_t ci = 0; r->chains && ci < r->cfg.chains; ci++) {
+        bnn_store_chain_close(&r->chains[ci].files);
+        chain_free(&r->chains[ci]);
+    }
+    for (size_t gi = 0; r->groups && gi < r->n_groups; gi++) {
+        bnn_posterior_free(&r->groups[gi].post);
+        bnn_backend_free(&r->groups[gi].backend);
+    }
+    free(r->groups);
+    free(r->chains);
+    free(r->fs_index);
+    bnn_cpu_data_free(r->cpu_data);
+    json_decref(r->json);
+    pthread_mutex_destroy(&r->lock);
+    free(r);
+}

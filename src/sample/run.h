@@ -1,0 +1,77 @@
+/* A sampling run: K chains of HMC on one data set, run concurrently by chain groups (each group
+ * a thread team over the data blocks), recorded into a run directory. The caller starts a run,
+ * polls its progress as often as it likes, and finishes it (STYLE.md 4: no callbacks). */
+#ifndef BNN_SAMPLE_RUN_H
+#define BNN_SAMPLE_RUN_H
+
+#include <stdint.h>
+
+#include "data/dataset.h"
+#include "model/posterior.h"
+#include "nn/mlp.h"
+#include "sample/hmc.h"
+
+typedef struct {
+    /* model */
+    char arch[256];           /* "linear" or "mlp:H1,H2,..." */
+    bnn_activation act;
+    bnn_likelihood lik;
+    double noise_sd;          /* Gaussian likelihood σ */
+    bnn_prior_options prior;
+    bnn_precision precision;
+    /* sampler */
+    bnn_hmc_options hmc;
+    size_t chains;
+    size_t burn_in;           /* first iterations: no Metropolis correction, no adaptation */
+    size_t warmup;            /* then: adaptation of ε and the mass matrix */
+    size_t samples;           /* then: recorded draws */
+    size_t thin;              /* weights are recorded every thin-th sampling iteration */
+    int metropolis;           /* 0: never correct (--no-mh) */
+    double target_accept;     /* dual-averaging target */
+    int adapt_step_size;
+    int adapt_mass;
+    double init_scale;        /* θ₀ = init_scale × a draw from the prior */
+    uint64_t seed;
+    /* execution and recording */
+    size_t threads;
+    size_t block_rows;        /* rows per data block of the gradient sum (fixes the sum order) */
+    size_t fs_points;         /* test inputs whose predictions are recorded every iteration */
+    char out_dir[1024];
+    int overwrite;            /* replace a run already in out_dir */
+} bnn_run_config;
+
+/* Defaults for every field (documented in `bnnmc sample --help`). */
+void bnn_run_config_defaults(bnn_run_config *c);
+
+/* Default trajectory length (π/2)·σ·√T with σ² the largest prior variance, as in the paper. */
+double bnn_run_default_traj_len(const bnn_run_config *c);
+
+typedef struct {
+    size_t chains;
+    size_t iterations;        /* per chain: burn_in + warmup + samples */
+    size_t done_min;          /* iterations completed by the slowest chain */
+    size_t done_total;        /* summed over chains */
+    size_t sampling_done;     /* sampling iterations completed, summed over chains */
+    double accept_rate;       /* mean acceptance probability over all iterations so far */
+    double step_size;         /* mean current ε over chains */
+    size_t divergences;       /* summed over chains and iterations */
+    size_t gradients;         /* leapfrog steps summed over chains */
+    double elapsed;           /* seconds since start */
+    int finished;             /* all chains done or stopped by an error */
+} bnn_run_progress;
+
+typedef struct bnn_run bnn_run;
+
+/* Validates the configuration against the data, creates the run directory, writes run.json
+ * (status "running") and starts the chains. data must outlive the run. */
+bnn_status bnn_run_start(const bnn_run_config *cfg, const bnn_dataset *data,
+                         const bnn_dataset_options *data_opt, bnn_run **out);
+
+void bnn_run_poll(bnn_run *r, bnn_run_progress *p);
+
+/* Waits for the chains, closes the files, writes the Bayesian-model-average sums and the final
+ * run.json (status "complete"). Returns the first error any chain met. */
+bnn_status bnn_run_finish(bnn_run *r);
+void bnn_run_free(bnn_run *r);
+
+#endif

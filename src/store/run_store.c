@@ -1,0 +1,123 @@
+/* Creating the run directory, the per-chain array files and the run.json manifest. */
+#include "store/run_store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+const char *const bnn_stat_names[BNN_N_STATS] = {
+    "phase",     "accept_prob", "accepted",   "divergent", "energy",
+    "energy_error", "step_size", "n_leapfrog", "log_lik",   "log_prior"};
+
+static bnn_status make_dirs(const char *dir)
+{
+    char path[1024];
+    if (snprintf(path, sizeof path, "%s", dir) >= (int)sizeof path)
+        return BNN_ERROR(BNN_EINVAL, "output directory name too long: %s", dir);
+    for (char *p = path + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char saved = *p;
+            *p = '\0';
+            if (mkdir(path, 0755) != 0 && errno != EEXIST)
+                return BNN_ERROR(BNN_EIO, "cannot create directory %s: %s", path, strerror(errno));
+            *p = saved;
+            if (!saved) break;
+        }
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return BNN_ERROR(BNN_EIO, "%s is not a directory", dir);
+    if (access(dir, W_OK) != 0)
+        return BNN_ERROR(BNN_EIO, "output directory %s is not writable: %s", dir, strerror(errno));
+    return BNN_OK;
+}
+
+bnn_status bnn_store_create(const char *dir, int overwrite)
+{
+    BNN_TRY(make_dirs(dir));
+    char path[1100];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    if (!overwrite && access(path, F_OK) == 0)
+        return BNN_ERROR(BNN_EINVAL,
+                         "%s already holds a run (%s); choose another --out or pass --overwrite",
+                         dir, path);
+    return BNN_OK;
+}
+
+void bnn_store_chain_path(char *buf, size_t len, const char *dir, size_t chain, const char *name)
+{
+    snprintf(buf, len, "%s/chain_%03zu/%s", dir, chain, name);
+}
+
+bnn_status bnn_store_chain_open(const char *dir, size_t chain, const char *descr, size_t n_params,
+                                size_t fs_points, size_t fs_outputs, bnn_chain_files *f)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/chain_%03zu", dir, chain);
+    BNN_TRY(make_dirs(path));
+    const size_t n_stats = BNN_N_STATS, fs_shape[2] = {fs_points, fs_outputs};
+    f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = -1;
+    bnn_store_chain_path(path, sizeof path, dir, chain, "stats.npy");
+    BNN_TRY(bnn_npy_writer_open(&f->stats, path, "<f8", 1, &n_stats));
+    bnn_store_chain_path(path, sizeof path, dir, chain, "weights.npy");
+    BNN_TRY(bnn_npy_writer_open(&f->weights, path, descr, 1, &n_params));
+    bnn_store_chain_path(path, sizeof path, dir, chain, "fs.npy");
+    BNN_TRY(bnn_npy_writer_open(&f->fs, path, descr, 2, fs_shape));
+    bnn_store_chain_path(path, sizeof path, dir, chain, "warmup_fs.npy");
+    BNN_TRY(bnn_npy_writer_open(&f->warmup_fs, path, descr, 2, fs_shape));
+    return BNN_OK;
+}
+
+bnn_status bnn_store_chain_sync(bnn_chain_files *f)
+{
+    BNN_TRY(bnn_npy_writer_sync(&f->stats));
+    BNN_TRY(bnn_npy_writer_sync(&f->weights));
+    BNN_TRY(bnn_npy_writer_sync(&f->fs));
+    return bnn_npy_writer_sync(&f->warmup_fs);
+}
+
+bnn_status bnn_store_chain_close(bnn_chain_files *f)
+{
+    bnn_npy_writer *w[] = {&f->stats, &f->weights, &f->fs, &f->warmup_fs};
+    bnn_status first = BNN_OK;
+    for (size_t i = 0; i < 4; i++) {
+        bnn_status s = bnn_npy_writer_close(w[i]);
+        if (first == BNN_OK) first = s;
+    }
+    return first;
+}
+
+bnn_status bnn_store_write_json(const char *dir, json_t *root)
+{
+    char tmp[1100], path[1100];
+    snprintf(tmp, sizeof tmp, "%s/.run.json.tmp", dir);
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    if (json_dump_file(root, tmp, JSON_INDENT(2) | JSON_ENSURE_ASCII) != 0)
+        return BNN_ERROR(BNN_EIO, "%s: cannot write: %s", tmp, strerror(errno));
+    int fd = open(tmp, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fsync(fd) != 0) {
+        if (fd >= 0) close(fd);
+        return BNN_ERROR(BNN_EIO, "%s: cannot sync: %s", tmp, strerror(errno));
+    }
+    close(fd);
+    if (rename(tmp, path) != 0)
+        return BNN_ERROR(BNN_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
+    return BNN_OK;
+}
+
+json_t *bnn_store_manifest_entry(const char *name, long chain, const char *path, const char *dtype,
+                                 size_t ndim, const size_t *shape, const char *const *dims)
+{
+    json_t *shape_json = json_array(), *dims_json = json_array();
+    for (size_t i = 0; i < ndim; i++) {
+        json_array_append_new(shape_json, json_integer((json_int_t)shape[i]));
+        json_array_append_new(dims_json, json_string(dims[i]));
+    }
+    json_t *e = json_pack("{s:s, s:s, s:s, s:o, s:o}", "name", name, "path", path, "dtype", dtype,
+                          "shape", shape_json, "dims", dims_json);
+    if (chain >= 0) json_object_set_new(e, "chain", json_integer(chain));
+    return e;
+}

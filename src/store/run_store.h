@@ -1,0 +1,63 @@
+/* The run directory: per-chain append-only .npy arrays and the run.json manifest.
+ *
+ *   DIR/run.json                  configuration (every default written out), model layout,
+ *                                 data description, status, and the manifest of arrays
+ *   DIR/test_targets.npy          (n_test) float64 targets of the whole test set
+ *   DIR/fs_index.npy              (point) int64 rows of the test set recorded in function space
+ *   DIR/chain_NNN/stats.npy       (iteration, stat) float64, every iteration (columns below)
+ *   DIR/chain_NNN/weights.npy     (draw, param) run precision, every thin-th sampling iteration
+ *   DIR/chain_NNN/fs.npy          (draw, point, output) run precision, every sampling iteration
+ *   DIR/chain_NNN/warmup_fs.npy   (iteration, point, output) burn-in and warm-up iterations
+ *   DIR/chain_NNN/bma_sum.npy     (n_test, output) float64: Σ over sampling iterations of the
+ *                                 predicted probabilities (regression: means)
+ *   DIR/chain_NNN/bma_logdens.npy (n_test) float64, regression only: log Σ_draws p(y | θ)
+ *   DIR/chain_NNN/inv_mass.npy    (param) float64: the adapted inverse metric */
+#ifndef BNN_STORE_RUN_STORE_H
+#define BNN_STORE_RUN_STORE_H
+
+#include <jansson.h>
+
+#include "store/npy_writer.h"
+
+enum {
+    BNN_STAT_PHASE,        /* 0 burn-in, 1 warm-up, 2 sampling */
+    BNN_STAT_ACCEPT_PROB,
+    BNN_STAT_ACCEPTED,
+    BNN_STAT_DIVERGENT,
+    BNN_STAT_ENERGY,
+    BNN_STAT_ENERGY_ERROR,
+    BNN_STAT_STEP_SIZE,
+    BNN_STAT_N_LEAPFROG,
+    BNN_STAT_LOG_LIK,
+    BNN_STAT_LOG_PRIOR,
+    BNN_N_STATS
+};
+
+/* Column names of stats.npy, in order. */
+extern const char *const bnn_stat_names[BNN_N_STATS];
+
+typedef struct {
+    bnn_npy_writer stats, weights, fs, warmup_fs;
+} bnn_chain_files;
+
+/* Creates DIR (and parents). Refuses a directory that already holds a run.json unless
+ * overwrite is set. */
+bnn_status bnn_store_create(const char *dir, int overwrite);
+
+/* Opens chain `chain`'s arrays. descr is the dtype of weights and function-space outputs. */
+bnn_status bnn_store_chain_open(const char *dir, size_t chain, const char *descr, size_t n_params,
+                                size_t fs_points, size_t fs_outputs, bnn_chain_files *f);
+bnn_status bnn_store_chain_sync(bnn_chain_files *f);
+bnn_status bnn_store_chain_close(bnn_chain_files *f);
+
+/* Path of a file of chain `chain` ("DIR/chain_NNN/NAME"). */
+void bnn_store_chain_path(char *buf, size_t len, const char *dir, size_t chain, const char *name);
+
+/* Writes DIR/run.json atomically (temporary file, fsync, rename). */
+bnn_status bnn_store_write_json(const char *dir, json_t *root);
+
+/* A manifest entry {"name", "chain", "path", "dtype", "shape", "dims"}; chain < 0 for none. */
+json_t *bnn_store_manifest_entry(const char *name, long chain, const char *path, const char *dtype,
+                                 size_t ndim, const size_t *shape, const char *const *dims);
+
+#endif
