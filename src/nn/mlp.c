@@ -2,6 +2,8 @@
  * block kernels in mlp_kernels.inc. */
 #include "nn/mlp.h"
 
+#include "nn/activation.h"
+
 #include <cblas.h>
 #include <errno.h>
 #include <math.h>
@@ -13,29 +15,29 @@
 #define FN(name) name##_f32
 #define GEMM cblas_sgemm
 #define EXP expf
-#define TANH tanhf
-#define ERF erff
+#define ACTIVATE bnn_activate_f32
+#define ACTIVATE_BACKWARD bnn_activate_backward_f32
 #include "nn/mlp_kernels.inc"
 #undef REAL
 #undef FN
 #undef GEMM
 #undef EXP
-#undef TANH
-#undef ERF
+#undef ACTIVATE
+#undef ACTIVATE_BACKWARD
 
 #define REAL double
 #define FN(name) name##_f64
 #define GEMM cblas_dgemm
 #define EXP exp
-#define TANH tanh
-#define ERF erf
+#define ACTIVATE bnn_activate_f64
+#define ACTIVATE_BACKWARD bnn_activate_backward_f64
 #include "nn/mlp_kernels.inc"
 #undef REAL
 #undef FN
 #undef GEMM
 #undef EXP
-#undef TANH
-#undef ERF
+#undef ACTIVATE
+#undef ACTIVATE_BACKWARD
 
 static const char *const activation_names[] = {"tanh", "relu", "swish", "erf"};
 static const char *const likelihood_names[] = {"categorical", "gaussian", "bernoulli"};
