@@ -1,0 +1,325 @@
+/* Diagnosis of a run directory: reads run.json, streams every chain's weights.npy and fs.npy in
+ * blocks of quantities (bounded memory) through worker threads, and reads stats.npy. */
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "data/npy.h"
+#include "diag/diag.h"
+#include "diag/diag_run.h"
+#include "diag/diag_run_internal.h"
+#include "store/run_store.h"
+
+/* One chain's open .npy array. */
+typedef struct {
+    FILE *f;
+    char path[1024];
+    bnn_npy_header h;
+} chain_array;
+
+/* Opens DIR/chain_NNN/NAME; *missing = 1 (and BNN_OK) if the file does not exist. */
+static bnn_status array_open(const char *dir, size_t chain, const char *name, chain_array *a,
+                             int *missing)
+{
+    snprintf(a->path, sizeof a->path, "%s/chain_%03zu/%s", dir, chain, name);
+    *missing = 0;
+    a->f = fopen(a->path, "rb");
+    if (!a->f) {
+        if (errno == ENOENT) {
+            *missing = 1;
+            return BNN_OK;
+        }
+        return BNN_ERROR(BNN_EIO, "%s: cannot open: %s", a->path, strerror(errno));
+    }
+    return bnn_npy_read_header(a->f, a->path, &a->h);
+}
+
+static void arrays_close(chain_array *a, size_t k)
+{
+    for (size_t c = 0; a && c < k; c++)
+        if (a[c].f) fclose(a[c].f);
+}
+
+/* ---- run.json ----------------------------------------------------------------------------- */
+
+static bnn_status read_blocks(json_t *params, const char *path, bnn_diag_run *r)
+{
+    r->n_blocks = json_array_size(params);
+    r->blocks = calloc(r->n_blocks ? r->n_blocks : 1, sizeof *r->blocks);
+    if (!r->blocks) return BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
+    for (size_t b = 0; b < r->n_blocks; b++) {
+        bnn_diag_param_block *blk = &r->blocks[b];
+        const char *name;
+        json_int_t offset;
+        json_t *shape;
+        if (json_unpack(json_array_get(params, b), "{s:s, s:I, s:o}", "name", &name, "offset",
+                        &offset, "shape", &shape) || offset < 0 || !json_is_array(shape) ||
+            json_array_size(shape) > 4)
+            return BNN_ERROR(BNN_EFORMAT, "%s: model.params[%zu] needs name, offset, shape",
+                             path, b);
+        snprintf(blk->name, sizeof blk->name, "%s", name);
+        blk->offset = (size_t)offset;
+        blk->ndim = json_array_size(shape);
+        blk->size = 1;
+        for (size_t d = 0; d < blk->ndim; d++) {
+            json_int_t s = json_integer_value(json_array_get(shape, d));
+            if (s <= 0) return BNN_ERROR(BNN_EFORMAT, "%s: model.params[%zu].shape", path, b);
+            blk->shape[d] = (size_t)s;
+            blk->size *= (size_t)s;
+        }
+    }
+    return BNN_OK;
+}
+
+static bnn_status read_run_json(const char *dir, bnn_diag_run *r, size_t *n_params)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    json_error_t err;
+    json_t *root = json_load_file(path, 0, &err);
+    if (!root && err.line < 1) return BNN_ERROR(BNN_EIO, "%s", err.text); /* names the file */
+    if (!root)
+        return BNN_ERROR(BNN_EFORMAT, "%s:%d:%d: %s", path, err.line, err.column, err.text);
+    json_int_t chains = 0, np = 0, points = 0, outputs = 0;
+    json_t *params = NULL;
+    bnn_status st = BNN_OK;
+    if (json_unpack_ex(root, &err, 0, "{s:{s:I}, s:{s:I, s:o}, s?:I, s?:I}", "config", "chains",
+                       &chains, "model", "n_params", &np, "params", &params, "fs_points", &points,
+                       "fs_outputs", &outputs) ||
+        chains <= 0 || np < 0 || points < 0 || outputs < 0)
+        st = BNN_ERROR(BNN_EFORMAT, "%s: needs config.chains, model.n_params, model.params (%s)",
+                       path, err.text);
+    if (st == BNN_OK) {
+        r->n_chain = (size_t)chains;
+        r->fs_points = (size_t)points;
+        r->fs_outputs = (size_t)outputs;
+        *n_params = (size_t)np;
+        st = read_blocks(params, path, r);
+    }
+    json_decref(root);
+    return st;
+}
+
+/* ---- sample statistics ---------------------------------------------------------------------- */
+
+static bnn_status chain_stats(const char *dir, size_t chain, bnn_diag_chain_stats *s)
+{
+    chain_array a = {0};
+    int missing;
+    memset(s, 0, sizeof *s);
+    BNN_TRY(array_open(dir, chain, "stats.npy", &a, &missing));
+    if (missing) return BNN_ERROR(BNN_EIO, "%s: missing", a.path);
+    bnn_status st = BNN_OK;
+    double *v = NULL;
+    if (a.h.ndim != 2 || a.h.shape[1] != BNN_N_STATS)
+        st = BNN_ERROR(BNN_EFORMAT, "%s: expected shape (iterations, %d)", a.path, BNN_N_STATS);
+    else if (!(v = malloc((a.h.count ? a.h.count : 1) * sizeof *v)))
+        st = BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
+    else
+        st = bnn_npy_read_doubles(a.f, a.path, &a.h, 0, a.h.count, v);
+    fclose(a.f);
+    if (st != BNN_OK) {
+        free(v);
+        return st;
+    }
+    /* Means over sampling iterations; E-BFMI as Stan computes it, a ratio of sums. */
+    long double acc = 0, rate = 0, step = 0, leap = 0, e_sum = 0, diff2 = 0;
+    double prev_e = NAN;
+    for (size_t t = 0; t < a.h.shape[0]; t++) {
+        const double *row = v + t * BNN_N_STATS;
+        if (row[BNN_STAT_PHASE] != 2) continue;
+        s->iterations++;
+        acc += row[BNN_STAT_ACCEPT_PROB];
+        rate += row[BNN_STAT_ACCEPTED];
+        s->divergences += row[BNN_STAT_DIVERGENT] != 0;
+        step += row[BNN_STAT_STEP_SIZE];
+        leap += row[BNN_STAT_N_LEAPFROG];
+        e_sum += row[BNN_STAT_ENERGY];
+        if (!isnan(prev_e)) diff2 += (row[BNN_STAT_ENERGY] - prev_e) * (row[BNN_STAT_ENERGY] - prev_e);
+        prev_e = row[BNN_STAT_ENERGY];
+    }
+    long double n = (long double)s->iterations, e_mean = e_sum / n, e_var = 0;
+    for (size_t t = 0; t < a.h.shape[0]; t++) {
+        const double *row = v + t * BNN_N_STATS;
+        if (row[BNN_STAT_PHASE] == 2) e_var += (row[BNN_STAT_ENERGY] - e_mean) * (row[BNN_STAT_ENERGY] - e_mean);
+    }
+    s->accept_prob = (double)(acc / n);
+    s->accept_rate = (double)(rate / n);
+    s->step_size = (double)(step / n);
+    s->n_leapfrog = (double)(leap / n);
+    s->ebfmi = s->iterations > 1 ? (double)(diff2 / e_var) : NAN;
+    free(v);
+    return BNN_OK;
+}
+
+/* ---- streaming one space through the workers ------------------------------------------------ */
+
+typedef struct {
+    bnn_diag_space *space;
+    const double *block;   /* (count, K, n): quantity j's chains at block + j * K * n */
+    size_t first, count, K, n, member, n_members;
+    bnn_diag_ws *ws;
+} worker;
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    for (size_t j = w->member; j < w->count; j += w->n_members) {
+        bnn_diag_summary s;
+        const double *x = w->block + j * w->K * w->n;
+        if (bnn_diag_summarise(w->ws, x, w->n, w->K, w->n, BNN_DIAG_CONVERGENCE, &s) != BNN_OK)
+            s.rhat = s.ess_bulk = s.ess_tail = NAN; /* cannot happen: the workspace fits */
+        w->space->rhat[w->first + j] = s.rhat;
+        w->space->ess_bulk[w->first + j] = s.ess_bulk;
+        w->space->ess_tail[w->first + j] = s.ess_tail;
+    }
+    return NULL;
+}
+
+/* Reads quantities [first, first + count) of every chain's first n rows into block. */
+static bnn_status read_block(chain_array *a, size_t K, size_t n, size_t Q, size_t first,
+                             size_t count, double *row, double *block)
+{
+    for (size_t c = 0; c < K; c++)
+        for (size_t i = 0; i < n; i++) {
+            BNN_TRY(bnn_npy_read_doubles(a[c].f, a[c].path, &a[c].h, i * Q + first, count, row));
+            for (size_t j = 0; j < count; j++) block[(j * K + c) * n + i] = row[j];
+        }
+    return BNN_OK;
+}
+
+/* Runs the workers over one block; the calling thread is member 0. */
+static bnn_status run_workers(worker *w, size_t T)
+{
+    pthread_t tid[64];
+    size_t started = 1;
+    for (; started < T; started++)
+        if (pthread_create(&tid[started], NULL, worker_run, &w[started])) break;
+    worker_run(&w[0]);
+    for (size_t t = started; t < T; t++) worker_run(&w[t]); /* threads that failed to start */
+    for (size_t t = 1; t < started; t++) pthread_join(tid[t], NULL);
+    return BNN_OK;
+}
+
+static bnn_status space_alloc(bnn_diag_space *sp, size_t Q, size_t n)
+{
+    sp->present = 1;
+    sp->n = Q;
+    sp->draws = n;
+    sp->rhat = malloc((Q ? Q : 1) * sizeof(double));
+    sp->ess_bulk = malloc((Q ? Q : 1) * sizeof(double));
+    sp->ess_tail = malloc((Q ? Q : 1) * sizeof(double));
+    if (!sp->rhat || !sp->ess_bulk || !sp->ess_tail)
+        return BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory for %zu quantities", Q);
+    return BNN_OK;
+}
+
+static bnn_status stream_space(chain_array *a, size_t K, size_t n, size_t Q,
+                               const bnn_diag_run_options *opt, bnn_diag_space *sp)
+{
+    BNN_TRY(space_alloc(sp, Q, n));
+    size_t T = opt->threads < 1 ? 1 : opt->threads > 64 ? 64 : opt->threads;
+    size_t bytes = opt->block_bytes ? opt->block_bytes : (size_t)64 << 20;
+    size_t B = bytes / (K * n * sizeof(double));
+    B = B < 1 ? 1 : B > Q ? Q : B;
+    double *block = malloc(B * K * n * sizeof(double)), *row = malloc(B * sizeof(double));
+    worker w[64] = {{0}};
+    bnn_status st = block && row ? BNN_OK : BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
+    for (size_t t = 0; st == BNN_OK && t < T; t++) {
+        w[t] = (worker){.space = sp, .block = block, .K = K, .n = n, .member = t, .n_members = T};
+        st = bnn_diag_ws_alloc(n, K, &w[t].ws);
+    }
+    for (size_t first = 0; st == BNN_OK && first < Q; first += B) {
+        size_t count = Q - first < B ? Q - first : B;
+        st = read_block(a, K, n, Q, first, count, row, block);
+        for (size_t t = 0; t < T; t++) {
+            w[t].first = first;
+            w[t].count = count;
+        }
+        if (st == BNN_OK) st = run_workers(w, T);
+    }
+    for (size_t t = 0; t < T; t++) bnn_diag_ws_free(w[t].ws);
+    free(block);
+    free(row);
+    return st;
+}
+
+/* Opens NAME in every chain; the space is absent if no chain has it. Rows per quantity: the
+ * product of the trailing dimensions, which must be `expect` (or anything when expect = 0). */
+static bnn_status diagnose_space(const char *dir, const char *name, size_t expect, size_t K,
+                                 const bnn_diag_run_options *opt, bnn_diag_space *sp)
+{
+    chain_array *a = calloc(K, sizeof *a);
+    if (!a) return BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
+    size_t n = SIZE_MAX, Q = 0, n_missing = 0;
+    bnn_status st = BNN_OK;
+    for (size_t c = 0; st == BNN_OK && c < K; c++) {
+        int missing;
+        st = array_open(dir, c, name, &a[c], &missing);
+        if (st != BNN_OK || missing) {
+            n_missing += missing;
+            continue;
+        }
+        size_t rows = a[c].h.ndim ? a[c].h.shape[0] : 0;
+        size_t q = rows ? a[c].h.count / rows : 0;
+        if (a[c].h.ndim < 2 || (expect && q != expect) || (c > 0 && Q && q != Q))
+            st = BNN_ERROR(BNN_EFORMAT, "%s: %zu values per draw, expected %zu", a[c].path, q,
+                           expect ? expect : Q);
+        Q = q;
+        n = rows < n ? rows : n;
+    }
+    if (st == BNN_OK && n_missing && n_missing < K)
+        st = BNN_ERROR(BNN_EFORMAT, "%s/chain_*/%s: present for %zu of %zu chains", dir, name,
+                       K - n_missing, K);
+    if (st == BNN_OK && n_missing == 0) st = stream_space(a, K, n, Q, opt, sp);
+    if (st == BNN_OK && sp->present) st = diag_space_summarise(sp);
+    arrays_close(a, K);
+    free(a);
+    return st;
+}
+
+bnn_status bnn_diag_run_compute(const char *run_dir, const bnn_diag_run_options *opt,
+                                bnn_diag_run **out)
+{
+    if (!run_dir || !opt || !out) return BNN_ERROR(BNN_EINVAL, "diagnose: NULL argument");
+    bnn_diag_run *r = calloc(1, sizeof *r);
+    if (!r) return BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
+    size_t n_params = 0;
+    bnn_status st = read_run_json(run_dir, r, &n_params);
+    if (st == BNN_OK && !(r->chain = calloc(r->n_chain, sizeof *r->chain)))
+        st = BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
+    for (size_t c = 0; st == BNN_OK && c < r->n_chain; c++) st = chain_stats(run_dir, c, &r->chain[c]);
+    if (st == BNN_OK)
+        st = diagnose_space(run_dir, "weights.npy", n_params, r->n_chain, opt, &r->weight);
+    if (st == BNN_OK)
+        st = diagnose_space(run_dir, "fs.npy", r->fs_points * r->fs_outputs, r->n_chain, opt,
+                            &r->function);
+    if (st != BNN_OK) {
+        bnn_diag_run_free(r);
+        return st;
+    }
+    *out = r;
+    return BNN_OK;
+}
+
+static void space_free(bnn_diag_space *sp)
+{
+    free(sp->rhat);
+    free(sp->ess_bulk);
+    free(sp->ess_tail);
+}
+
+void bnn_diag_run_free(bnn_diag_run *r)
+{
+    if (!r) return;
+    space_free(&r->weight);
+    space_free(&r->function);
+    free(r->blocks);
+    free(r->chain);
+    free(r);
+}

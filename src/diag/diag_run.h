@@ -1,0 +1,77 @@
+/* Diagnosis of a run directory (what `bnnmc sample` writes): R-hat and ESS of every weight and of
+ * every recorded function-space output, plus sample statistics per chain. The JSON it writes is
+ * documented in docs/diagnostics-json.md. */
+#ifndef BNN_DIAG_DIAG_RUN_H
+#define BNN_DIAG_DIAG_RUN_H
+
+#include <stddef.h>
+
+#include "core/status.h"
+
+#define BNN_DIAG_N_WORST 10
+
+/* One space (weights, or function-space outputs): per-quantity values and their summary. */
+typedef struct {
+    int present;                 /* 0: the run has no such arrays */
+    size_t n;                    /* quantities (parameters, or points x outputs) */
+    size_t draws;                /* draws per chain used (the common minimum over chains) */
+    double *rhat, *ess_bulk, *ess_tail; /* (n) posterior's rhat, ess_bulk, ess_tail */
+    size_t n_nan;                /* quantities whose rhat is NaN (e.g. constant draws) */
+    /* Over the quantities whose value is not NaN; R's type-7 quantiles. */
+    double rhat_q50, rhat_q90, rhat_q99, rhat_max;
+    double frac_gt_101, frac_gt_105, frac_gt_110; /* fraction with rhat > 1.01, 1.05, 1.1 */
+    double ess_bulk_min, ess_bulk_median, ess_tail_min, ess_tail_median;
+    size_t worst[BNN_DIAG_N_WORST]; /* quantities by decreasing rhat (NaN last) */
+    size_t n_worst;
+} bnn_diag_space;
+
+/* Sample statistics of one chain over its sampling-phase iterations (phase 2). */
+typedef struct {
+    size_t iterations;           /* sampling iterations recorded */
+    double accept_prob;          /* mean Metropolis acceptance probability */
+    double accept_rate;          /* fraction of accepted proposals */
+    size_t divergences;
+    double step_size;            /* mean step size */
+    double n_leapfrog;           /* mean leapfrog steps per iteration */
+    double ebfmi;                /* sum (E_t - E_{t-1})^2 / sum (E_t - mean E)^2 */
+} bnn_diag_chain_stats;
+
+/* A parameter block of the model, as run.json lists it ("layer0.w", offset, shape). */
+typedef struct {
+    char name[64];
+    size_t offset, size;
+    size_t ndim, shape[4];
+} bnn_diag_param_block;
+
+typedef struct {
+    size_t n_chain;
+    bnn_diag_space weight, function;
+    size_t fs_points, fs_outputs;
+    bnn_diag_param_block *blocks; /* (n_blocks) from run.json's model.params */
+    size_t n_blocks;
+    bnn_diag_chain_stats *chain;  /* (n_chain) */
+} bnn_diag_run;
+
+typedef struct {
+    size_t threads;      /* worker threads, >= 1 */
+    size_t block_bytes;  /* memory for one streamed block of draws (0: 64 MiB) */
+} bnn_diag_run_options;
+
+/* Reads RUN/run.json and every chain's arrays, streams over parameters in blocks with bounded
+ * memory, and fills *out (free with bnn_diag_run_free). Chains of unequal length are cut to the
+ * shortest. */
+bnn_status bnn_diag_run_compute(const char *run_dir, const bnn_diag_run_options *opt,
+                                bnn_diag_run **out);
+void bnn_diag_run_free(bnn_diag_run *r);
+
+/* Name of weight i ("layer0.w[3,17]", 0-based indices) or function-space quantity i
+ * ("p[point,output]"). */
+void bnn_diag_weight_name(const bnn_diag_run *r, size_t i, char *buf, size_t len);
+void bnn_diag_function_name(const bnn_diag_run *r, size_t i, char *buf, size_t len);
+
+/* Writes RUN/diagnostics.json and the per-quantity arrays RUN/diag_{weight,function}_
+ * {rhat,ess_bulk,ess_tail}.npy (float64; weights shape (n_params), function space shape
+ * (points, outputs)). */
+bnn_status bnn_diag_run_write(const bnn_diag_run *r, const char *run_dir);
+
+#endif
