@@ -33,7 +33,9 @@
 #define GRAD_TOL 1e-6
 #define VALUE_TOL 1e-11 /* relative, direct computation vs library (both double) */
 #define F32_TOL 1e-3    /* relative per coordinate, same floor as above */
-/* θ is redrawn until every hidden pre-activation is at least this far from 0 (ReLU kinks). */
+/* ReLU kinks: θ is redrawn until every hidden pre-activation is at least KINK_MARGIN from 0;
+ * a coordinate whose stencil still flips the sign of any pre-activation is skipped, and the
+ * check fails if more than a tenth of the coordinates are skipped. */
 #define KINK_MARGIN 1e-3
 
 static const char *const act_names[] = {"tanh", "relu", "swish", "erf"};
@@ -268,7 +270,7 @@ static void test_fd_gradient(void **state)
     char name[64], pname[64];
     name_combo(c, name, sizeof name);
     bnn_mlp_param_name(&p.model, worst_i, pname, sizeof pname);
-    int ok = worst < GRAD_TOL && skipped == 0;
+    int ok = worst < GRAD_TOL && skipped <= P / 10;
     print_message("%s gradient %s: %zu params, max rel err %.2e at %s (tol %.0e), %zu skipped\n",
                   ok ? "ok" : "not ok", name, P, worst, pname, GRAD_TOL, skipped);
     free(theta);

@@ -1,12 +1,10 @@
 #!/bin/bash
 # Same seed, --threads 1 vs --threads 2: every .npy array of the two run directories is
 # byte-identical (float32 and float64; 1 chain split over 2 threads, 2 chains, 3 chains).
-# usage: test_threads_identical.sh BNNMC
+# usage: test_threads_identical.sh BNNMC [JSON_VALUE]
 set -u
 bnnmc=${1:?usage: $0 BNNMC}
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/bnnmc-threads-XXXXXX") || exit 1
-trap 'rm -rf "$tmp"' EXIT
-failures=0
+. "$(dirname "$0")/cli_lib.sh"
 
 # Digits, full training set in 15 blocks of 100 rows (the last has 37): a short run.
 common=(--data digits --arch mlp:20 --warmup 20 --samples 20 --fs-points 50 --block-rows 100
@@ -14,13 +12,11 @@ common=(--data digits --arch mlp:20 --warmup 20 --samples 20 --fs-points 50 --bl
 
 # run NAME ARGS...: a run into $tmp/NAME; prints "not ok" and returns 1 when it fails.
 run() {
-    local name=$1
+    local name=$1 rc
     shift
-    if ! "$bnnmc" sample "${common[@]}" --out "$tmp/$name" "$@" >"$tmp/$name.log" 2>&1; then
-        echo "not ok run $name ($*): exit status $?"
-        sed 's/^/  /' "$tmp/$name.log"
-        return 1
-    fi
+    "$bnnmc" sample "${common[@]}" --out "$tmp/$name" "$@" >"$tmp/$name.log" 2>&1
+    rc=$?
+    [ $rc -eq 0 ] || { fail "run $name ($*): exit status $rc: $(head -c 300 "$tmp/$name.log")"; return 1; }
 }
 
 # same_arrays A B: 0 when both run directories hold the same .npy files, byte for byte.
@@ -41,12 +37,11 @@ same_arrays() {
 check() {
     local name=$1
     shift
-    run "$name.t1" --threads 1 "$@" && run "$name.t2" --threads 2 "$@" || { failures=$((failures + 1)); return; }
+    run "$name.t1" --threads 1 "$@" && run "$name.t2" --threads 2 "$@" || return
     if same_arrays "$name.t1" "$name.t2"; then
         echo "ok threads 1 vs 2, $name ($*): $n_arrays arrays byte-identical"
     else
-        echo "not ok threads 1 vs 2, $name ($*): arrays differ"
-        failures=$((failures + 1))
+        fail "threads 1 vs 2, $name ($*): arrays differ"
     fi
 }
 
@@ -59,14 +54,9 @@ check f64-chains1 --chains 1 --seed 5 --precision float64
 # Control: the comparison can see a difference (another seed changes the arrays).
 if run control --threads 2 --chains 2 --seed 4; then
     if same_arrays f32-chains2.t2 control >/dev/null; then
-        echo "not ok control: --seed 3 and --seed 4 gave identical arrays"
-        failures=$((failures + 1))
+        fail "control: --seed 3 and --seed 4 gave identical arrays"
     else
         echo "ok control: --seed 3 and --seed 4 give different arrays"
     fi
-else
-    failures=$((failures + 1))
 fi
-
-[ $failures -eq 0 ] && echo PASSED || echo "FAILED ($failures)"
-[ $failures -eq 0 ]
+finish
