@@ -28,7 +28,7 @@ static void *convert_alloc(bnn_precision prec, const double *src, size_t n)
     if (!dst) return NULL;
     if (prec == BNN_F32)
         for (size_t i = 0; i < n; i++) ((float *)dst)[i] = (float)src[i];
-    else
+    else if (n) /* memcpy from NULL is undefined even for 0 bytes (no training rows) */
         memcpy(dst, src, n * sizeof(double));
     return dst;
 }
