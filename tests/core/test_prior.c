@@ -1,11 +1,13 @@
 /* HMC with no training data samples the (tempered) prior: the mean (0) and the variance (v·T)
  * of every parameter within 4 MCSE, driving bnn_hmc directly over a CPU backend with 0 rows. */
+#define _XOPEN_SOURCE 700
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "backend/cpu.h"
+#include "core_test_util.h"
 #include "diag/diag.h"
 #include "model/posterior.h"
 #include "sample/hmc.h"
@@ -96,12 +98,8 @@ static int check_param(bnn_diag_ws *ws, const char *tag, const struct sampler *s
         double est = bnn_diag_mean(q, DRAWS, CHAINS, DRAWS);
         double mcse = bnn_diag_mcse_mean(ws, q, DRAWS, CHAINS, DRAWS);
         double ess = bnn_diag_ess_mean(ws, q, DRAWS, CHAINS, DRAWS);
-        double z = (est - (square ? var : 0)) / mcse;
-        int ok = mcse > 0 && fabs(z) <= TOL_MCSE;
         snprintf(what, sizeof what, "%s %s %s", tag, square ? "E[theta^2]" : "mean", name);
-        printf("%s %s: estimate %.5g, exact %.5g, diff %+.2f MCSE (MCSE %.3g, ESS %.0f; tol %.0f)\n",
-               ok ? "ok" : "not ok", what, est, square ? var : 0.0, z, mcse, ess, TOL_MCSE);
-        failures += !ok;
+        failures += !core_check_mcse(what, est, square ? var : 0.0, mcse, ess, TOL_MCSE);
     }
     return failures;
 }
