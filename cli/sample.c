@@ -59,6 +59,11 @@ static const char usage_text[] =
     "  --block-rows N         rows per gradient block; fixes the summation order (default 256)\n"
     "  --out DIR              run directory (default runs/latest)\n"
     "  --overwrite            replace a run already in DIR\n"
+    "  --checkpoint-interval S  seconds between checkpoints of a chain (default 10; 0 = every\n"
+    "                         iteration); a killed run resumes exactly from them\n"
+    "  --resume DIR           continue the interrupted run in DIR (only --samples, to extend\n"
+    "                         it, --threads and --checkpoint-interval may be given with it);\n"
+    "                         `sample --out DIR` with the same settings also resumes\n"
     "  --quiet                no progress output\n";
 
 enum {
@@ -66,7 +71,7 @@ enum {
     O_NO_STD, O_FS, O_ARCH, O_ACT, O_LIK, O_NOISE, O_PRIOR_VAR, O_FAN_IN, O_TEMP, O_PREC,
     O_CHAINS, O_BURN, O_WARMUP, O_SAMPLES, O_THIN, O_STEP, O_TRAJ, O_MAXLF, O_JITTER, O_NO_MH,
     O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
-    O_OUT, O_OVERWRITE, O_QUIET, O_HELP
+    O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME
 };
 
 static const struct option long_options[] = {
@@ -84,12 +89,16 @@ static const struct option long_options[] = {
     {"adapt-mass", 1, 0, O_ADAPT_MASS}, {"init-scale", 1, 0, O_INIT_SCALE},
     {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"block-rows", 1, 0, O_BLOCK},
     {"out", 1, 0, O_OUT}, {"overwrite", 0, 0, O_OVERWRITE}, {"quiet", 0, 0, O_QUIET},
-    {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+    {"help", 0, 0, O_HELP}, {"checkpoint-interval", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
+    {0, 0, 0, 0}};
 
 struct sample_args {
     bnn_run_config cfg;
     bnn_dataset_options data;
     int quiet, help;
+    const char *resume;          /* --resume DIR */
+    uint64_t given;              /* bit (option - O_DATA) set for each option on the line */
+    bnn_run_data_strings strings;
 };
 
 static int set_choice(const char *flag, const char *text, const char *a, const char *b, int *out)
@@ -187,10 +196,36 @@ static int parse_sampler(struct sample_args *a, int opt, const char *v)
         }
         return 0;
     case O_OVERWRITE: c->overwrite = 1; return 0;
+    case O_CKPT: return opt_double("--checkpoint-interval", v, &c->checkpoint_interval);
+    case O_RESUME: a->resume = v; return 0;
     case O_QUIET: a->quiet = 1; return 0;
     case O_HELP: a->help = 1; return 0;
     }
     return 1;
+}
+
+/* --resume DIR: the configuration comes from DIR/run.json; a few settings may be given anew. */
+static int resume_args(struct sample_args *a)
+{
+    const uint64_t allowed = 1ull << (O_SAMPLES - O_DATA) | 1ull << (O_THREADS - O_DATA) |
+                             1ull << (O_CKPT - O_DATA) | 1ull << (O_QUIET - O_DATA) |
+                             1ull << (O_RESUME - O_DATA);
+    for (const struct option *o = long_options; o->name; o++)
+        if (o->val >= O_DATA && (a->given & ~allowed & 1ull << (o->val - O_DATA))) {
+            fprintf(stderr, "bnnmc sample: --%s cannot be changed when resuming a run (only "
+                            "--samples, --threads and --checkpoint-interval)\n", o->name);
+            return -1;
+        }
+    bnn_run_config given = a->cfg;
+    if (bnn_run_config_read(a->resume, &a->cfg, &a->data, &a->strings) != BNN_OK) {
+        cli_report_error("--resume");
+        return -1;
+    }
+    if (a->given & 1ull << (O_SAMPLES - O_DATA)) a->cfg.samples = given.samples;
+    if (a->given & 1ull << (O_THREADS - O_DATA)) a->cfg.threads = given.threads;
+    if (a->given & 1ull << (O_CKPT - O_DATA)) a->cfg.checkpoint_interval = given.checkpoint_interval;
+    a->cfg.resume = 1;
+    return 0;
 }
 
 static int parse_args(int argc, char **argv, struct sample_args *a)
@@ -206,6 +241,7 @@ static int parse_args(int argc, char **argv, struct sample_args *a)
         if (opt == 'h') opt = O_HELP;
         if (opt == '?') return -1;
         const char *v = optarg ? optarg : "";
+        if (opt >= O_DATA) a->given |= 1ull << (opt - O_DATA);
         int rc = parse_data_model(a, opt, v);
         if (rc == 1) rc = parse_sampler(a, opt, v);
         if (rc != 0) return -1;
@@ -214,6 +250,7 @@ static int parse_args(int argc, char **argv, struct sample_args *a)
         fprintf(stderr, "bnnmc sample: unexpected argument '%s'\n", argv[optind]);
         return -1;
     }
+    if (a->resume) return resume_args(a);
     if (!a->data.name && !a->data.train_spec) a->data.name = "digits";
     if (a->data.name && (a->data.train_spec || a->data.test_spec)) {
         fprintf(stderr, "bnnmc sample: give either --data or --train/--test, not both\n");
@@ -294,8 +331,10 @@ int cmd_sample(int argc, char **argv)
         rc = 1;
     } else {
         if (!a.quiet)
-            fprintf(stderr, "bnnmc: %zu chains, %zu training and %zu test rows, writing %s\n",
-                    a.cfg.chains, data.train.n, data.test.n, a.cfg.out_dir);
+            fprintf(stderr, "bnnmc: %zu chains, %zu training and %zu test rows, %s %s\n",
+                    a.cfg.chains, data.train.n, data.test.n,
+                    bnn_run_resumed(run) ? "resuming the run in" : "writing", a.cfg.out_dir);
+        if (bnn_run_warning(run)[0]) fprintf(stderr, "bnnmc: warning: %s\n", bnn_run_warning(run));
         follow(run, a.quiet);
         if (bnn_run_finish(run) != BNN_OK) {
             cli_report_error("sample");

@@ -40,6 +40,7 @@ void bnn_run_config_defaults(bnn_run_config *c)
     c->threads = 2;
     c->block_rows = 256;
     c->fs_points = 1000;
+    c->checkpoint_interval = 10;
     snprintf(c->out_dir, sizeof c->out_dir, "runs/latest");
 }
 
@@ -62,6 +63,9 @@ static bnn_status check_config(const bnn_run_config *c)
     if (!(c->target_accept > 0 && c->target_accept < 1))
         return BNN_ERROR(BNN_EINVAL, "--target-accept must be in (0, 1) (got %g)",
                          c->target_accept);
+    if (!(c->checkpoint_interval >= 0) || !isfinite(c->checkpoint_interval))
+        return BNN_ERROR(BNN_EINVAL, "--checkpoint-interval must be finite and >= 0 (got %g)",
+                         c->checkpoint_interval);
     if (!(c->init_scale >= 0) || !isfinite(c->init_scale))
         return BNN_ERROR(BNN_EINVAL, "--init-scale must be finite and >= 0 (got %g)",
                          c->init_scale);
@@ -115,6 +119,11 @@ static bnn_status chain_alloc(struct bnn_run *r, struct chain *ch, bnn_target ta
         return BNN_ERROR(BNN_ENOMEM, "out of memory for chain %zu", ch->index);
     for (size_t i = 0; i < r->n_test; i++) ch->bma_logdens[i] = -INFINITY;
     const char *descr = c->precision == BNN_F32 ? "<f4" : "<f8";
+    size_t rows[4];
+    if (r->resume) BNN_TRY(bnn_run_chain_restore(r, ch, rows, &ch->restored));
+    if (ch->restored)
+        return bnn_store_chain_reopen(c->out_dir, ch->index, descr, P, c->fs_points, r->n_out,
+                                      rows, &ch->files);
     return bnn_store_chain_open(c->out_dir, ch->index, descr, P, c->fs_points, r->n_out,
                                 &ch->files);
 }
@@ -132,6 +141,8 @@ static void chain_free(struct chain *ch)
 /* Initial state: θ₀ = init_scale × prior draw from the chain's own stream. */
 static bnn_status chain_init(struct bnn_run *r, struct group *g, struct chain *ch)
 {
+    ch->last_checkpoint = now_seconds();
+    if (ch->restored) return BNN_OK;
     bnn_rng rng;
     bnn_rng_init(&rng, r->cfg.seed, (uint32_t)ch->index);
     double *theta0 = malloc((r->model.n_params ? r->model.n_params : 1) * sizeof(double));
@@ -229,6 +240,12 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
     ch->gradients += st.n_leapfrog;
     ch->step_size = ch->hmc->step_size;
     pthread_mutex_unlock(&r->lock);
+    const double t = now_seconds();
+    if (ch->iter == c->burn_in + c->warmup + c->samples ||
+        t - ch->last_checkpoint >= c->checkpoint_interval) {
+        BNN_TRY(bnn_run_chain_checkpoint(r, ch));
+        ch->last_checkpoint = t;
+    }
     return BNN_OK;
 }
 
@@ -241,9 +258,14 @@ static void *group_main(void *arg)
     bnn_status s = BNN_OK;
     for (size_t c = g->index; s == BNN_OK && c < r->cfg.chains; c += r->n_groups)
         s = chain_init(r, g, &r->chains[c]);
-    for (size_t it = 0; s == BNN_OK && it < total; it++)
-        for (size_t c = g->index; s == BNN_OK && c < r->cfg.chains; c += r->n_groups)
+    for (int busy = 1; s == BNN_OK && busy;) { /* chains resumed from checkpoints may differ */
+        busy = 0;
+        for (size_t c = g->index; s == BNN_OK && c < r->cfg.chains; c += r->n_groups) {
+            if (r->chains[c].iter >= total) continue;
             s = chain_iterate(r, g, &r->chains[c]);
+            busy = 1;
+        }
+    }
     g->status = s;
     if (s != BNN_OK) snprintf(g->error, sizeof g->error, "%s", bnn_last_error());
     pthread_mutex_lock(&r->lock);
@@ -290,7 +312,10 @@ static bnn_status run_setup(struct bnn_run *r, const bnn_dataset_options *data_o
     const bnn_table *tr = &r->data->train, *te = &r->data->test;
     BNN_TRY(bnn_cpu_data_alloc(r->cfg.precision, tr->d, tr->x, tr->y, tr->n, te->x, te->n,
                                r->cfg.block_rows, &r->cpu_data));
-    BNN_TRY(bnn_store_create(r->cfg.out_dir, r->cfg.overwrite));
+    r->json = bnn_run_describe(r, data_opt);
+    if (!r->json) return BNN_ERROR(BNN_ENOMEM, "out of memory for run.json");
+    BNN_TRY(bnn_run_check_existing(r));
+    BNN_TRY(bnn_store_create(r->cfg.out_dir, 1));
     BNN_TRY(setup_groups(r));
     char path[1100];
     size_t n = r->n_test, m = r->cfg.fs_points;
@@ -303,8 +328,6 @@ static bnn_status run_setup(struct bnn_run *r, const bnn_dataset_options *data_o
     bnn_status s = bnn_npy_write(path, "<i8", 1, &m, idx);
     free(idx);
     BNN_TRY(s);
-    r->json = bnn_run_describe(r, data_opt);
-    if (!r->json) return BNN_ERROR(BNN_ENOMEM, "out of memory for run.json");
     return bnn_store_write_json(r->cfg.out_dir, r->json);
 }
 
@@ -326,6 +349,10 @@ bnn_status bnn_run_start(const bnn_run_config *cfg, const bnn_dataset *data,
     }
     return BNN_OK;
 }
+
+int bnn_run_resumed(const bnn_run *r) { return r->resume; }
+
+const char *bnn_run_warning(const bnn_run *r) { return r->warning; }
 
 void bnn_run_poll(bnn_run *r, bnn_run_progress *p)
 {

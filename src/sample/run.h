@@ -38,6 +38,9 @@ typedef struct {
     size_t fs_points;         /* test inputs whose predictions are recorded every iteration */
     char out_dir[1024];
     int overwrite;            /* replace a run already in out_dir */
+    int resume;               /* the caller asks to resume (or extend) the run in out_dir */
+    double checkpoint_interval; /* seconds between a chain's checkpoints (0: every iteration);
+                                   does not change the results */
 } bnn_run_config;
 
 /* Defaults for every field (documented in `bnnmc sample --help`). */
@@ -45,6 +48,15 @@ void bnn_run_config_defaults(bnn_run_config *c);
 
 /* Default trajectory length (π/2)·σ·√T with σ² the largest prior variance, as in the paper. */
 double bnn_run_default_traj_len(const bnn_run_config *c);
+
+/* Storage for the strings a bnn_dataset_options read back from run.json points into. */
+typedef struct {
+    char name[64], train[2048], test[2048];
+} bnn_run_data_strings;
+
+/* Reads the configuration and data options of the run in dir (its run.json), to resume it. */
+bnn_status bnn_run_config_read(const char *dir, bnn_run_config *c, bnn_dataset_options *d,
+                               bnn_run_data_strings *strings);
 
 typedef struct {
     size_t chains;
@@ -63,11 +75,18 @@ typedef struct {
 typedef struct bnn_run bnn_run;
 
 /* Validates the configuration against the data, creates the run directory, writes run.json
- * (status "running") and starts the chains. data must outlive the run. */
+ * (status "running") and starts the chains. data must outlive the run.
+ * If out_dir already holds a run and overwrite is not set: a run with the same configuration
+ * (threads, checkpoint interval and a larger number of samples may differ) is resumed from its
+ * chains' checkpoints, byte-identical to an uninterrupted run; any other is refused. */
 bnn_status bnn_run_start(const bnn_run_config *cfg, const bnn_dataset *data,
                          const bnn_dataset_options *data_opt, bnn_run **out);
 
 void bnn_run_poll(bnn_run *r, bnn_run_progress *p);
+
+/* 1 if the run continues an earlier one; a warning about a damaged checkpoint (or ""). */
+int bnn_run_resumed(const bnn_run *r);
+const char *bnn_run_warning(const bnn_run *r);
 
 /* Waits for the chains, closes the files, writes the Bayesian-model-average sums and the final
  * run.json (status "complete"). Returns the first error any chain met. */

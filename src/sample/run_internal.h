@@ -26,6 +26,8 @@ struct chain {
     /* progress, read by bnn_run_poll under the run's lock */
     double accept_sum, step_size;
     size_t divergences, gradients;
+    int restored;             /* state read from a checkpoint (resume) */
+    double last_checkpoint;   /* time of the last checkpoint */
 };
 
 struct group {
@@ -54,6 +56,8 @@ struct bnn_run {
     pthread_mutex_t lock;
     double start_time;
     int finished_groups;
+    int resume;               /* continue the chains from their checkpoints */
+    char warning[3200];       /* a recoverable problem met while resuming, for the caller */
 };
 
 /* run.json: everything but the manifest (config, data, model, status "running"). */
@@ -61,5 +65,18 @@ json_t *bnn_run_describe(const struct bnn_run *r, const bnn_dataset_options *dat
 
 /* Adds the manifest of arrays with their final shapes, and sets the status. */
 void bnn_run_describe_arrays(const struct bnn_run *r, json_t *root, const char *status);
+
+/* If out_dir holds a run.json: decides whether this run resumes it (same configuration) or is
+ * refused, naming the first setting that differs. Sets r->resume. */
+bnn_status bnn_run_check_existing(struct bnn_run *r);
+
+/* Writes chain ch's state (after fsync of its arrays) as its newest checkpoint. */
+bnn_status bnn_run_chain_checkpoint(struct bnn_run *r, struct chain *ch);
+
+/* Restores chain ch from its newest readable checkpoint: fills rows (stats, weights, fs,
+ * warmup_fs) with the array lengths it recorded and sets *restored; leaves *restored = 0 when
+ * the chain has no checkpoint. */
+bnn_status bnn_run_chain_restore(struct bnn_run *r, struct chain *ch, size_t rows[4],
+                                 int *restored);
 
 #endif

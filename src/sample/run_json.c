@@ -2,6 +2,8 @@
 #include "sample/run_internal.h"
 
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 
 static json_t *config_json(const bnn_run_config *c)
 {
@@ -10,7 +12,7 @@ static json_t *config_json(const bnn_run_config *c)
         json_array_append_new(prior_var, json_real(c->prior.var[i]));
     return json_pack(
         "{s:s, s:s, s:s, s:f, s:o, s:b, s:f, s:s, s:f, s:f, s:I, s:f, s:f, s:I, s:I, s:I, s:I, "
-        "s:I, s:b, s:f, s:b, s:b, s:f, s:I, s:I, s:I, s:I, s:s}",
+        "s:I, s:b, s:f, s:b, s:b, s:f, s:I, s:I, s:I, s:I, s:s, s:f}",
         "arch", c->arch, "activation", bnn_activation_name(c->act), "likelihood",
         bnn_likelihood_name(c->lik), "noise_sd", c->noise_sd, "prior_var", prior_var,
         "prior_var_divided_by_fan_in", c->prior.divide_by_fan_in, "temperature",
@@ -23,7 +25,8 @@ static json_t *config_json(const bnn_run_config *c)
         "target_accept", c->target_accept, "adapt_step_size", c->adapt_step_size, "adapt_mass",
         c->adapt_mass, "init_scale", c->init_scale, "seed", (json_int_t)c->seed, "threads",
         (json_int_t)c->threads, "block_rows", (json_int_t)c->block_rows, "fs_points",
-        (json_int_t)c->fs_points, "out", c->out_dir);
+        (json_int_t)c->fs_points, "out", c->out_dir, "checkpoint_interval",
+        c->checkpoint_interval);
 }
 
 static json_t *data_json(const bnn_dataset *d, const bnn_dataset_options *o)
@@ -130,4 +133,171 @@ void bnn_run_describe_arrays(const struct bnn_run *r, json_t *root, const char *
     for (size_t ci = 0; ci < r->cfg.chains; ci++)
         json_array_append_new(n_bma, json_integer((json_int_t)r->chains[ci].n_bma));
     json_object_set_new(root, "bma_count", n_bma);
+}
+
+/* Settings that may change when a run is resumed: they do not change its results. */
+static int may_differ(const char *key)
+{
+    return !strcmp(key, "threads") || !strcmp(key, "checkpoint_interval") ||
+           !strcmp(key, "out") || !strcmp(key, "samples");
+}
+
+/* The first key whose values differ between a and b (both objects), or NULL. */
+static const char *first_difference(json_t *a, json_t *b)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(a, key, v) {
+        if (!may_differ(key) && !json_equal(v, json_object_get(b, key))) return key;
+    }
+    json_object_foreach(b, key, v) {
+        if (!may_differ(key) && !json_object_get(a, key)) return key;
+    }
+    return NULL;
+}
+
+bnn_status bnn_run_check_existing(struct bnn_run *r)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/run.json", r->cfg.out_dir);
+    r->resume = 0;
+    if (r->cfg.resume && access(path, F_OK) != 0)
+        return BNN_ERROR(BNN_EINVAL, "--resume %s: there is no run to resume (%s is missing)",
+                         r->cfg.out_dir, path);
+    if (r->cfg.overwrite || access(path, F_OK) != 0) return BNN_OK;
+    json_error_t err;
+    json_t *old = json_load_file(path, 0, &err);
+    if (!old)
+        return BNN_ERROR(BNN_EFORMAT, "%s: line %d: %s (pass --overwrite to replace it)", path,
+                         err.line, err.text);
+    json_t *old_cfg = json_object_get(old, "config"), *new_cfg = json_object_get(r->json, "config");
+    json_t *old_data = json_object_get(old, "data"), *new_data = json_object_get(r->json, "data");
+    bnn_status s = BNN_OK;
+    const char *diff = NULL;
+    if (!json_is_object(old_cfg) || !json_is_object(old_data) ||
+        json_integer_value(json_object_get(old, "format_version")) != 1)
+        s = BNN_ERROR(BNN_EFORMAT, "%s: not a bnnmc run of format version 1 (pass --overwrite "
+                                   "to replace it)", path);
+    else if ((diff = first_difference(old_cfg, new_cfg)))
+        s = BNN_ERROR(BNN_EINVAL, "%s holds a run with another configuration (config.%s "
+                                  "differs); resume it with --resume %s, choose another --out, "
+                                  "or pass --overwrite", path, diff, r->cfg.out_dir);
+    else if ((diff = first_difference(old_data, new_data)))
+        s = BNN_ERROR(BNN_EINVAL, "%s holds a run on other data (data.%s differs); choose "
+                                  "another --out or pass --overwrite", path, diff);
+    else if (!r->cfg.resume && json_is_string(json_object_get(old, "status")) &&
+             !strcmp(json_string_value(json_object_get(old, "status")), "complete"))
+        s = BNN_ERROR(BNN_EINVAL, "%s holds a complete run; extend it with --resume %s "
+                                  "--samples N, choose another --out, or pass --overwrite", path,
+                      r->cfg.out_dir);
+    else if ((size_t)json_integer_value(json_object_get(old_cfg, "samples")) > r->cfg.samples)
+        s = BNN_ERROR(BNN_EINVAL, "%s holds a run of %lld samples per chain; a resumed run can "
+                                  "extend it but not shorten it (--samples %zu)", path,
+                      (long long)json_integer_value(json_object_get(old_cfg, "samples")),
+                      r->cfg.samples);
+    json_decref(old);
+    if (s == BNN_OK) r->resume = 1;
+    return s;
+}
+
+/* The config object of run.json back into c (the inverse of config_json). */
+static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *c)
+{
+    const char *arch, *act, *lik, *prec, *out;
+    json_t *prior_var;
+    json_int_t max_lf, chains, burn_in, warmup, samples, thin, seed, threads, block_rows, fs;
+    int fan_in, metropolis, adapt_step, adapt_mass;
+    json_error_t err;
+    if (json_unpack_ex(o, &err, 0,
+                       "{s:s, s:s, s:s, s:F, s:o, s:b, s:F, s:s, s:F, s:F, s:I, s:F, s:F, s:I, "
+                       "s:I, s:I, s:I, s:I, s:b, s:F, s:b, s:b, s:F, s:I, s:I, s:I, s:I, s:s, s:F}",
+                       "arch", &arch, "activation", &act, "likelihood", &lik, "noise_sd",
+                       &c->noise_sd, "prior_var", &prior_var, "prior_var_divided_by_fan_in",
+                       &fan_in, "temperature", &c->prior.temperature, "precision", &prec,
+                       "step_size", &c->hmc.step_size, "traj_len", &c->hmc.traj_len,
+                       "max_leapfrog", &max_lf, "jitter", &c->hmc.jitter, "max_energy_error",
+                       &c->hmc.max_energy_error, "chains", &chains, "burn_in", &burn_in,
+                       "warmup", &warmup, "samples", &samples, "thin", &thin, "metropolis",
+                       &metropolis, "target_accept", &c->target_accept, "adapt_step_size",
+                       &adapt_step, "adapt_mass", &adapt_mass, "init_scale", &c->init_scale,
+                       "seed", &seed, "threads", &threads, "block_rows", &block_rows,
+                       "fs_points", &fs, "out", &out, "checkpoint_interval",
+                       &c->checkpoint_interval) != 0 ||
+        !json_is_array(prior_var) || json_array_size(prior_var) == 0 ||
+        json_array_size(prior_var) > BNN_MLP_MAX_LAYERS ||
+        snprintf(c->arch, sizeof c->arch, "%s", arch) >= (int)sizeof c->arch)
+        return BNN_ERROR(BNN_EFORMAT, "%s: config: %s", path,
+                         err.text[0] ? err.text : "prior_var or arch malformed");
+    BNN_TRY(bnn_activation_parse(act, &c->act));
+    BNN_TRY(bnn_likelihood_parse(lik, &c->lik));
+    c->prior.n_var = json_array_size(prior_var);
+    for (size_t i = 0; i < c->prior.n_var; i++)
+        c->prior.var[i] = json_real_value(json_array_get(prior_var, i));
+    c->prior.divide_by_fan_in = fan_in;
+    c->precision = !strcmp(prec, "float64") ? BNN_F64 : BNN_F32;
+    c->hmc.max_leapfrog = (size_t)max_lf;
+    c->chains = (size_t)chains;
+    c->burn_in = (size_t)burn_in;
+    c->warmup = (size_t)warmup;
+    c->samples = (size_t)samples;
+    c->thin = (size_t)thin;
+    c->metropolis = metropolis;
+    c->adapt_step_size = adapt_step;
+    c->adapt_mass = adapt_mass;
+    c->seed = (uint64_t)seed;
+    c->threads = (size_t)threads;
+    c->block_rows = (size_t)block_rows;
+    c->fs_points = (size_t)fs;
+    return BNN_OK;
+}
+
+/* The data object of run.json back into d. */
+static bnn_status data_from_json(json_t *o, const char *path, bnn_dataset_options *d,
+                                 bnn_run_data_strings *st)
+{
+    const char *name = NULL, *train, *test, *task;
+    json_int_t n_classes, subset, target_col, header;
+    int standardized;
+    json_error_t err;
+    if (json_unpack_ex(o, &err, 0, "{s?s, s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:I}", "name", &name,
+                       "train", &train, "test", &test, "task", &task, "n_classes", &n_classes,
+                       "train_subset", &subset, "standardized", &standardized, "target_col",
+                       &target_col, "csv_header", &header) != 0)
+        return BNN_ERROR(BNN_EFORMAT, "%s: data: %s", path, err.text);
+    memset(d, 0, sizeof *d);
+    if (name) {
+        snprintf(st->name, sizeof st->name, "%s", name);
+        d->name = st->name;
+    } else {
+        snprintf(st->train, sizeof st->train, "%s", train);
+        snprintf(st->test, sizeof st->test, "%s", test);
+        d->train_spec = st->train;
+        d->test_spec = st->test;
+    }
+    d->task = !strcmp(task, "regression") ? BNN_TASK_REGRESS : BNN_TASK_CLASSIFY;
+    d->n_classes = d->task == BNN_TASK_CLASSIFY ? (size_t)n_classes : 0;
+    d->train_subset = (size_t)subset;
+    d->standardize = standardized;
+    d->csv.target_col = (long)target_col;
+    d->csv.header = (int)header;
+    return BNN_OK;
+}
+
+bnn_status bnn_run_config_read(const char *dir, bnn_run_config *c, bnn_dataset_options *d,
+                               bnn_run_data_strings *strings)
+{
+    char path[1100];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    json_error_t err;
+    json_t *root = json_load_file(path, 0, &err);
+    if (!root) return BNN_ERROR(BNN_EFORMAT, "%s: line %d: %s", path, err.line, err.text);
+    bnn_run_config_defaults(c);
+    json_t *cfg = json_object_get(root, "config"), *data = json_object_get(root, "data");
+    bnn_status s = cfg && data ? config_from_json(cfg, path, c)
+                               : BNN_ERROR(BNN_EFORMAT, "%s: no config or data object", path);
+    if (s == BNN_OK) s = data_from_json(data, path, d, strings);
+    if (s == BNN_OK && snprintf(c->out_dir, sizeof c->out_dir, "%s", dir) >= (int)sizeof c->out_dir)
+        s = BNN_ERROR(BNN_EINVAL, "run directory name too long: %s", dir);
+    json_decref(root);
+    return s;
 }

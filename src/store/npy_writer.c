@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define HEADER_BYTES 256 /* magic + version + length + padded dict; a multiple of 64 */
@@ -54,8 +55,9 @@ static size_t descr_itemsize(const char *descr)
     return (size_t)(descr[2] - '0');
 }
 
-bnn_status bnn_npy_writer_open(bnn_npy_writer *w, const char *path, const char *descr,
-                               size_t n_tail, const size_t *tail)
+/* Fills the writer's layout fields from descr and the tail shape. */
+static bnn_status set_layout(bnn_npy_writer *w, const char *path, const char *descr,
+                             size_t n_tail, const size_t *tail)
 {
     memset(w, 0, sizeof *w);
     w->fd = -1;
@@ -71,12 +73,46 @@ bnn_status bnn_npy_writer_open(bnn_npy_writer *w, const char *path, const char *
         w->tail[i] = tail[i];
         w->row_bytes *= tail[i];
     }
+    return BNN_OK;
+}
+
+bnn_status bnn_npy_writer_open(bnn_npy_writer *w, const char *path, const char *descr,
+                               size_t n_tail, const size_t *tail)
+{
+    BNN_TRY(set_layout(w, path, descr, n_tail, tail));
     w->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (w->fd < 0) return BNN_ERROR(BNN_EIO, "%s: cannot create: %s", path, strerror(errno));
     bnn_status s = write_header(w->fd, path, descr, 0, n_tail, tail);
     if (s == BNN_OK && lseek(w->fd, HEADER_BYTES, SEEK_SET) < 0)
         s = BNN_ERROR(BNN_EIO, "%s: seek failed: %s", path, strerror(errno));
     return s;
+}
+
+bnn_status bnn_npy_writer_reopen(bnn_npy_writer *w, const char *path, const char *descr,
+                                 size_t n_tail, const size_t *tail, size_t rows)
+{
+    BNN_TRY(set_layout(w, path, descr, n_tail, tail));
+    w->fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (w->fd < 0) return BNN_ERROR(BNN_EIO, "%s: cannot reopen: %s", path, strerror(errno));
+    struct stat st;
+    const off_t keep = (off_t)(HEADER_BYTES + rows * w->row_bytes);
+    if (fstat(w->fd, &st) != 0 || st.st_size < keep)
+        return BNN_ERROR(BNN_EFORMAT, "%s: holds %lld bytes, fewer than the %zu rows (%lld bytes) "
+                                      "its checkpoint recorded", path,
+                         (long long)st.st_size, rows, (long long)keep);
+    if (ftruncate(w->fd, keep) != 0 || lseek(w->fd, keep, SEEK_SET) < 0)
+        return BNN_ERROR(BNN_EIO, "%s: cannot cut back to %zu rows: %s", path, rows,
+                         strerror(errno));
+    w->rows = rows;
+    w->synced_rows = (size_t)-1; /* force a header rewrite */
+    return bnn_npy_writer_sync(w);
+}
+
+bnn_status bnn_npy_writer_flush(bnn_npy_writer *w)
+{
+    BNN_TRY(bnn_npy_writer_sync(w));
+    if (fsync(w->fd) != 0) return BNN_ERROR(BNN_EIO, "%s: fsync failed: %s", w->path, strerror(errno));
+    return BNN_OK;
 }
 
 bnn_status bnn_npy_writer_append(bnn_npy_writer *w, const void *rows, size_t n)

@@ -27,6 +27,15 @@ typedef struct {
 bnn_status bnn_npy_writer_open(bnn_npy_writer *w, const char *path, const char *descr,
                                size_t n_tail, const size_t *tail);
 
+/* Reopens an array written by bnn_npy_writer_open for appending after its first `rows` rows:
+ * anything after them (rows written after a checkpoint, a torn row) is cut away. Fails if the
+ * file holds fewer rows than that. */
+bnn_status bnn_npy_writer_reopen(bnn_npy_writer *w, const char *path, const char *descr,
+                                 size_t n_tail, const size_t *tail, size_t rows);
+
+/* Forces the written rows and header to stable storage (fsync). */
+bnn_status bnn_npy_writer_flush(bnn_npy_writer *w);
+
 /* Appends n rows (n · row_bytes bytes). */
 bnn_status bnn_npy_writer_append(bnn_npy_writer *w, const void *rows, size_t n);
 

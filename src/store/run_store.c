@@ -60,6 +60,13 @@ bnn_status bnn_store_chain_open(const char *dir, size_t chain, const char *descr
     BNN_TRY(make_dirs(path));
     const size_t n_stats = BNN_N_STATS, fs_shape[2] = {fs_points, fs_outputs};
     f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = -1;
+    /* a fresh chain: checkpoints of a run this one replaces must not be resumed later */
+    static const char *const stale[] = {"checkpoint.bin", "checkpoint.prev.bin"};
+    for (size_t i = 0; i < 2; i++) {
+        bnn_store_chain_path(path, sizeof path, dir, chain, stale[i]);
+        if (unlink(path) != 0 && errno != ENOENT)
+            return BNN_ERROR(BNN_EIO, "cannot remove %s: %s", path, strerror(errno));
+    }
     bnn_store_chain_path(path, sizeof path, dir, chain, "stats.npy");
     BNN_TRY(bnn_npy_writer_open(&f->stats, path, "<f8", 1, &n_stats));
     bnn_store_chain_path(path, sizeof path, dir, chain, "weights.npy");
@@ -69,6 +76,23 @@ bnn_status bnn_store_chain_open(const char *dir, size_t chain, const char *descr
     bnn_store_chain_path(path, sizeof path, dir, chain, "warmup_fs.npy");
     BNN_TRY(bnn_npy_writer_open(&f->warmup_fs, path, descr, 2, fs_shape));
     return BNN_OK;
+}
+
+bnn_status bnn_store_chain_reopen(const char *dir, size_t chain, const char *descr,
+                                  size_t n_params, size_t fs_points, size_t fs_outputs,
+                                  const size_t rows[4], bnn_chain_files *f)
+{
+    char path[1200];
+    const size_t n_stats = BNN_N_STATS, fs_shape[2] = {fs_points, fs_outputs};
+    f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = -1;
+    bnn_store_chain_path(path, sizeof path, dir, chain, "stats.npy");
+    BNN_TRY(bnn_npy_writer_reopen(&f->stats, path, "<f8", 1, &n_stats, rows[0]));
+    bnn_store_chain_path(path, sizeof path, dir, chain, "weights.npy");
+    BNN_TRY(bnn_npy_writer_reopen(&f->weights, path, descr, 1, &n_params, rows[1]));
+    bnn_store_chain_path(path, sizeof path, dir, chain, "fs.npy");
+    BNN_TRY(bnn_npy_writer_reopen(&f->fs, path, descr, 2, fs_shape, rows[2]));
+    bnn_store_chain_path(path, sizeof path, dir, chain, "warmup_fs.npy");
+    return bnn_npy_writer_reopen(&f->warmup_fs, path, descr, 2, fs_shape, rows[3]);
 }
 
 bnn_status bnn_store_chain_sync(bnn_chain_files *f)

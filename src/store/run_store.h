@@ -47,6 +47,11 @@ bnn_status bnn_store_create(const char *dir, int overwrite);
 /* Opens chain `chain`'s arrays. descr is the dtype of weights and function-space outputs. */
 bnn_status bnn_store_chain_open(const char *dir, size_t chain, const char *descr, size_t n_params,
                                 size_t fs_points, size_t fs_outputs, bnn_chain_files *f);
+/* Reopens chain `chain`'s arrays after a restart, cut back to rows[] = (stats, weights, fs,
+ * warmup_fs) rows as recorded by its checkpoint. */
+bnn_status bnn_store_chain_reopen(const char *dir, size_t chain, const char *descr,
+                                  size_t n_params, size_t fs_points, size_t fs_outputs,
+                                  const size_t rows[4], bnn_chain_files *f);
 bnn_status bnn_store_chain_sync(bnn_chain_files *f);
 bnn_status bnn_store_chain_close(bnn_chain_files *f);
 
