@@ -63,6 +63,9 @@ static bnn_status check_config(const bnn_run_config *c)
     if (!(c->target_accept > 0 && c->target_accept < 1))
         return BNN_ERROR(BNN_EINVAL, "--target-accept must be in (0, 1) (got %g)",
                          c->target_accept);
+    if (!(c->prior.temperature > 0) || !isfinite(c->prior.temperature))
+        return BNN_ERROR(BNN_EINVAL, "--temperature must be positive and finite (got %g)",
+                         c->prior.temperature);
     if (!(c->checkpoint_interval >= 0) || !isfinite(c->checkpoint_interval))
         return BNN_ERROR(BNN_EINVAL, "--checkpoint-interval must be finite and >= 0 (got %g)",
                          c->checkpoint_interval);
