@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "store/checkpoint.h"
@@ -103,6 +104,27 @@ static void apply_scalars(struct chain *ch, const struct chain_scalars *sc)
     ch->step_size = sc->progress_step_size;
 }
 
+/* 1 if the chain's array files hold at least the rows a checkpoint recorded. */
+static int arrays_hold(const struct bnn_run *r, size_t chain, const uint64_t rows[4])
+{
+    static const char *const names[4] = {"stats.npy", "weights.npy", "fs.npy", "warmup_fs.npy"};
+    const size_t item = (size_t)r->cfg.precision;
+    const size_t row_bytes[4] = {BNN_N_STATS * sizeof(double), r->model.n_params * item,
+                                 r->cfg.fs_points * r->n_out * item,
+                                 r->cfg.fs_points * r->n_out * item};
+    for (size_t i = 0; i < 4; i++) {
+        char path[1200];
+        struct stat st;
+        bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, chain, names[i]);
+        if (stat(path, &st) != 0 || (uint64_t)st.st_size < BNN_NPY_WRITER_HEADER_BYTES + rows[i] * row_bytes[i]) {
+            BNN_ERROR(BNN_EFORMAT, "%s holds fewer than the %llu rows its checkpoint recorded",
+                      path, (unsigned long long)rows[i]);
+            return 0;
+        }
+    }
+    return 1;
+}
+
 /* Reads one checkpoint file into the chain (arrays first, then the scalars). */
 static bnn_status restore_from(struct bnn_run *r, struct chain *ch, const char *path,
                                size_t rows[4])
@@ -123,6 +145,7 @@ static bnn_status restore_from(struct bnn_run *r, struct chain *ch, const char *
                       len - cur.pos);
     free(payload);
     BNN_TRY(s);
+    if (!arrays_hold(r, ch->index, sc.rows)) return BNN_EFORMAT;
     apply_scalars(ch, &sc);
     for (size_t i = 0; i < 4; i++) rows[i] = (size_t)sc.rows[i];
     return BNN_OK;

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define HEADER_BYTES 256 /* magic + version + length + padded dict; a multiple of 64 */
+#define HEADER_BYTES BNN_NPY_WRITER_HEADER_BYTES
 
 static bnn_status write_all(int fd, const char *path, const void *buf, size_t len, off_t offset,
                             int at_offset)

@@ -9,6 +9,7 @@
 #include "core/status.h"
 
 #define BNN_NPY_WRITER_MAX_DIMS 7
+#define BNN_NPY_WRITER_HEADER_BYTES 256 /* magic, version, length, padded dict: 64-aligned */
 
 typedef struct {
     int fd;
