@@ -207,8 +207,11 @@ bnn_status bnn_read_csv(const char *path, const bnn_csv_options *opt, bnn_table 
     size -= (size_t)(start - text);
     csv_layout lay = {.path = path};
     bnn_status st = csv_layout_from(start, start + size, opt, &lay, &line);
+    /* Rows: at most one per line, and each holds ncols - 1 commas and a line end, so at most
+     * size / ncols + 1 (which keeps the table within 8 bytes per byte of the file). */
     size_t max_rows = 1;
     for (size_t i = 0; i < size; i++) max_rows += start[i] == '\n';
+    if (st == BNN_OK && max_rows > size / lay.ncols + 1) max_rows = size / lay.ncols + 1;
     if (st == BNN_OK) st = bnn_table_alloc(out, max_rows, lay.ncols - 1, path);
     if (st == BNN_OK) st = csv_parse(start, size, opt, &lay, line, out);
     free(text);

@@ -44,12 +44,23 @@ static bnn_status idx_read_exact(idx_file *f, void *buf, size_t len, size_t offs
     return BNN_OK;
 }
 
-/* An uncompressed file's size must be exactly header + data (checked before allocating). */
-static bnn_status idx_check_raw_size(const idx_file *f)
+/* Deflate expands at most 1032-fold, so a gzip file of n bytes holds at most 1032 n. */
+#define IDX_GZIP_MAX_RATIO 1032u
+
+/* Checked before allocating: an uncompressed file's size must be exactly header + data; a
+ * gzip file must be large enough to hold them at deflate's best ratio. */
+static bnn_status idx_check_size(const idx_file *f)
 {
     struct stat st;
-    if (!gzdirect(f->gz) || stat(f->path, &st) != 0) return BNN_OK;
+    if (stat(f->path, &st) != 0) return BNN_OK;
     uint64_t want = (uint64_t)f->header_bytes + f->count, have = (uint64_t)st.st_size;
+    if (!gzdirect(f->gz)) {
+        if (want / IDX_GZIP_MAX_RATIO > have)
+            return BNN_ERROR(BNN_EFORMAT, "%s: truncated IDX file: the dimensions need %llu "
+                             "bytes, more than %llu bytes of gzip data can hold", f->path,
+                             (unsigned long long)want, (unsigned long long)have);
+        return BNN_OK;
+    }
     if (have < want)
         return BNN_ERROR(BNN_EFORMAT, "%s: truncated IDX file: the data needs %llu bytes, the "
                          "file ends at byte offset %llu", f->path, (unsigned long long)want,
@@ -85,7 +96,7 @@ static bnn_status idx_parse_header(idx_file *f, uint32_t expected_magic)
             return BNN_ERROR(BNN_ERANGE, "%s: byte offset %zu: IDX dimensions overflow", f->path,
                              4 + 4 * i);
     }
-    return idx_check_raw_size(f);
+    return idx_check_size(f);
 }
 
 static bnn_status idx_open(const char *path, uint32_t expected_magic, idx_file *f)
