@@ -15,6 +15,9 @@
 #include "diag/diag_run_internal.h"
 #include "store/run_store.h"
 
+/* More chains than bnnmc sample allows means a damaged run.json, not a run. */
+#define BNN_DIAG_MAX_CHAINS 4096
+
 /* One chain's open .npy array. */
 typedef struct {
     FILE *f;
@@ -47,7 +50,7 @@ static void arrays_close(chain_array *a, size_t k)
 
 /* ---- run.json ----------------------------------------------------------------------------- */
 
-static bnn_status read_blocks(json_t *params, const char *path, bnn_diag_run *r)
+static bnn_status read_blocks(json_t *params, const char *path, size_t n_params, bnn_diag_run *r)
 {
     r->n_blocks = json_array_size(params);
     r->blocks = calloc(r->n_blocks ? r->n_blocks : 1, sizeof *r->blocks);
@@ -68,10 +71,14 @@ static bnn_status read_blocks(json_t *params, const char *path, bnn_diag_run *r)
         blk->size = 1;
         for (size_t d = 0; d < blk->ndim; d++) {
             json_int_t s = json_integer_value(json_array_get(shape, d));
-            if (s <= 0) return BNN_ERROR(BNN_EFORMAT, "%s: model.params[%zu].shape", path, b);
+            if (s <= 0 || __builtin_mul_overflow(blk->size, (size_t)s, &blk->size))
+                return BNN_ERROR(BNN_EFORMAT, "%s: model.params[%zu].shape", path, b);
             blk->shape[d] = (size_t)s;
-            blk->size *= (size_t)s;
         }
+        if (blk->offset > n_params || blk->size > n_params - blk->offset)
+            return BNN_ERROR(BNN_EFORMAT, "%s: model.params[%zu] (offset %zu, %zu values) lies "
+                             "outside model.n_params = %zu", path, b, blk->offset, blk->size,
+                             n_params);
     }
     return BNN_OK;
 }
@@ -94,12 +101,18 @@ static bnn_status read_run_json(const char *dir, bnn_diag_run *r, size_t *n_para
         chains <= 0 || np < 0 || points < 0 || outputs < 0)
         st = BNN_ERROR(BNN_EFORMAT, "%s: needs config.chains, model.n_params, model.params (%s)",
                        path, err.text);
+    size_t fs_values;
+    if (st == BNN_OK && chains > BNN_DIAG_MAX_CHAINS)
+        st = BNN_ERROR(BNN_EFORMAT, "%s: config.chains = %lld, more than %d", path,
+                       (long long)chains, BNN_DIAG_MAX_CHAINS);
+    if (st == BNN_OK && __builtin_mul_overflow((size_t)points, (size_t)outputs, &fs_values))
+        st = BNN_ERROR(BNN_EFORMAT, "%s: fs_points x fs_outputs overflows", path);
     if (st == BNN_OK) {
         r->n_chain = (size_t)chains;
         r->fs_points = (size_t)points;
         r->fs_outputs = (size_t)outputs;
         *n_params = (size_t)np;
-        st = read_blocks(params, path, r);
+        st = read_blocks(params, path, *n_params, r);
     }
     json_decref(root);
     return st;
