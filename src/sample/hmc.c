@@ -78,8 +78,19 @@ static double kinetic_energy(const bnn_hmc *s)
     return 0.5 * k;
 }
 
+/* A non-finite gradient makes the state unusable: report it as a non-finite density. */
+static void check_gradient(const double *grad, size_t n, bnn_logp *lp)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(grad[i])) {
+            lp->logp = NAN;
+            return;
+        }
+}
+
 /* L leapfrog steps from (theta, grad, momentum) into (theta_new, grad_new, momentum).
- * Returns the log density at the end, or stops early (returning it) once it is not finite. */
+ * Returns the log density at the end, or stops early (returning it) once it or its gradient is
+ * not finite. */
 static bnn_status leapfrog(bnn_hmc *s, double eps, size_t L, bnn_logp *end, size_t *steps)
 {
     const size_t n = s->dim;
@@ -89,6 +100,7 @@ static bnn_status leapfrog(bnn_hmc *s, double eps, size_t L, bnn_logp *end, size
     for (size_t l = 1; l <= L; l++) {
         for (size_t i = 0; i < n; i++) s->theta_new[i] += eps * s->inv_mass[i] * s->momentum[i];
         BNN_TRY(s->target.logp_grad(s->target.ctx, s->theta_new, s->grad_new, end));
+        check_gradient(s->grad_new, n, end);
         *steps = l;
         if (!isfinite(end->logp)) return BNN_OK;
         double scale = l < L ? eps : 0.5 * eps;
