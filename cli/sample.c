@@ -54,6 +54,10 @@ static const char usage_text[] =
     "  --adapt-mass diag|none diagonal mass-matrix adaptation (default diag)\n"
     "  --init-scale S         θ₀ = S × a prior draw (default 1)\n"
     "  --seed N               seed of the chains' Philox streams (default 1)\n"
+    "  --superchains S        start the chains in S groups sharing an initial point (S divides\n"
+    "                         --chains), for nested R-hat\n"
+    "  --symmetry-moves       after each iteration, permute hidden units at random (and flip\n"
+    "                         signs for tanh and erf): a valid move that fools raw R-hat\n"
     "execution and output:\n"
     "  --threads N            threads (default 2); results do not depend on it\n"
     "  --block-rows N         rows per gradient block; fixes the summation order (default 256)\n"
@@ -71,7 +75,7 @@ enum {
     O_NO_STD, O_FS, O_ARCH, O_ACT, O_LIK, O_NOISE, O_PRIOR_VAR, O_FAN_IN, O_TEMP, O_PREC,
     O_CHAINS, O_BURN, O_WARMUP, O_SAMPLES, O_THIN, O_STEP, O_TRAJ, O_MAXLF, O_JITTER, O_NO_MH,
     O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
-    O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME
+    O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY
 };
 
 static const struct option long_options[] = {
@@ -90,7 +94,7 @@ static const struct option long_options[] = {
     {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"block-rows", 1, 0, O_BLOCK},
     {"out", 1, 0, O_OUT}, {"overwrite", 0, 0, O_OVERWRITE}, {"quiet", 0, 0, O_QUIET},
     {"help", 0, 0, O_HELP}, {"checkpoint-interval", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
-    {0, 0, 0, 0}};
+    {"superchains", 1, 0, O_SUPERCHAINS}, {"symmetry-moves", 0, 0, O_SYMMETRY}, {0, 0, 0, 0}};
 
 struct sample_args {
     bnn_run_config cfg;
@@ -187,6 +191,8 @@ static int parse_sampler(struct sample_args *a, int opt, const char *v)
         return rc;
     case O_INIT_SCALE: return opt_double("--init-scale", v, &c->init_scale);
     case O_SEED: return opt_u64("--seed", v, &c->seed);
+    case O_SUPERCHAINS: return opt_size("--superchains", v, &c->superchains);
+    case O_SYMMETRY: c->symmetry_moves = 1; return 0;
     case O_THREADS: return opt_size("--threads", v, &c->threads);
     case O_BLOCK: return opt_size("--block-rows", v, &c->block_rows);
     case O_OUT:

@@ -58,6 +58,11 @@ static bnn_status check_config(const bnn_run_config *c)
     if (c->threads == 0 || c->threads > 1024)
         return BNN_ERROR(BNN_EINVAL, "--threads must be between 1 and 1024 (got %zu)", c->threads);
     if (c->samples == 0) return BNN_ERROR(BNN_EINVAL, "--samples must be at least 1");
+    if (c->symmetry_moves)
+        return BNN_ERROR(BNN_EUNSUP, "--symmetry-moves is not available in this build yet");
+    if (c->superchains > 1 && c->chains % c->superchains != 0)
+        return BNN_ERROR(BNN_EINVAL, "--superchains %zu must divide --chains %zu", c->superchains,
+                         c->chains);
     if (c->thin == 0) return BNN_ERROR(BNN_EINVAL, "--thin must be at least 1");
     if (c->block_rows == 0) return BNN_ERROR(BNN_EINVAL, "--block-rows must be at least 1");
     if (!(c->target_accept > 0 && c->target_accept < 1))
@@ -141,16 +146,24 @@ static void chain_free(struct chain *ch)
     free(ch->row);
 }
 
-/* Initial state: θ₀ = init_scale × prior draw from the chain's own stream. */
+/* Initial state: θ₀ = init_scale × a prior draw, from the chain's own stream, or with
+ * superchains from the superchain's stream (key word 1 = 2^31 + superchain), so that the chains
+ * of a superchain share their start. */
 static bnn_status chain_init(struct bnn_run *r, struct group *g, struct chain *ch)
 {
     ch->last_checkpoint = now_seconds();
     if (ch->restored) return BNN_OK;
-    bnn_rng rng;
+    bnn_rng rng, init_rng;
     bnn_rng_init(&rng, r->cfg.seed, (uint32_t)ch->index);
+    init_rng = rng;
+    if (r->cfg.superchains > 1) {
+        size_t per = r->cfg.chains / r->cfg.superchains;
+        bnn_rng_init(&init_rng, r->cfg.seed, 0x80000000u | (uint32_t)(ch->index / per));
+    }
     double *theta0 = malloc((r->model.n_params ? r->model.n_params : 1) * sizeof(double));
     if (!theta0) return BNN_ERROR(BNN_ENOMEM, "out of memory");
-    bnn_posterior_draw_prior(&g->post, &rng, r->cfg.init_scale, theta0);
+    bnn_posterior_draw_prior(&g->post, &init_rng, r->cfg.init_scale, theta0);
+    if (r->cfg.superchains <= 1) rng = init_rng; /* the chain's stream continues after θ₀ */
     bnn_status s = bnn_hmc_set(ch->hmc, theta0, rng);
     free(theta0);
     return s;

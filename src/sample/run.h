@@ -31,6 +31,8 @@ typedef struct {
     int adapt_step_size;
     int adapt_mass;
     double init_scale;        /* θ₀ = init_scale × a draw from the prior */
+    size_t superchains;       /* > 1: chains c·S/K.. share θ₀ in S groups (nested R-hat) */
+    int symmetry_moves;       /* after each iteration, permute (and flip) hidden units at random */
     uint64_t seed;
     /* execution and recording */
     size_t threads;

@@ -10,7 +10,7 @@ static json_t *config_json(const bnn_run_config *c)
     json_t *prior_var = json_array();
     for (size_t i = 0; i < c->prior.n_var; i++)
         json_array_append_new(prior_var, json_real(c->prior.var[i]));
-    return json_pack(
+    json_t *o = json_pack(
         "{s:s, s:s, s:s, s:f, s:o, s:b, s:f, s:s, s:f, s:f, s:I, s:f, s:f, s:I, s:I, s:I, s:I, "
         "s:I, s:b, s:f, s:b, s:b, s:f, s:I, s:I, s:I, s:I, s:s, s:f}",
         "arch", c->arch, "activation", bnn_activation_name(c->act), "likelihood",
@@ -27,6 +27,10 @@ static json_t *config_json(const bnn_run_config *c)
         (json_int_t)c->threads, "block_rows", (json_int_t)c->block_rows, "fs_points",
         (json_int_t)c->fs_points, "out", c->out_dir, "checkpoint_interval",
         c->checkpoint_interval);
+    if (!o) return NULL;
+    json_object_set_new(o, "superchains", json_integer((json_int_t)c->superchains));
+    json_object_set_new(o, "symmetry_moves", json_boolean(c->symmetry_moves));
+    return o;
 }
 
 static json_t *data_json(const bnn_dataset *d, const bnn_dataset_options *o)
@@ -248,6 +252,8 @@ static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *
     c->threads = (size_t)threads;
     c->block_rows = (size_t)block_rows;
     c->fs_points = (size_t)fs;
+    c->superchains = (size_t)json_integer_value(json_object_get(o, "superchains"));
+    c->symmetry_moves = json_is_true(json_object_get(o, "symmetry_moves"));
     return BNN_OK;
 }
 
