@@ -14,33 +14,28 @@
 #define REAL float
 #define FN(name) name##_f32
 #define GEMM cblas_sgemm
-#define EXP expf
 #define ACTIVATE bnn_activate_f32
 #define ACTIVATE_BACKWARD bnn_activate_backward_f32
 #include "nn/mlp_kernels.inc"
 #undef REAL
 #undef FN
 #undef GEMM
-#undef EXP
 #undef ACTIVATE
 #undef ACTIVATE_BACKWARD
 
 #define REAL double
 #define FN(name) name##_f64
 #define GEMM cblas_dgemm
-#define EXP exp
 #define ACTIVATE bnn_activate_f64
 #define ACTIVATE_BACKWARD bnn_activate_backward_f64
 #include "nn/mlp_kernels.inc"
 #undef REAL
 #undef FN
 #undef GEMM
-#undef EXP
 #undef ACTIVATE
 #undef ACTIVATE_BACKWARD
 
 static const char *const activation_names[] = {"tanh", "relu", "swish", "erf"};
-static const char *const likelihood_names[] = {"categorical", "gaussian", "bernoulli"};
 
 bnn_status bnn_activation_parse(const char *name, bnn_activation *out)
 {
@@ -54,18 +49,6 @@ bnn_status bnn_activation_parse(const char *name, bnn_activation *out)
 
 const char *bnn_activation_name(bnn_activation a) { return activation_names[a]; }
 
-bnn_status bnn_likelihood_parse(const char *name, bnn_likelihood *out)
-{
-    for (int i = 0; i < 3; i++)
-        if (!strcmp(name, likelihood_names[i])) {
-            *out = (bnn_likelihood)i;
-            return BNN_OK;
-        }
-    return BNN_ERROR(BNN_EINVAL,
-                     "unknown likelihood '%s' (known: categorical, gaussian, bernoulli)", name);
-}
-
-const char *bnn_likelihood_name(bnn_likelihood l) { return likelihood_names[l]; }
 
 /* Parses the hidden widths of "mlp:H1,H2,..." into m->width[1..]. */
 static bnn_status parse_hidden(bnn_mlp *m, const char *arch)
@@ -160,6 +143,5 @@ void bnn_mlp_block_predict(const bnn_mlp *m, bnn_precision prec, const void *the
 
 size_t bnn_mlp_n_outputs(const bnn_mlp *m)
 {
-    if (m->lik == BNN_LIK_CATEGORICAL) return m->width[m->n_layers];
-    return m->lik == BNN_LIK_BERNOULLI ? 2 : 1;
+    return bnn_likelihood_n_outputs(m->lik, m->width[m->n_layers]);
 }

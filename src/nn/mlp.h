@@ -9,11 +9,11 @@
 #include <stddef.h>
 
 #include "core/status.h"
+#include "model/likelihood.h"
 
 #define BNN_MLP_MAX_LAYERS 32
 
 typedef enum { BNN_ACT_TANH, BNN_ACT_RELU, BNN_ACT_SWISH, BNN_ACT_ERF } bnn_activation;
-typedef enum { BNN_LIK_CATEGORICAL, BNN_LIK_GAUSSIAN, BNN_LIK_BERNOULLI } bnn_likelihood;
 typedef enum { BNN_F32 = 4, BNN_F64 = 8 } bnn_precision; /* value = bytes per number */
 
 typedef struct {
@@ -34,8 +34,6 @@ bnn_status bnn_mlp_init(bnn_mlp *m, const char *arch, size_t n_in, size_t n_out,
 
 bnn_status bnn_activation_parse(const char *name, bnn_activation *out);
 const char *bnn_activation_name(bnn_activation a);
-bnn_status bnn_likelihood_parse(const char *name, bnn_likelihood *out);
-const char *bnn_likelihood_name(bnn_likelihood l);
 
 /* Name of parameter i, e.g. "layer0.w[3,17]" or "layer1.b[4]". */
 void bnn_mlp_param_name(const bnn_mlp *m, size_t i, char *buf, size_t len);
