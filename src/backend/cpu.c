@@ -64,7 +64,7 @@ void bnn_cpu_data_free(bnn_cpu_data *c)
 }
 
 struct cpu_backend {
-    const bnn_mlp *model;
+    const bnn_net *net;
     const bnn_cpu_data *data;
     bnn_team *team;
     size_t n_threads;
@@ -92,15 +92,16 @@ static void loglik_member(void *arg, size_t member, size_t n_members)
     struct cpu_backend *b = arg;
     const bnn_cpu_data *d = b->data;
     const size_t n_blocks = (d->n_train + d->block_rows - 1) / d->block_rows;
-    const size_t P = b->model->n_params;
+    const size_t P = b->net->n_params;
     for (;;) {
         size_t k = atomic_fetch_add(&b->next_block, 1);
         if (k >= n_blocks) return;
         size_t first = k * d->block_rows;
         size_t rows = d->n_train - first < d->block_rows ? d->n_train - first : d->block_rows;
         void *part = b->grad ? b->partial[member] : NULL;
-        double ll = bnn_mlp_block_loglik(b->model, d->prec, b->theta, row_ptr(d, d->x_train, first),
-                                         d->y_train + first, rows, part, b->work[member]);
+        double ll = b->net->ops->block_loglik(b->net->impl, d->prec, b->theta,
+                                              row_ptr(d, d->x_train, first), d->y_train + first,
+                                              rows, part, b->work[member]);
         while (atomic_load_explicit(&b->turn, memory_order_acquire) != k) sched_yield();
         b->loglik += ll;
         if (part) {
@@ -115,7 +116,7 @@ static void loglik_member(void *arg, size_t member, size_t n_members)
 
 static void set_theta(struct cpu_backend *b, const double *theta)
 {
-    const size_t P = b->model->n_params;
+    const size_t P = b->net->n_params;
     if (b->data->prec == BNN_F32)
         for (size_t i = 0; i < P; i++) ((float *)b->theta)[i] = (float)theta[i];
     else
@@ -128,7 +129,7 @@ static bnn_status cpu_loglik_grad(void *ctx, const double *theta, double *grad, 
     set_theta(b, theta);
     b->grad = grad;
     b->loglik = 0;
-    if (grad) memset(grad, 0, b->model->n_params * sizeof(double));
+    if (grad) memset(grad, 0, b->net->n_params * sizeof(double));
     atomic_store(&b->next_block, 0);
     atomic_store(&b->turn, 0);
     bnn_team_run(b->team, loglik_member, b);
@@ -143,14 +144,15 @@ static void predict_member(void *arg, size_t member, size_t n_members)
     struct cpu_backend *b = arg;
     const bnn_cpu_data *d = b->data;
     const size_t n_blocks = (d->n_predict + d->block_rows - 1) / d->block_rows;
-    const size_t k_out = bnn_mlp_n_outputs(b->model);
+    const size_t k_out = b->net->n_outputs;
     for (;;) {
         size_t k = atomic_fetch_add(&b->next_block, 1);
         if (k >= n_blocks) return;
         size_t first = k * d->block_rows;
         size_t rows = d->n_predict - first < d->block_rows ? d->n_predict - first : d->block_rows;
-        bnn_mlp_block_predict(b->model, d->prec, b->theta, row_ptr(d, d->x_predict, first), rows,
-                              b->predict_out + first * k_out, b->work[member]);
+        b->net->ops->block_predict(b->net->impl, d->prec, b->theta,
+                                   row_ptr(d, d->x_predict, first), rows,
+                                   b->predict_out + first * k_out, b->work[member]);
     }
 }
 
@@ -183,23 +185,23 @@ static void cpu_free(void *ctx)
 static const bnn_backend_ops cpu_ops = {
     .name = "cpu", .loglik_grad = cpu_loglik_grad, .predict = cpu_predict, .free = cpu_free};
 
-bnn_status bnn_cpu_backend_alloc(const bnn_mlp *model, const bnn_cpu_data *data,
+bnn_status bnn_cpu_backend_alloc(const bnn_net *net, const bnn_cpu_data *data,
                                  size_t n_threads, bnn_backend *out)
 {
     if (n_threads == 0) return BNN_ERROR(BNN_EINVAL, "--threads must be at least 1");
     struct cpu_backend *b = calloc(1, sizeof *b);
     if (!b) return BNN_ERROR(BNN_ENOMEM, "out of memory for the CPU backend");
-    b->model = model;
+    b->net = net;
     b->data = data;
     b->n_threads = n_threads;
     const size_t prec = (size_t)data->prec;
-    b->theta = malloc(model->n_params * prec);
+    b->theta = malloc(net->n_params * prec);
     b->work = calloc(n_threads, sizeof *b->work);
     b->partial = calloc(n_threads, sizeof *b->partial);
     int ok = b->theta && b->work && b->partial;
     for (size_t t = 0; ok && t < n_threads; t++) {
-        b->work[t] = malloc(bnn_mlp_workspace_len(model, data->block_rows) * prec);
-        b->partial[t] = malloc(model->n_params * prec);
+        b->work[t] = malloc(net->ops->workspace_len(net->impl, data->block_rows) * prec);
+        b->partial[t] = malloc(net->n_params * prec);
         ok = b->work[t] && b->partial[t];
     }
     if (!ok) {

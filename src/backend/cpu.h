@@ -5,7 +5,7 @@
 #define BNN_BACKEND_CPU_H
 
 #include "backend/backend.h"
-#include "nn/mlp.h"
+#include "nn/net.h"
 
 /* Inputs converted once to the run's precision, shared read-only by every chain's backend. */
 typedef struct bnn_cpu_data bnn_cpu_data;
@@ -17,9 +17,9 @@ bnn_status bnn_cpu_data_alloc(bnn_precision prec, size_t d, const double *x_trai
                               size_t n_predict, size_t block_rows, bnn_cpu_data **out);
 void bnn_cpu_data_free(bnn_cpu_data *data);
 
-/* A backend for one chain group: n_threads threads over the shared data (data and model must
+/* A backend for one chain group: n_threads threads over the shared data (data and net must
  * outlive it). */
-bnn_status bnn_cpu_backend_alloc(const bnn_mlp *model, const bnn_cpu_data *data,
+bnn_status bnn_cpu_backend_alloc(const bnn_net *net, const bnn_cpu_data *data,
                                  size_t n_threads, bnn_backend *out);
 
 /* Sets BLAS to one thread per call (every product here runs inside a worker thread). */

@@ -25,27 +25,26 @@ bnn_status bnn_prior_var_parse(const char *text, bnn_prior_options *o)
     }
 }
 
-bnn_status bnn_posterior_init(bnn_posterior *post, const bnn_mlp *m,
+bnn_status bnn_posterior_init(bnn_posterior *post, const bnn_net *m,
                               const bnn_prior_options *prior, bnn_backend backend)
 {
-    if (prior->n_var != 1 && prior->n_var != m->n_layers)
+    if (prior->n_var != 1 && prior->n_var != m->n_prior_groups)
         return BNN_ERROR(BNN_EINVAL,
-                         "--prior-var has %zu values; give one, or one per dense layer (%zu)",
-                         prior->n_var, m->n_layers);
+                         "--prior-var has %zu values; give one, or one per layer (%zu)",
+                         prior->n_var, m->n_prior_groups);
     if (!(prior->temperature > 0) || !isfinite(prior->temperature))
         return BNN_ERROR(BNN_EINVAL, "--temperature must be positive and finite (got %g)",
                          prior->temperature);
     post->model = m;
     post->backend = backend;
     post->temperature = prior->temperature;
-    post->prior_var = malloc(m->n_params * sizeof(double));
+    post->prior_var = malloc((m->n_params ? m->n_params : 1) * sizeof(double));
     if (!post->prior_var) return BNN_ERROR(BNN_ENOMEM, "out of memory for the prior");
-    for (size_t l = 0; l < m->n_layers; l++) {
-        double v = prior->var[prior->n_var == 1 ? 0 : l];
-        double vw = prior->divide_by_fan_in ? v / (double)m->width[l] : v;
-        for (size_t i = m->w_offset[l]; i < m->b_offset[l]; i++) post->prior_var[i] = vw;
-        for (size_t i = m->b_offset[l]; i < m->b_offset[l] + m->width[l + 1]; i++)
-            post->prior_var[i] = v;
+    for (size_t k = 0; k < m->n_tensors; k++) {
+        const bnn_tensor *t = &m->tensors[k];
+        double v = prior->var[prior->n_var == 1 ? 0 : t->prior_group];
+        if (prior->divide_by_fan_in && !t->is_bias) v /= (double)t->fan_in;
+        for (size_t i = t->offset; i < t->offset + t->size; i++) post->prior_var[i] = v;
     }
     const double log_2pi = 1.8378770664093454835606594728112;
     post->log_prior_norm = 0;

@@ -1,15 +1,15 @@
 /* The tempered log posterior of a Bayesian MLP: (log-likelihood + log prior) / T, with a
- * Gaussian prior whose variance is set per dense layer (optionally divided by the fan-in). */
+ * Gaussian prior whose variance is set per layer (weights optionally divided by the fan-in). */
 #ifndef BNN_MODEL_POSTERIOR_H
 #define BNN_MODEL_POSTERIOR_H
 
 #include "backend/backend.h"
 #include "core/rng.h"
-#include "nn/mlp.h"
+#include "nn/net.h"
 #include "sample/target.h"
 
 typedef struct {
-    size_t n_var;                           /* 1 (same for all layers) or n_layers */
+    size_t n_var;                           /* 1 (same for all layers) or one per layer */
     double var[BNN_MLP_MAX_LAYERS];         /* prior variance (not precision) per dense layer */
     int divide_by_fan_in;                   /* weights of layer l get var_l / width[l] */
     double temperature;                     /* T > 0; divides likelihood and prior alike */
@@ -19,14 +19,14 @@ typedef struct {
 bnn_status bnn_prior_var_parse(const char *text, bnn_prior_options *o);
 
 typedef struct {
-    const bnn_mlp *model;
+    const bnn_net *model;
     bnn_backend backend;   /* borrowed */
     double *prior_var;     /* (n_params) prior variance of each parameter */
     double log_prior_norm; /* Σ_i -½ log(2π var_i): the constant part of the log prior */
     double temperature;
 } bnn_posterior;
 
-bnn_status bnn_posterior_init(bnn_posterior *post, const bnn_mlp *model,
+bnn_status bnn_posterior_init(bnn_posterior *post, const bnn_net *model,
                               const bnn_prior_options *prior, bnn_backend backend);
 void bnn_posterior_free(bnn_posterior *post);
 

@@ -96,8 +96,11 @@ static bnn_status setup_model(struct bnn_run *r)
     if (c->lik == BNN_LIK_BERNOULLI && d->n_classes != 2)
         return BNN_ERROR(BNN_EINVAL, "--likelihood bernoulli needs labels 0 and 1 (the data "
                                      "have %zu classes)", d->n_classes);
-    BNN_TRY(bnn_mlp_init(&r->model, c->arch, d->train.d, n_out, c->act, c->lik, c->noise_sd));
-    r->n_out = bnn_mlp_n_outputs(&r->model);
+    bnn_input_shape shape = {d->train.height, d->train.width, d->train.channels};
+    if (!shape.height || !shape.width || !shape.channels)
+        shape = (bnn_input_shape){0, 0, d->train.d};
+    BNN_TRY(bnn_net_create(&r->model, c->arch, shape, n_out, c->act, c->lik, c->noise_sd));
+    r->n_out = r->model.n_outputs;
     return BNN_OK;
 }
 
@@ -452,6 +455,7 @@ void bnn_run_free(bnn_run *r)
     free(r->chains);
     free(r->fs_index);
     bnn_cpu_data_free(r->cpu_data);
+    bnn_net_free(&r->model);
     json_decref(r->json);
     pthread_mutex_destroy(&r->lock);
     free(r);

@@ -8,7 +8,7 @@
 
 #include "data/dataset.h"
 #include "model/posterior.h"
-#include "nn/mlp.h"
+#include "nn/net.h"
 #include "sample/hmc.h"
 
 typedef struct {

@@ -44,7 +44,7 @@ struct group {
 struct bnn_run {
     bnn_run_config cfg;
     const bnn_dataset *data;
-    bnn_mlp model;
+    bnn_net model;
     size_t n_out;             /* outputs per test input */
     size_t n_test;
     size_t *fs_index;         /* (fs_points) rows of the test set */

@@ -45,26 +45,32 @@ static json_t *data_json(const bnn_dataset *d, const bnn_dataset_options *o)
                      (json_int_t)o->csv.header);
 }
 
-static json_t *model_json(const bnn_mlp *m)
+static json_t *model_json(const bnn_net *net)
 {
-    json_t *widths = json_array(), *params = json_array();
-    for (size_t l = 0; l <= m->n_layers; l++)
-        json_array_append_new(widths, json_integer((json_int_t)m->width[l]));
-    for (size_t l = 0; l < m->n_layers; l++) {
-        char name[32];
-        snprintf(name, sizeof name, "layer%zu.w", l);
-        json_array_append_new(params, json_pack("{s:s, s:I, s:[I,I]}", "name", name, "offset",
-                                                (json_int_t)m->w_offset[l], "shape",
-                                                (json_int_t)m->width[l],
-                                                (json_int_t)m->width[l + 1]));
-        snprintf(name, sizeof name, "layer%zu.b", l);
-        json_array_append_new(params, json_pack("{s:s, s:I, s:[I]}", "name", name, "offset",
-                                                (json_int_t)m->b_offset[l], "shape",
-                                                (json_int_t)m->width[l + 1]));
+    json_t *params = json_array();
+    for (size_t k = 0; k < net->n_tensors; k++) {
+        const bnn_tensor *t = &net->tensors[k];
+        json_t *shape = json_array();
+        for (size_t d = 0; d < t->ndim; d++)
+            json_array_append_new(shape, json_integer((json_int_t)t->shape[d]));
+        json_array_append_new(params, json_pack("{s:s, s:I, s:o, s:I, s:I, s:b}", "name", t->name,
+                                                "offset", (json_int_t)t->offset, "shape", shape,
+                                                "prior_group", (json_int_t)t->prior_group,
+                                                "fan_in", (json_int_t)t->fan_in, "is_bias",
+                                                t->is_bias));
     }
-    return json_pack("{s:s, s:o, s:I, s:o, s:s}", "type", "mlp", "widths", widths, "n_params",
-                     (json_int_t)m->n_params, "params", params, "layout",
-                     "per dense layer: weights (in, out) row-major, then biases (out)");
+    json_t *o = json_pack("{s:s, s:I, s:I, s:o}", "type", net->kind, "n_params",
+                          (json_int_t)net->n_params, "n_logits", (json_int_t)net->n_logits,
+                          "params", params);
+    if (net->mlp) {
+        json_t *widths = json_array();
+        for (size_t l = 0; l <= net->mlp->n_layers; l++)
+            json_array_append_new(widths, json_integer((json_int_t)net->mlp->width[l]));
+        json_object_set_new(o, "widths", widths);
+        json_object_set_new(o, "layout", json_string("per dense layer: weights (in, out) "
+                                                     "row-major, then biases (out)"));
+    }
+    return o;
 }
 
 json_t *bnn_run_describe(const struct bnn_run *r, const bnn_dataset_options *data_opt)

@@ -63,7 +63,7 @@ struct combo {
 
 /* One posterior over the CPU backend (2 threads) on the generated data. */
 struct problem {
-    bnn_mlp model;
+    bnn_net model;
     bnn_cpu_data *data;
     bnn_backend backend;
     bnn_posterior post;
@@ -90,7 +90,8 @@ static void problem_init(struct problem *p, const struct combo *c, bnn_precision
 {
     make_data(c->lik, p->x, p->y);
     size_t n_out = c->lik == BNN_LIK_CATEGORICAL ? N_CLASSES : 1;
-    assert_int_equal(bnn_mlp_init(&p->model, ARCH, N_IN, n_out, c->act, c->lik, NOISE_SD),
+    bnn_input_shape shape = {0, 0, N_IN};
+    assert_int_equal(bnn_net_create(&p->model, ARCH, shape, n_out, c->act, c->lik, NOISE_SD),
                      BNN_OK);
     assert_int_equal(bnn_cpu_data_alloc(prec, N_IN, p->x, p->y, N_ROWS, NULL, 0, BLOCK_ROWS,
                                         &p->data), BNN_OK);
@@ -104,6 +105,7 @@ static void problem_free(struct problem *p)
     bnn_posterior_free(&p->post);
     bnn_backend_free(&p->backend);
     bnn_cpu_data_free(p->data);
+    bnn_net_free(&p->model);
 }
 
 static double act_ref(bnn_activation a, double z)
@@ -137,7 +139,7 @@ static double row_loglik_ref(bnn_likelihood lik, const double *f, size_t k, doub
 static double loglik_ref(const struct problem *p, const double *theta, char *signs,
                          double *min_abs)
 {
-    const bnn_mlp *m = &p->model;
+    const bnn_mlp *m = p->model.mlp;
     double ll = 0;
     *min_abs = INFINITY;
     for (size_t r = 0; r < N_ROWS; r++) {
@@ -269,7 +271,7 @@ static void test_fd_gradient(void **state)
     }
     char name[64], pname[64];
     name_combo(c, name, sizeof name);
-    bnn_mlp_param_name(&p.model, worst_i, pname, sizeof pname);
+    bnn_net_param_name(&p.model, worst_i, pname, sizeof pname);
     int ok = worst < GRAD_TOL && skipped <= P / 10;
     print_message("%s gradient %s: %zu params, max rel err %.2e at %s (tol %.0e), %zu skipped\n",
                   ok ? "ok" : "not ok", name, P, worst, pname, GRAD_TOL, skipped);
@@ -292,7 +294,7 @@ static void test_value(void **state)
     bnn_logp lp;
     assert_int_equal(p.target.logp_grad(p.target.ctx, theta, NULL, &lp), BNN_OK);
     double ll = loglik_ref(&p, theta, signs, &min_abs);
-    double pr = logprior_ref(&p.model, &c->prior->opt, theta);
+    double pr = logprior_ref(p.model.mlp, &c->prior->opt, theta);
     double logp = (ll + pr) / c->prior->opt.temperature;
     double e_ll = fabs(lp.log_lik - ll) / fabs(ll), e_pr = fabs(lp.log_prior - pr) / fabs(pr);
     double e_lp = fabs(lp.logp - logp) / fabs(logp);
@@ -327,7 +329,7 @@ static void test_f32(void **state)
     }
     char name[64], pname[64] = "logp";
     name_combo(c, name, sizeof name);
-    if (worst_i < P) bnn_mlp_param_name(&p64.model, worst_i, pname, sizeof pname);
+    if (worst_i < P) bnn_net_param_name(&p64.model, worst_i, pname, sizeof pname);
     int ok = worst < F32_TOL;
     print_message("%s float32 %s: max rel err %.2e at %s (tol %.0e)\n", ok ? "ok" : "not ok",
                   name, worst, pname, F32_TOL);

@@ -23,7 +23,7 @@
 #define TOL_MCSE 4.0
 
 struct sampler {
-    bnn_mlp model;
+    bnn_net model;
     bnn_cpu_data *data;
     bnn_backend backend;
     bnn_posterior post;
@@ -32,7 +32,8 @@ struct sampler {
 static int sampler_init(struct sampler *s, const bnn_prior_options *prior)
 {
     memset(s, 0, sizeof *s);
-    if (bnn_mlp_init(&s->model, ARCH, N_IN, N_CLASSES, BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 1) ||
+    const bnn_input_shape shape = {0, 0, N_IN};
+    if (bnn_net_create(&s->model, ARCH, shape, N_CLASSES, BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 1) ||
         s->model.n_params != MAX_P ||
         bnn_cpu_data_alloc(BNN_F64, N_IN, NULL, NULL, 0, NULL, 0, 8, &s->data) ||
         bnn_cpu_backend_alloc(&s->model, s->data, 1, &s->backend) ||
@@ -46,6 +47,7 @@ static void sampler_free(struct sampler *s)
     bnn_posterior_free(&s->post);
     bnn_backend_free(&s->backend);
     bnn_cpu_data_free(s->data);
+    bnn_net_free(&s->model);
 }
 
 /* Runs one chain into draws (DRAWS, MAX_P); counts iterations whose log_lik is not exactly 0. */
@@ -91,7 +93,7 @@ static int check_param(bnn_diag_ws *ws, const char *tag, const struct sampler *s
 {
     char name[64], what[128];
     int failures = 0;
-    bnn_mlp_param_name(&s->model, i, name, sizeof name);
+    bnn_net_param_name(&s->model, i, name, sizeof name);
     for (int square = 0; square <= 1; square++) {
         for (size_t k = 0; k < CHAINS * DRAWS; k++)
             q[k] = square ? draws[k * MAX_P + i] * draws[k * MAX_P + i] : draws[k * MAX_P + i];
