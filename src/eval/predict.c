@@ -58,7 +58,7 @@ static bnn_status read_manifest(const char *dir, bnn_predict_result *out, size_t
     json_int_t n_out = 0;
     if (json_unpack(root, "{s:s, s:I, s:s, s:o}", "status", &status, "fs_outputs", &n_out,
                     "fs_output_meaning", &meaning, "bma_count", counts) != 0 ||
-        !json_is_array(*counts) || n_out <= 0) {
+        !json_is_array(*counts) || n_out <= 0 || n_out > 1000000) {
         json_decref(root);
         return BNN_ERROR(BNN_EFORMAT, "%s: not a finished bnnmc run (fields status, fs_outputs, "
                                       "bma_count missing or malformed)", path);
@@ -123,7 +123,12 @@ bnn_status bnn_predict_run(const char *dir, bnn_predict_result *out)
     bnn_status s = f ? bnn_npy_read_header(f, path, &h) : BNN_ERROR(BNN_EIO, "%s: cannot open", path);
     if (f) fclose(f);
     const size_t n = s == BNN_OK ? h.count : 0, C = out->n_chains;
-    double *y = NULL, *total = calloc(n * k + 1, sizeof(double)), *total_ld = malloc((n + 1) * sizeof(double));
+    size_t nk;
+    if (s == BNN_OK && (__builtin_mul_overflow(n, k, &nk) || nk > ((size_t)1 << 40)))
+        s = BNN_ERROR(BNN_EFORMAT, "%s/run.json: fs_outputs %zu × %zu test inputs is too large",
+                      dir, k, n);
+    double *y = NULL, *total = s == BNN_OK ? calloc(n * k + 1, sizeof(double)) : NULL;
+    double *total_ld = s == BNN_OK ? malloc((n + 1) * sizeof(double)) : NULL;
     out->chain = calloc(C + 1, sizeof *out->chain);
     out->chain_reg = calloc(C + 1, sizeof *out->chain_reg);
     out->chain_draws = calloc(C + 1, sizeof *out->chain_draws);
@@ -135,7 +140,13 @@ bnn_status bnn_predict_run(const char *dir, bnn_predict_result *out)
     out->n_test = n;
     for (size_t i = 0; s == BNN_OK && i < n; i++) total_ld[i] = -INFINITY;
     for (size_t c = 0; s == BNN_OK && c < C; c++) {
-        size_t draws = (size_t)json_integer_value(json_array_get(counts, c));
+        json_int_t count = json_integer_value(json_array_get(counts, c));
+        if (count < 0 || count > ((json_int_t)1 << 40)) {
+            s = BNN_ERROR(BNN_EFORMAT, "%s/run.json: bma_count[%zu] = %lld is not a draw count",
+                          dir, c, (long long)count);
+            break;
+        }
+        size_t draws = (size_t)count;
         double *sum = NULL, *ld = NULL;
         s = read_chain(dir, c, n, k, out->classification, &sum, &ld);
         if (s == BNN_OK) s = bnn_chain_summary_read(dir, c, &out->chain_stats[c]);

@@ -409,9 +409,7 @@ def catalogue(d):
 
     bma_wrap = broken_run("run-bmawrap", wrap_outputs)
     expect_error("predict on run.json whose fs_outputs wraps the BMA size", ["run.json", "fs_outputs"],
-                 ["predict", bma_wrap],
-                 known_bug="src/eval/predict.c multiplies n_test x fs_outputs unchecked: heap "
-                           "overflow in bnn_class_metrics_compute")
+                 ["predict", bma_wrap])
 
     def truncate(path, keep):
         with open(path, "r+b") as f:
