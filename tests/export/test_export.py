@@ -1,0 +1,176 @@
+#!/usr/bin/python3
+"""End-to-end test of `bnnmc export` on a tiny digits run: the NetCDF file opened group by group
+with xarray + netCDF4 (as ArviZ does) has the right dims, coords and values equal to the run's
+arrays; the npy export and its arrays.json agree with the run; the Stan CSV's columns equal the
+arrays; chains of unequal length are cut to the shortest; bad --vars fail with a message.
+
+usage: test_export.py PATH/TO/bnnmc
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import numpy as np
+
+try:
+    import xarray as xr
+    import netCDF4  # noqa: F401  (the engine xarray uses for groups)
+except ImportError as e:
+    print(f"SKIP: {e} (Debian: python3-xarray python3-netcdf4)")
+    sys.exit(77)
+
+bnnmc = sys.argv[1]
+failures = 0
+
+
+def check(ok, what):
+    global failures
+    print(("ok " if ok else "not ok ") + what)
+    failures += not ok
+
+
+def run(*args):
+    return subprocess.run([bnnmc, *args], capture_output=True, text=True)
+
+
+def sample(out, *extra):
+    p = run("sample", "--data", "digits", "--arch", "mlp:8", "--chains", "2", "--warmup", "10",
+            "--samples", "20", "--fs-points", "10", "--quiet", "--out", out, *extra)
+    if p.returncode != 0:
+        print("not ok sample: " + p.stderr)
+        sys.exit(1)
+
+
+def load_run(d):
+    js = json.load(open(os.path.join(d, "run.json")))
+    k = js["config"]["chains"]
+    ch = lambda c, n: np.load(os.path.join(d, f"chain_{c:03d}", n))  # noqa: E731
+    return js, [ch(c, "weights.npy") for c in range(k)], [ch(c, "fs.npy") for c in range(k)], \
+        [ch(c, "stats.npy") for c in range(k)]
+
+
+def check_netcdf(d, nc, label):
+    js, weights, fs, stats = load_run(d)
+    names = js["stat_names"]
+    first = js["config"]["burn_in"] + js["config"]["warmup"]
+    samp = [s[first:] for s in stats]
+    n_w = min(len(w) for w in weights)
+    n_f = min(min(len(f) for f in fs), min(len(s) for s in samp))
+    k = len(weights)
+    post = xr.open_dataset(nc, group="posterior")
+    for blk in js["model"]["params"]:
+        v = blk["name"].replace(".", "_")
+        dims = ("chain", "draw") + tuple(f"{v}_dim_{i}" for i in range(len(blk["shape"])))
+        check(post[v].dims == dims, f"{label}: posterior/{v} dims {post[v].dims}")
+        want = np.stack([w[:n_w, blk["offset"]:blk["offset"] + int(np.prod(blk["shape"]))]
+                         .reshape((n_w, *blk["shape"])) for w in weights])
+        check(post[v].dtype == weights[0].dtype and np.array_equal(post[v].values, want),
+              f"{label}: posterior/{v} values equal weights.npy ({want.shape}, {post[v].dtype})")
+        check(all(np.array_equal(post[f"{v}_dim_{i}"].values, np.arange(s))
+                  for i, s in enumerate(blk["shape"])), f"{label}: posterior/{v} dim coords")
+    check(np.array_equal(post["chain"].values, np.arange(k)) and
+          np.array_equal(post["draw"].values, np.arange(n_w) * js["config"]["thin"]),
+          f"{label}: posterior chain, draw coords ({k} x {n_w})")
+    check(post.attrs.get("inference_library") == "bnnmc" and "created_at" in post.attrs and
+          json.loads(post.attrs["config"]) == js["config"], f"{label}: posterior attributes")
+    pred = xr.open_dataset(nc, group="predictions")
+    fs_index = np.load(os.path.join(d, "fs_index.npy"))
+    check(pred["p"].dims == ("chain", "draw", "point", "output") and
+          np.array_equal(pred["p"].values, np.stack([f[:n_f] for f in fs])),
+          f"{label}: predictions/p {pred['p'].shape} equals fs.npy")
+    check(np.array_equal(pred["point"].values, fs_index) and
+          np.array_equal(pred["output"].values, np.arange(js["fs_outputs"])),
+          f"{label}: predictions point coord = fs_index, output coord")
+    ss = xr.open_dataset(nc, group="sample_stats")
+    col = lambda n: np.stack([s[:n_f, names.index(n)] for s in samp])  # noqa: E731
+    pairs = {"acceptance_rate": "accept_prob", "energy": "energy", "step_size": "step_size",
+             "n_steps": "n_leapfrog", "log_lik": "log_lik", "log_prior": "log_prior"}
+    check(all(np.array_equal(ss[a].values, col(b)) for a, b in pairs.items()),
+          f"{label}: sample_stats columns equal stats.npy ({ss['energy'].shape})")
+    check(ss["diverging"].dtype == bool and np.array_equal(ss["diverging"].values, col("divergent") != 0),
+          f"{label}: sample_stats/diverging is bool and equals stats")
+    lp = (col("log_lik") + col("log_prior")) / js["config"]["temperature"]
+    check(np.array_equal(ss["lp"].values, lp), f"{label}: sample_stats/lp = log_lik + log_prior")
+    obs = xr.open_dataset(nc, group="observed_data")
+    targets = np.load(os.path.join(d, "test_targets.npy"))
+    check(np.array_equal(obs["y"].values, targets[fs_index]) and
+          np.array_equal(obs["point"].values, fs_index), f"{label}: observed_data/y = targets at fs points")
+    return n_w, n_f
+
+
+def truncate(path, rows):
+    a = np.load(path)
+    np.save(path, a[:rows])
+
+
+def check_csv(d, out):
+    js, weights, fs, stats = load_run(d)
+    p = run("export", d, "--format", "stan-csv", "--out", out, "--vars", "layer1.b[2:4],p[1,*],layer0.w[3,5]")
+    check(p.returncode == 0, "stan-csv export exits 0: " + p.stderr.strip())
+    blk = {b["name"]: b for b in js["model"]["params"]}
+    first = js["config"]["burn_in"] + js["config"]["warmup"]
+    for c in range(len(weights)):
+        lines = [l for l in open(os.path.join(out, f"output_{c + 1}.csv")) if not l.startswith("#")]
+        head = lines[0].strip().split(",")
+        rows = np.array([[float(x) for x in l.split(",")] for l in lines[1:]])
+        want_names = ["lp__", "accept_stat__", "stepsize__", "treedepth__", "n_leapfrog__",
+                      "divergent__", "energy__", "layer1_b.3", "layer1_b.4"] + \
+                     [f"p.2.{k}" for k in range(1, 11)] + ["layer0_w.4.6"]
+        check(head == want_names, f"chain {c}: CSV header {head[:9]}...")
+        w1 = weights[c][:, blk["layer1.b"]["offset"] + 2: blk["layer1.b"]["offset"] + 4]
+        w0 = weights[c][:, blk["layer0.w"]["offset"] + 3 * 8 + 5]
+        want = np.column_stack([w1, fs[c][:, 1, :], w0]).astype(np.float64)
+        s = stats[c][first:]
+        lp = s[:, 8] + s[:, 9]
+        check(rows.shape[0] == 20 and np.array_equal(rows[:, 7:], want) and np.array_equal(rows[:, 0], lp)
+              and np.array_equal(rows[:, 4], s[:, 7]), f"chain {c}: CSV values equal the arrays exactly")
+
+
+def check_npy(d, out):
+    p = run("export", d, "--format", "npy", "--out", out)
+    check(p.returncode == 0, "npy export exits 0: " + p.stderr.strip())
+    side = json.load(open(os.path.join(out, "arrays.json")))
+    ok = True
+    for a in side["arrays"]:
+        arr = np.load(os.path.join(out, a["path"]))
+        src = np.load(os.path.join(d, a["path"]))
+        ok &= list(arr.shape) == a["shape"] and str(arr.dtype) == a["dtype"] and \
+            len(a["dims"]) == arr.ndim and np.array_equal(arr, src[:arr.shape[0]])
+    check(ok and len(side["arrays"]) >= 2 + 2 * 5, f"npy: {len(side['arrays'])} arrays match arrays.json and the run")
+    check(side["coords"]["param"]["size"] == 610 and side["draws"] == 17 and side["weight_draws"] == 15,
+          f"npy: coords and common draws (draws {side['draws']}, weight draws {side['weight_draws']})")
+
+
+with tempfile.TemporaryDirectory() as tmp:
+    d = os.path.join(tmp, "run")
+    sample(d)
+    nc = os.path.join(tmp, "run.nc")
+    p = run("export", d, "--format", "netcdf", "--out", nc, "--block-mb", "1")
+    check(p.returncode == 0, "netcdf export exits 0: " + p.stderr.strip())
+    check_netcdf(d, nc, "complete run")
+    check_csv(d, os.path.join(tmp, "csv"))
+
+    cut = os.path.join(tmp, "cut")
+    shutil.copytree(d, cut)
+    truncate(os.path.join(cut, "chain_001", "fs.npy"), 17)
+    truncate(os.path.join(cut, "chain_000", "weights.npy"), 15)
+    p = run("export", cut, "--format", "netcdf", "--out", os.path.join(tmp, "cut.nc"))
+    check(p.returncode == 0, "netcdf export of unequal chains exits 0: " + p.stderr.strip())
+    n_w, n_f = check_netcdf(cut, os.path.join(tmp, "cut.nc"), "unequal chains")
+    check((n_w, n_f) == (15, 17), f"unequal chains cut to the shortest: {n_w} weight draws, {n_f} draws")
+    check_npy(cut, os.path.join(tmp, "npy"))
+
+    for bad, needle in [("layer9.w", "not a quantity"), ("layer0.w[3]", "needs 2 indices"),
+                        ("p[0:99,*]", "outside"), ("layer1.b[x]", "is not *"), ("p[0,*", "closing ]")]:
+        p = run("export", d, "--format", "stan-csv", "--out", os.path.join(tmp, "bad"), "--vars", bad)
+        check(p.returncode == 1 and needle in p.stderr, f"--vars {bad}: exit {p.returncode}: {p.stderr.strip()}")
+    p = run("export", d, "--format", "xml")
+    check(p.returncode == 2 and "--format" in p.stderr, "--format xml refused")
+    p = run("export", os.path.join(tmp, "nothing"), "--format", "netcdf")
+    check(p.returncode == 1 and "run.json" in p.stderr, "a missing run is refused naming run.json")
+
+print("PASSED" if failures == 0 else f"FAILED ({failures})")
+sys.exit(1 if failures else 0)
