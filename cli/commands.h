@@ -7,6 +7,7 @@ int cmd_predict(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);
 int cmd_export(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Prints the model-average report of a finished run (text or JSON); returns the exit code. */
 int cli_print_run_report(const char *run_dir, int as_json);

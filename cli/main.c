@@ -16,6 +16,7 @@ static const struct command commands[] = {
     {"summary", cmd_summary, "R-hat, ESS and MCSE of draws in a CSV file (any sampler)"},
     {"diagnose", cmd_diagnose, "convergence diagnostics of a run in weight and function space"},
     {"export", cmd_export, "a run as NetCDF (ArviZ), CmdStan CSV or .npy with a JSON sidecar"},
+    {"bench", cmd_bench, "time the posterior gradient and a leapfrog step (synthetic data)"},
 };
 
 static void usage(FILE *f)
