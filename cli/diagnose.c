@@ -10,17 +10,30 @@
 static void usage(FILE *f)
 {
     fprintf(f,
-            "usage: bnnmc diagnose RUN [--threads N]\n\n"
+            "usage: bnnmc diagnose RUN [--align | --align-per-chain] [--threads N]\n\n"
             "R-hat (rank-normalised, folded: posterior's rhat), bulk and tail ESS of every\n"
             "weight and of every recorded test-point output (function space), and per-chain\n"
             "acceptance, divergences, step size, leapfrog steps and E-BFMI.\n"
             "Writes RUN/diagnostics.json (schema: docs/diagnostics-json.md) and\n"
             "RUN/diag_{weight,function}_{rhat,ess_bulk,ess_tail}.npy for plotting.\n\n"
+            "Also: nested R-hat when run.json has config.superchains > 1 (chain c in superchain\n"
+            "floor(c / (K/S))); chain islands (pairwise function-space agreement, total\n"
+            "variation, 2-chain R-hat); per-layer posterior marginals against the prior; and a\n"
+            "null reference: the R-hat counts above 1.01/1.05/1.1 expected for converged chains\n"
+            "with the same chains, draws and per-quantity ESS.\n\n"
             "options:\n"
-            "  --threads N   worker threads (default 2)\n"
-            "  --help        this text\n\n"
+            "  --align             remove hidden-unit permutations (and sign flips for tanh/erf)\n"
+            "                      by aligning every draw to a reference; writes\n"
+            "                      RUN/chain_NNN/aligned_weights.npy and weight_aligned\n"
+            "  --align-per-chain   one alignment per chain (its last draw): cheaper, wrong if\n"
+            "                      chains switch labels (e.g. with sample --symmetry-moves)\n"
+            "  --island-threshold R  link two chains when the 90%% quantile of their 2-chain\n"
+            "                      function-space R-hat is <= R (default 1.1)\n"
+            "  --null-reps N       simulated replicates per ESS bin of the null (default 200)\n"
+            "  --threads N         worker threads (default 2)\n"
+            "  --help              this text\n\n"
             "example:\n"
-            "  bnnmc diagnose runs/digits\n");
+            "  bnnmc diagnose runs/digits --align\n");
 }
 
 static void print_space(const bnn_diag_run *r, const bnn_diag_space *sp, int weights)
@@ -45,13 +58,72 @@ static void print_space(const bnn_diag_run *r, const bnn_diag_space *sp, int wei
     }
 }
 
+/* Nested R-hat and the null reference of a space. */
+static void print_extras(const bnn_diag_space *sp)
+{
+    if (sp->rhat_nested)
+        printf("  nested R-hat  q50 %.4f  q90 %.4f  q99 %.4f  max %.4f  (> 1.01: %.1f %%)\n",
+               sp->nested_q50, sp->nested_q90, sp->nested_q99, sp->nested_max,
+               100 * sp->nested_frac_gt_101);
+    if (!sp->has_null) return;
+    printf("  count above   ");
+    for (size_t t = 0; t < BNN_NULL_N_THRESHOLDS; t++)
+        printf("%g: %.0f (null %.1f ± %.1f)   ", sp->null.thresholds[t], sp->null.observed[t],
+               sp->null.expected[t], sp->null.expected_sd[t]);
+    printf("\n");
+}
+
+static void print_islands_marginals(const bnn_diag_run *r)
+{
+    if (r->has_islands) {
+        const bnn_islands *s = &r->islands;
+        printf("\nislands (2-chain function R-hat q90 <= %g): %zu  [", s->threshold, s->n_islands);
+        for (size_t c = 0; c < r->n_chain; c++) printf(c ? " %zu" : "%zu", s->island[c]);
+        printf("]  (island of each chain)\n");
+    }
+    if (!r->has_marginals) return;
+    const bnn_marginals *m = &r->marginals;
+    printf("\nmarginals vs prior (%zu prior-like, %zu data-informed parameters):\n",
+           m->n_prior_like, m->n_informed);
+    printf("  %-10s %8s %10s %10s %9s %9s %9s\n", "block", "size", "var/prior", "ex.kurt",
+           "norm", "radius", "prior-like");
+    for (size_t b = 0; b < m->n_blocks; b++) {
+        const bnn_marginal_block *k = &m->blocks[b];
+        printf("  %-10s %8zu %10.3f %10.3f %9.2f %9.2f %9zu\n", k->name, k->size,
+               k->var / k->prior_var, k->excess_kurtosis, k->norm_rms, k->prior_radius,
+               k->n_prior_like);
+    }
+    printf("  R-hat q90 raw: prior-like %.4f, data-informed %.4f", m->raw[0].q90, m->raw[1].q90);
+    if (m->aligned[0].n + m->aligned[1].n)
+        printf("; aligned: prior-like %.4f, data-informed %.4f", m->aligned[0].q90, m->aligned[1].q90);
+    printf("\n");
+}
+
 static void print_report(const bnn_diag_run *r, const char *dir, double seconds)
 {
-    printf("diagnose %s: %zu chains (%.1f s)\n", dir, r->n_chain, seconds);
-    if (r->weight.present) print_space(r, &r->weight, 1);
-    else printf("\nweight space: no weights.npy\n");
-    if (r->function.present) print_space(r, &r->function, 0);
-    else printf("\nfunction space: no fs.npy\n");
+    printf("diagnose %s: %zu chains", dir, r->n_chain);
+    if (r->superchains > 1) printf(" in %zu superchains", r->superchains);
+    printf(" (%.1f s)\n", seconds);
+    if (r->weight.present) {
+        print_space(r, &r->weight, 1);
+        print_extras(&r->weight);
+    } else {
+        printf("\nweight space: no weights.npy\n");
+    }
+    if (r->weight_aligned.present) {
+        printf("\naligned (%s; %zu draws moved, %.2f sweeps per draw):",
+               r->align_mode == 2 ? "per chain" : "per draw", r->align_changed,
+               r->align_mean_sweeps);
+        print_space(r, &r->weight_aligned, 1);
+        print_extras(&r->weight_aligned);
+    }
+    if (r->function.present) {
+        print_space(r, &r->function, 0);
+        print_extras(&r->function);
+    } else {
+        printf("\nfunction space: no fs.npy\n");
+    }
+    print_islands_marginals(r);
     printf("\nsample stats (sampling iterations):\n  %5s %10s %10s %10s %6s %10s %10s %8s\n",
            "chain", "iters", "accept_p", "accepted", "div", "step", "leapfrog", "E-BFMI");
     for (size_t c = 0; c < r->n_chain; c++) {
@@ -80,6 +152,28 @@ int cmd_diagnose(int argc, char **argv)
                 return 2;
             }
             opt.threads = (size_t)t;
+        } else if (!strcmp(argv[i], "--align")) {
+            opt.align = 1;
+        } else if (!strcmp(argv[i], "--align-per-chain")) {
+            opt.align = 2;
+        } else if (!strcmp(argv[i], "--island-threshold") && i + 1 < argc) {
+            char *end;
+            double v = strtod(argv[++i], &end);
+            if (*end || end == argv[i] || !(v >= 1 && v <= 100)) {
+                fprintf(stderr, "bnnmc diagnose: --island-threshold: '%s' is not a number in "
+                        "[1, 100]\n", argv[i]);
+                return 2;
+            }
+            opt.island_threshold = v;
+        } else if (!strcmp(argv[i], "--null-reps") && i + 1 < argc) {
+            char *end;
+            long v = strtol(argv[++i], &end, 10);
+            if (*end || end == argv[i] || v < 10 || v > 100000) {
+                fprintf(stderr, "bnnmc diagnose: --null-reps: '%s' is not an integer in "
+                        "10..100000\n", argv[i]);
+                return 2;
+            }
+            opt.null_reps = (size_t)v;
         } else if (argv[i][0] == '-' || dir) {
             fprintf(stderr, "bnnmc diagnose: unexpected argument '%s'\n", argv[i]);
             usage(stderr);

@@ -10,7 +10,9 @@
 #include <string.h>
 
 #include "data/npy.h"
+#include "diag/align_run.h"
 #include "diag/diag.h"
+#include "diag/diag_internal.h"
 #include "diag/diag_run.h"
 #include "diag/diag_run_internal.h"
 #include "store/run_store.h"
@@ -92,15 +94,20 @@ static bnn_status read_run_json(const char *dir, bnn_diag_run *r, size_t *n_para
     if (!root && err.line < 1) return BNN_ERROR(BNN_EIO, "%s", err.text); /* names the file */
     if (!root)
         return BNN_ERROR(BNN_EFORMAT, "%s:%d:%d: %s", path, err.line, err.column, err.text);
-    json_int_t chains = 0, np = 0, points = 0, outputs = 0;
+    json_int_t chains = 0, np = 0, points = 0, outputs = 0, superchains = 1;
     json_t *params = NULL;
     bnn_status st = BNN_OK;
-    if (json_unpack_ex(root, &err, 0, "{s:{s:I}, s:{s:I, s:o}, s?:I, s?:I}", "config", "chains",
-                       &chains, "model", "n_params", &np, "params", &params, "fs_points", &points,
-                       "fs_outputs", &outputs) ||
+    if (json_unpack_ex(root, &err, 0, "{s:{s:I, s?:I}, s:{s:I, s:o}, s?:I, s?:I}", "config",
+                       "chains", &chains, "superchains", &superchains, "model", "n_params", &np,
+                       "params", &params, "fs_points", &points, "fs_outputs", &outputs) ||
         chains <= 0 || np < 0 || points < 0 || outputs < 0)
         st = BNN_ERROR(BNN_EFORMAT, "%s: needs config.chains, model.n_params, model.params (%s)",
                        path, err.text);
+    if (st == BNN_OK && superchains == 0) superchains = 1;
+    if (st == BNN_OK && (superchains < 0 || superchains > chains || chains % superchains))
+        st = BNN_ERROR(BNN_EFORMAT, "%s: config.superchains = %lld does not divide config.chains "
+                       "= %lld", path, (long long)superchains, (long long)chains);
+    r->superchains = st == BNN_OK ? (size_t)superchains : 1;
     size_t fs_values;
     if (st == BNN_OK && chains > BNN_DIAG_MAX_CHAINS)
         st = BNN_ERROR(BNN_EFORMAT, "%s: config.chains = %lld, more than %d", path,
@@ -172,12 +179,47 @@ static bnn_status chain_stats(const char *dir, size_t chain, bnn_diag_chain_stat
 
 /* ---- streaming one space through the workers ------------------------------------------------ */
 
+/* What a space computes beyond R-hat and ESS. */
+typedef struct {
+    const int *superchain_ids; /* (K) or NULL: nested R-hat */
+    int moments;               /* means of x, x², x³, x⁴ */
+    int pairs;                 /* per-chain means and 2-chain R-hat of every pair */
+} space_plan;
+
 typedef struct {
     bnn_diag_space *space;
+    const space_plan *plan;
     const double *block;   /* (count, K, n): quantity j's chains at block + j * K * n */
     size_t first, count, K, n, member, n_members;
     bnn_diag_ws *ws;
+    double *pair;          /* (2, n) scratch for one pair of chains */
 } worker;
+
+/* Moments, chain means and pairwise R-hat of quantity q, whose draws are x (K, n). */
+static void worker_extras(worker *w, const double *x, size_t q)
+{
+    bnn_diag_space *sp = w->space;
+    size_t K = w->K, n = w->n, Q = sp->n;
+    if (w->plan->superchain_ids)
+        sp->rhat_nested[q] = bnn_diag_rhat_nested(w->ws, x, n, K, n, w->plan->superchain_ids);
+    if (w->plan->moments) {
+        long double m[4] = {0};
+        for (size_t i = 0; i < K * n; i++) {
+            long double v = x[i], v2 = v * v;
+            m[0] += v, m[1] += v2, m[2] += v2 * v, m[3] += v2 * v2;
+        }
+        for (size_t k = 0; k < 4; k++) sp->moments[k * Q + q] = (double)(m[k] / (long double)(K * n));
+    }
+    if (!w->plan->pairs) return;
+    for (size_t c = 0; c < K; c++) sp->chain_mean[c * Q + q] = bnn_diag_mean(x + c * n, n, 1, n);
+    for (size_t a = 0; a < K; a++)
+        for (size_t b = a + 1; b < K; b++) {
+            memcpy(w->pair, x + a * n, n * sizeof *x);
+            memcpy(w->pair + n, x + b * n, n * sizeof *x);
+            sp->pair_rhat[bnn_islands_pair_index(a, b, K) * Q + q] =
+                bnn_diag_rhat(w->ws, w->pair, n, 2, n);
+        }
+}
 
 static void *worker_run(void *arg)
 {
@@ -190,6 +232,7 @@ static void *worker_run(void *arg)
         w->space->rhat[w->first + j] = s.rhat;
         w->space->ess_bulk[w->first + j] = s.ess_bulk;
         w->space->ess_tail[w->first + j] = s.ess_tail;
+        worker_extras(w, x, w->first + j);
     }
     return NULL;
 }
@@ -219,23 +262,32 @@ static bnn_status run_workers(worker *w, size_t T)
     return BNN_OK;
 }
 
-static bnn_status space_alloc(bnn_diag_space *sp, size_t Q, size_t n)
+static bnn_status space_alloc(bnn_diag_space *sp, size_t Q, size_t n, size_t K,
+                              const space_plan *plan)
 {
     sp->present = 1;
     sp->n = Q;
     sp->draws = n;
-    sp->rhat = malloc((Q ? Q : 1) * sizeof(double));
-    sp->ess_bulk = malloc((Q ? Q : 1) * sizeof(double));
-    sp->ess_tail = malloc((Q ? Q : 1) * sizeof(double));
-    if (!sp->rhat || !sp->ess_bulk || !sp->ess_tail)
-        return BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory for %zu quantities", Q);
+    size_t q = Q ? Q : 1, pairs = K * (K - 1) / 2;
+    sp->rhat = malloc(q * sizeof(double));
+    sp->ess_bulk = malloc(q * sizeof(double));
+    sp->ess_tail = malloc(q * sizeof(double));
+    int ok = sp->rhat && sp->ess_bulk && sp->ess_tail;
+    if (plan->superchain_ids) ok &= (sp->rhat_nested = malloc(q * sizeof(double))) != NULL;
+    if (plan->moments) ok &= (sp->moments = malloc(4 * q * sizeof(double))) != NULL;
+    if (plan->pairs) {
+        ok &= (sp->chain_mean = malloc(K * q * sizeof(double))) != NULL;
+        ok &= (sp->pair_rhat = malloc((pairs ? pairs : 1) * q * sizeof(double))) != NULL;
+    }
+    if (!ok) return BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory for %zu quantities", Q);
     return BNN_OK;
 }
 
 static bnn_status stream_space(chain_array *a, size_t K, size_t n, size_t Q,
-                               const bnn_diag_run_options *opt, bnn_diag_space *sp)
+                               const bnn_diag_run_options *opt, const space_plan *plan,
+                               bnn_diag_space *sp)
 {
-    BNN_TRY(space_alloc(sp, Q, n));
+    BNN_TRY(space_alloc(sp, Q, n, K, plan));
     size_t T = opt->threads < 1 ? 1 : opt->threads > 64 ? 64 : opt->threads;
     size_t bytes = opt->block_bytes ? opt->block_bytes : (size_t)64 << 20;
     size_t B = bytes / (K * n * sizeof(double));
@@ -244,8 +296,11 @@ static bnn_status stream_space(chain_array *a, size_t K, size_t n, size_t Q,
     worker w[64] = {{0}};
     bnn_status st = block && row ? BNN_OK : BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
     for (size_t t = 0; st == BNN_OK && t < T; t++) {
-        w[t] = (worker){.space = sp, .block = block, .K = K, .n = n, .member = t, .n_members = T};
+        w[t] = (worker){.space = sp, .plan = plan, .block = block, .K = K, .n = n, .member = t,
+                        .n_members = T};
         st = bnn_diag_ws_alloc(n, K, &w[t].ws);
+        if (st == BNN_OK && plan->pairs && !(w[t].pair = malloc(2 * n * sizeof(double))))
+            st = BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
     }
     for (size_t first = 0; st == BNN_OK && first < Q; first += B) {
         size_t count = Q - first < B ? Q - first : B;
@@ -256,7 +311,10 @@ static bnn_status stream_space(chain_array *a, size_t K, size_t n, size_t Q,
         }
         if (st == BNN_OK) st = run_workers(w, T);
     }
-    for (size_t t = 0; t < T; t++) bnn_diag_ws_free(w[t].ws);
+    for (size_t t = 0; t < T; t++) {
+        bnn_diag_ws_free(w[t].ws);
+        free(w[t].pair);
+    }
     free(block);
     free(row);
     return st;
@@ -265,7 +323,8 @@ static bnn_status stream_space(chain_array *a, size_t K, size_t n, size_t Q,
 /* Opens NAME in every chain; the space is absent if no chain has it. Rows per quantity: the
  * product of the trailing dimensions, which must be `expect` (or anything when expect = 0). */
 static bnn_status diagnose_space(const char *dir, const char *name, size_t expect, size_t K,
-                                 const bnn_diag_run_options *opt, bnn_diag_space *sp)
+                                 const bnn_diag_run_options *opt, const space_plan *plan,
+                                 bnn_diag_space *sp)
 {
     chain_array *a = calloc(K, sizeof *a);
     if (!a) return BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
@@ -289,10 +348,103 @@ static bnn_status diagnose_space(const char *dir, const char *name, size_t expec
     if (st == BNN_OK && n_missing && n_missing < K)
         st = BNN_ERROR(BNN_EFORMAT, "%s/chain_*/%s: present for %zu of %zu chains", dir, name,
                        K - n_missing, K);
-    if (st == BNN_OK && n_missing == 0) st = stream_space(a, K, n, Q, opt, sp);
+    if (st == BNN_OK && n_missing == 0) st = stream_space(a, K, n, Q, opt, plan, sp);
     if (st == BNN_OK && sp->present) st = diag_space_summarise(sp);
     arrays_close(a, K);
     free(a);
+    return st;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Quantiles and fractions of the nested R-hat of a space. */
+static bnn_status nested_summarise(bnn_diag_space *sp)
+{
+    double *tmp = malloc((sp->n ? sp->n : 1) * sizeof *tmp);
+    if (!tmp) return BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
+    size_t k = 0, c[3] = {0};
+    for (size_t i = 0; i < sp->n; i++)
+        if (!isnan(sp->rhat_nested[i])) {
+            double v = tmp[k++] = sp->rhat_nested[i];
+            c[0] += v > 1.01, c[1] += v > 1.05, c[2] += v > 1.1;
+        }
+    qsort(tmp, k, sizeof *tmp, cmp_double);
+    sp->nested_q50 = k ? diag_quantile7_sorted(tmp, k, 0.5) : NAN;
+    sp->nested_q90 = k ? diag_quantile7_sorted(tmp, k, 0.9) : NAN;
+    sp->nested_q99 = k ? diag_quantile7_sorted(tmp, k, 0.99) : NAN;
+    sp->nested_max = k ? tmp[k - 1] : NAN;
+    sp->nested_frac_gt_101 = k ? (double)c[0] / (double)k : NAN;
+    sp->nested_frac_gt_105 = k ? (double)c[1] / (double)k : NAN;
+    sp->nested_frac_gt_110 = k ? (double)c[2] / (double)k : NAN;
+    free(tmp);
+    return BNN_OK;
+}
+
+/* Nested summary and null reference of a computed space. */
+static bnn_status space_finish(bnn_diag_space *sp, size_t K, const bnn_diag_run_options *opt)
+{
+    if (!sp->present) return BNN_OK;
+    if (sp->rhat_nested) BNN_TRY(nested_summarise(sp));
+    if (sp->draws < 4) return BNN_OK; /* too short for a null reference */
+    BNN_TRY(bnn_null_rhat_compute(sp->rhat, sp->ess_bulk, sp->n, sp->draws, K,
+                                  opt->null_reps ? opt->null_reps : 200, 20240601, &sp->null));
+    sp->has_null = 1;
+    return BNN_OK;
+}
+
+/* Aligns the run's weights (aligned_weights.npy) and diagnoses them. */
+static bnn_status diagnose_aligned(const char *dir, size_t n_params, const bnn_diag_run_options *opt,
+                                   const space_plan *plan, bnn_diag_run *r)
+{
+    bnn_align_run_options ao = {.mode = opt->align == 2 ? BNN_ALIGN_PER_CHAIN : BNN_ALIGN_PER_DRAW,
+                                .threads = opt->threads};
+    bnn_align_run_info info;
+    BNN_TRY(bnn_align_run(dir, &ao, &info));
+    r->align_mode = opt->align;
+    r->align_changed = info.n_changed;
+    r->align_mean_sweeps = info.mean_sweeps;
+    return diagnose_space(dir, "aligned_weights.npy", n_params, r->n_chain, opt, plan,
+                          &r->weight_aligned);
+}
+
+/* Islands from the function space; prior-marginal check from the weight spaces. */
+static bnn_status diagnose_extras(const char *dir, const bnn_diag_run_options *opt,
+                                  bnn_diag_run *r)
+{
+    if (r->function.present && r->function.pair_rhat && r->fs_points && r->fs_outputs) {
+        BNN_TRY(bnn_islands_compute(r->function.chain_mean, r->function.pair_rhat, r->n_chain,
+                                    r->fs_points, r->fs_outputs, r->fs_outputs >= 2,
+                                    opt->island_threshold, &r->islands));
+        r->has_islands = 1;
+    }
+    if (!r->weight.present) return BNN_OK;
+    size_t P = r->weight.n;
+    double *prior_var = malloc((P ? P : 1) * sizeof *prior_var);
+    bnn_marginal_block *blocks = calloc(r->n_blocks ? r->n_blocks : 1, sizeof *blocks);
+    bnn_status st = prior_var && blocks ? bnn_marginals_prior_var(dir, P, prior_var)
+                                        : BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
+    if (st == BNN_EFORMAT) { /* a run.json without the prior: no marginal check */
+        free(prior_var);
+        free(blocks);
+        return BNN_OK;
+    }
+    for (size_t b = 0; st == BNN_OK && b < r->n_blocks; b++) {
+        snprintf(blocks[b].name, sizeof blocks[b].name, "%s", r->blocks[b].name);
+        blocks[b].offset = r->blocks[b].offset;
+        blocks[b].size = r->blocks[b].size;
+    }
+    const bnn_diag_space *al = r->weight_aligned.present ? &r->weight_aligned : NULL;
+    if (st == BNN_OK)
+        st = bnn_marginals_compute(r->weight.moments, al ? al->moments : NULL, prior_var, P,
+                                   blocks, r->n_blocks, r->weight.rhat, al ? al->rhat : NULL,
+                                   &r->marginals);
+    r->has_marginals = st == BNN_OK;
+    free(prior_var);
+    free(blocks);
     return st;
 }
 
@@ -303,15 +455,28 @@ bnn_status bnn_diag_run_compute(const char *run_dir, const bnn_diag_run_options 
     bnn_diag_run *r = calloc(1, sizeof *r);
     if (!r) return BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
     size_t n_params = 0;
+    int *ids = NULL;
     bnn_status st = read_run_json(run_dir, r, &n_params);
-    if (st == BNN_OK && !(r->chain = calloc(r->n_chain, sizeof *r->chain)))
+    if (st == BNN_OK && (!(r->chain = calloc(r->n_chain, sizeof *r->chain)) ||
+                         !(ids = malloc(r->n_chain * sizeof *ids))))
         st = BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
+    /* Chain c belongs to superchain floor(c / (K / S)), as bnnmc sample groups them. */
+    for (size_t c = 0; st == BNN_OK && c < r->n_chain; c++)
+        ids[c] = (int)(c / (r->n_chain / r->superchains));
+    const int *nest = r->superchains > 1 ? ids : NULL;
+    space_plan wplan = {nest, 1, 0}, fplan = {nest, 0, r->n_chain > 1};
     for (size_t c = 0; st == BNN_OK && c < r->n_chain; c++) st = chain_stats(run_dir, c, &r->chain[c]);
     if (st == BNN_OK)
-        st = diagnose_space(run_dir, "weights.npy", n_params, r->n_chain, opt, &r->weight);
+        st = diagnose_space(run_dir, "weights.npy", n_params, r->n_chain, opt, &wplan, &r->weight);
+    if (st == BNN_OK && opt->align && r->weight.present)
+        st = diagnose_aligned(run_dir, n_params, opt, &wplan, r);
     if (st == BNN_OK)
         st = diagnose_space(run_dir, "fs.npy", r->fs_points * r->fs_outputs, r->n_chain, opt,
-                            &r->function);
+                            &fplan, &r->function);
+    bnn_diag_space *spaces[3] = {&r->weight, &r->weight_aligned, &r->function};
+    for (size_t k = 0; st == BNN_OK && k < 3; k++) st = space_finish(spaces[k], r->n_chain, opt);
+    if (st == BNN_OK) st = diagnose_extras(run_dir, opt, r);
+    free(ids);
     if (st != BNN_OK) {
         bnn_diag_run_free(r);
         return st;
@@ -325,6 +490,10 @@ static void space_free(bnn_diag_space *sp)
     free(sp->rhat);
     free(sp->ess_bulk);
     free(sp->ess_tail);
+    free(sp->rhat_nested);
+    free(sp->moments);
+    free(sp->chain_mean);
+    free(sp->pair_rhat);
 }
 
 void bnn_diag_run_free(bnn_diag_run *r)
@@ -332,6 +501,9 @@ void bnn_diag_run_free(bnn_diag_run *r)
     if (!r) return;
     space_free(&r->weight);
     space_free(&r->function);
+    space_free(&r->weight_aligned);
+    bnn_islands_free(&r->islands);
+    bnn_marginals_free(&r->marginals);
     free(r->blocks);
     free(r->chain);
     free(r);

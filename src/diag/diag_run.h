@@ -7,6 +7,9 @@
 #include <stddef.h>
 
 #include "core/status.h"
+#include "diag/islands.h"
+#include "diag/marginals.h"
+#include "diag/null_rhat.h"
 
 #define BNN_DIAG_N_WORST 10
 
@@ -23,6 +26,17 @@ typedef struct {
     double ess_bulk_min, ess_bulk_median, ess_tail_min, ess_tail_median;
     size_t worst[BNN_DIAG_N_WORST]; /* quantities by decreasing rhat (NaN last) */
     size_t n_worst;
+    /* Nested R-hat (posterior's rhat_nested) with the run's superchains; NULL without them. */
+    double *rhat_nested;         /* (n) */
+    double nested_q50, nested_q90, nested_q99, nested_max;
+    double nested_frac_gt_101, nested_frac_gt_105, nested_frac_gt_110;
+    /* Weight spaces: (4, n) per quantity the means over all draws of x, x², x³, x⁴. */
+    double *moments;
+    /* Function space: (K, n) per-chain means, and (K (K - 1) / 2, n) the 2-chain R-hat of
+     * every pair of chains (order of bnn_islands_pair_index). */
+    double *chain_mean, *pair_rhat;
+    int has_null;
+    bnn_null_rhat null;          /* the null reference for this space's R-hat */
 } bnn_diag_space;
 
 /* Sample statistics of one chain over its sampling-phase iterations (phase 2). */
@@ -45,7 +59,15 @@ typedef struct {
 
 typedef struct {
     size_t n_chain;
+    size_t superchains;           /* from run.json config.superchains (1: none) */
     bnn_diag_space weight, function;
+    bnn_diag_space weight_aligned; /* present with --align */
+    int align_mode;               /* 0 none, 1 per draw, 2 per chain */
+    size_t align_changed;         /* aligned draws whose transform was not the identity */
+    double align_mean_sweeps;
+    int has_islands, has_marginals;
+    bnn_islands islands;
+    bnn_marginals marginals;
     size_t fs_points, fs_outputs;
     bnn_diag_param_block *blocks; /* (n_blocks) from run.json's model.params */
     size_t n_blocks;
@@ -55,6 +77,9 @@ typedef struct {
 typedef struct {
     size_t threads;      /* worker threads, >= 1 */
     size_t block_bytes;  /* memory for one streamed block of draws (0: 64 MiB) */
+    int align;           /* 0 none, 1 per draw, 2 per chain (diag/align_run.h) */
+    double island_threshold; /* 0: BNN_ISLANDS_DEFAULT_THRESHOLD */
+    size_t null_reps;    /* replicates per ESS bin of the null reference (0: 200) */
 } bnn_diag_run_options;
 
 /* Reads RUN/run.json and every chain's arrays, streams over parameters in blocks with bounded

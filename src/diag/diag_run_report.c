@@ -133,7 +133,7 @@ static json_t *space_json(const bnn_diag_run *r, const bnn_diag_space *sp, int w
     snprintf(a_rhat, sizeof a_rhat, "diag_%s_rhat.npy", prefix);
     snprintf(a_bulk, sizeof a_bulk, "diag_%s_ess_bulk.npy", prefix);
     snprintf(a_tail, sizeof a_tail, "diag_%s_ess_tail.npy", prefix);
-    return json_pack(
+    json_t *o = json_pack(
         "{s:I, s:I, s:I, s:{s:o, s:o, s:o, s:o, s:o, s:o, s:o}, s:{s:o, s:o}, s:{s:o, s:o}, "
         "s:o, s:{s:s, s:s, s:s}}",
         "n_quantities", (json_int_t)sp->n, "draws_per_chain", (json_int_t)sp->draws, "n_nan",
@@ -143,6 +143,18 @@ static json_t *space_json(const bnn_diag_run *r, const bnn_diag_space *sp, int w
         "min", num(sp->ess_bulk_min), "median", num(sp->ess_bulk_median), "ess_tail", "min",
         num(sp->ess_tail_min), "median", num(sp->ess_tail_median), "worst", worst, "arrays",
         "rhat", a_rhat, "ess_bulk", a_bulk, "ess_tail", a_tail);
+    if (sp->rhat_nested) {
+        char a_nested[80];
+        snprintf(a_nested, sizeof a_nested, "diag_%s_rhat_nested.npy", prefix);
+        json_object_set_new(o, "rhat_nested", json_pack(
+            "{s:o, s:o, s:o, s:o, s:o, s:o, s:o}", "q50", num(sp->nested_q50), "q90",
+            num(sp->nested_q90), "q99", num(sp->nested_q99), "max", num(sp->nested_max),
+            "frac_gt_1.01", num(sp->nested_frac_gt_101), "frac_gt_1.05",
+            num(sp->nested_frac_gt_105), "frac_gt_1.1", num(sp->nested_frac_gt_110)));
+        json_object_set_new(json_object_get(o, "arrays"), "rhat_nested", json_string(a_nested));
+    }
+    if (sp->has_null) json_object_set_new(o, "null", bnn_null_rhat_json(&sp->null));
+    return o;
 }
 
 static json_t *stats_json(const bnn_diag_run *r)
@@ -166,6 +178,11 @@ static json_t *stats_json(const bnn_diag_run *r)
 static bnn_status write_arrays(const bnn_diag_space *sp, const char *dir, const char *prefix,
                                size_t ndim, const size_t *shape)
 {
+    if (sp->rhat_nested) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/diag_%s_rhat_nested.npy", dir, prefix);
+        BNN_TRY(bnn_npy_write(path, "<f8", ndim, shape, sp->rhat_nested));
+    }
     const char *what[3] = {"rhat", "ess_bulk", "ess_tail"};
     const double *data[3] = {sp->rhat, sp->ess_bulk, sp->ess_tail};
     for (size_t k = 0; k < 3; k++) {
@@ -185,6 +202,21 @@ bnn_status bnn_diag_run_write(const bnn_diag_run *r, const char *run_dir)
     json_object_set_new(root, "function", r->function.present
                                               ? space_json(r, &r->function, 0, "function")
                                               : json_null());
+    json_object_set_new(root, "superchains", json_integer((json_int_t)r->superchains));
+    json_object_set_new(root, "weight_aligned", r->weight_aligned.present
+                                                    ? space_json(r, &r->weight_aligned, 1,
+                                                                 "weight_aligned")
+                                                    : json_null());
+    if (r->weight_aligned.present)
+        json_object_set_new(root, "alignment", json_pack(
+            "{s:s, s:s, s:I, s:f, s:s}", "mode", r->align_mode == 2 ? "per-chain" : "per-draw",
+            "reference", "mean of chain 0's draws, each aligned to chain 0's last draw",
+            "draws_changed", (json_int_t)r->align_changed, "mean_sweeps", r->align_mean_sweeps,
+            "reference_array", "align_reference.npy"));
+    json_object_set_new(root, "islands", r->has_islands ? bnn_islands_json(&r->islands)
+                                                        : json_null());
+    json_object_set_new(root, "marginals", r->has_marginals ? bnn_marginals_json(&r->marginals)
+                                                            : json_null());
     json_object_set_new(root, "sample_stats", stats_json(r));
     char path[1024], tmp[1100];
     snprintf(path, sizeof path, "%s/diagnostics.json", run_dir);
@@ -195,6 +227,8 @@ bnn_status bnn_diag_run_write(const bnn_diag_run *r, const char *run_dir)
     if (fail || rename(tmp, path))
         return BNN_ERROR(BNN_EIO, "%s: cannot write", path);
     if (r->weight.present) BNN_TRY(write_arrays(&r->weight, run_dir, "weight", 1, &r->weight.n));
+    if (r->weight_aligned.present)
+        BNN_TRY(write_arrays(&r->weight_aligned, run_dir, "weight_aligned", 1, &r->weight_aligned.n));
     if (r->function.present) {
         size_t shape[2] = {r->fs_points, r->fs_outputs};
         if (shape[0] * shape[1] != r->function.n) {
