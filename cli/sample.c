@@ -61,6 +61,8 @@ static const char usage_text[] =
     "execution and output:\n"
     "  --threads N            threads (default 2); results do not depend on it\n"
     "  --block-rows N         rows per gradient block; fixes the summation order (default 256)\n"
+    "  --shards N             blocks are summed in N fixed shards, then in shard order; runs on\n"
+    "                         up to N MPI ranks give the same bits (default 8)\n"
     "  --out DIR              run directory (default runs/latest)\n"
     "  --overwrite            replace a run already in DIR\n"
     "  --checkpoint-interval S  seconds between checkpoints of a chain (default 10; 0 = every\n"
@@ -75,7 +77,7 @@ enum {
     O_NO_STD, O_FS, O_ARCH, O_ACT, O_LIK, O_NOISE, O_PRIOR_VAR, O_FAN_IN, O_TEMP, O_PREC,
     O_CHAINS, O_BURN, O_WARMUP, O_SAMPLES, O_THIN, O_STEP, O_TRAJ, O_MAXLF, O_JITTER, O_NO_MH,
     O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
-    O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY
+    O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY, O_SHARDS
 };
 
 static const struct option long_options[] = {
@@ -94,7 +96,8 @@ static const struct option long_options[] = {
     {"seed", 1, 0, O_SEED}, {"threads", 1, 0, O_THREADS}, {"block-rows", 1, 0, O_BLOCK},
     {"out", 1, 0, O_OUT}, {"overwrite", 0, 0, O_OVERWRITE}, {"quiet", 0, 0, O_QUIET},
     {"help", 0, 0, O_HELP}, {"checkpoint-interval", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
-    {"superchains", 1, 0, O_SUPERCHAINS}, {"symmetry-moves", 0, 0, O_SYMMETRY}, {0, 0, 0, 0}};
+    {"superchains", 1, 0, O_SUPERCHAINS}, {"symmetry-moves", 0, 0, O_SYMMETRY},
+    {"shards", 1, 0, O_SHARDS}, {0, 0, 0, 0}};
 
 struct sample_args {
     bnn_run_config cfg;
@@ -195,6 +198,7 @@ static int parse_sampler(struct sample_args *a, int opt, const char *v)
     case O_SYMMETRY: c->symmetry_moves = 1; return 0;
     case O_THREADS: return opt_size("--threads", v, &c->threads);
     case O_BLOCK: return opt_size("--block-rows", v, &c->block_rows);
+    case O_SHARDS: return opt_size("--shards", v, &c->data_shards);
     case O_OUT:
         if (snprintf(c->out_dir, sizeof c->out_dir, "%s", v) >= (int)sizeof c->out_dir) {
             fprintf(stderr, "bnnmc: --out: path too long\n");

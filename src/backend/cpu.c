@@ -16,6 +16,8 @@ void bnn_cpu_blas_single_thread(void) { openblas_set_num_threads(1); }
 struct bnn_cpu_data {
     bnn_precision prec;
     size_t d, n_train, n_predict, block_rows;
+    bnn_shard_layout shards;
+    size_t first_block;  /* global index of the first local block */
     void *x_train;   /* (n_train, d) in prec */
     double *y_train; /* (n_train) */
     void *x_predict; /* (n_predict, d) in prec, or NULL */
@@ -50,8 +52,67 @@ bnn_status bnn_cpu_data_alloc(bnn_precision prec, size_t d, const double *x_trai
         return BNN_ERROR(BNN_ENOMEM, "out of memory for the training data");
     }
     if (n_train) memcpy(c->y_train, y_train, n_train * sizeof(double));
+    c->shards = (bnn_shard_layout){.n_total = n_train, .n_shards = 1, .n_local = 1};
     *out = c;
     return BNN_OK;
+}
+
+void bnn_shard_blocks(const bnn_shard_layout *l, size_t block_rows, size_t s, size_t *k0,
+                      size_t *k1)
+{
+    const size_t n_blocks = (l->n_total + block_rows - 1) / block_rows;
+    *k0 = s * n_blocks / l->n_shards;
+    *k1 = (s + 1) * n_blocks / l->n_shards;
+}
+
+void bnn_shard_layout_for(size_t n_total, size_t block_rows, size_t n_shards, size_t rank,
+                          size_t n_ranks, bnn_shard_layout *l, size_t *row0, size_t *row1)
+{
+    *l = (bnn_shard_layout){.n_total = n_total, .n_shards = n_shards};
+    l->first_shard = rank * n_shards / n_ranks;
+    l->n_local = (rank + 1) * n_shards / n_ranks - l->first_shard;
+    size_t k0, k1, unused;
+    bnn_shard_blocks(l, block_rows, l->first_shard, &k0, &unused);
+    bnn_shard_blocks(l, block_rows, l->first_shard + l->n_local - 1, &unused, &k1);
+    if (l->n_local == 0) k1 = k0;
+    *row0 = k0 * block_rows < n_total ? k0 * block_rows : n_total;
+    *row1 = k1 * block_rows < n_total ? k1 * block_rows : n_total;
+}
+
+bnn_status bnn_cpu_data_set_shards(bnn_cpu_data *c, const bnn_shard_layout *l)
+{
+    if (l->n_shards == 0 || l->first_shard + l->n_local > l->n_shards)
+        return BNN_ERROR(BNN_EINVAL, "invalid shard layout (%zu of %zu shards from %zu)",
+                         l->n_local, l->n_shards, l->first_shard);
+    size_t row0, row1, k0, k1, unused;
+    bnn_shard_blocks(l, c->block_rows, l->first_shard, &k0, &unused);
+    bnn_shard_blocks(l, c->block_rows, l->first_shard + l->n_local - 1, &unused, &k1);
+    if (l->n_local == 0) k1 = k0;
+    row0 = k0 * c->block_rows < l->n_total ? k0 * c->block_rows : l->n_total;
+    row1 = k1 * c->block_rows < l->n_total ? k1 * c->block_rows : l->n_total;
+    if (row1 - row0 != c->n_train)
+        return BNN_ERROR(BNN_EINVAL, "the shards hold %zu training rows, the data %zu",
+                         row1 - row0, c->n_train);
+    c->shards = *l;
+    c->first_block = k0;
+    return BNN_OK;
+}
+
+const bnn_shard_layout *bnn_cpu_data_shards(const bnn_cpu_data *c) { return &c->shards; }
+
+void bnn_shard_sums_add(const bnn_shard_layout *l, size_t block_rows, size_t first,
+                        const double *sums, size_t n, size_t n_params, double *loglik,
+                        double *grad)
+{
+    for (size_t s = 0; s < n; s++) {
+        size_t k0, k1;
+        bnn_shard_blocks(l, block_rows, first + s, &k0, &k1);
+        if (k0 == k1) continue;
+        const double *v = sums + s * (1 + n_params);
+        *loglik += v[0];
+        if (grad)
+            for (size_t i = 0; i < n_params; i++) grad[i] += v[1 + i];
+    }
 }
 
 void bnn_cpu_data_free(bnn_cpu_data *c)
@@ -74,6 +135,9 @@ struct cpu_backend {
     /* state of the current reduction */
     double *grad;     /* destination (n_params) or NULL */
     double loglik;
+    double *shard_grad; /* (n_params) sum of the current shard's blocks */
+    double shard_ll;
+    double *shard_out;  /* NULL: add shards into grad/loglik; else per-shard output */
     double *predict_out;
     atomic_size_t next_block;
     atomic_size_t turn; /* the block whose partial sum is added next */
@@ -84,15 +148,50 @@ static const void *row_ptr(const bnn_cpu_data *d, const void *x, size_t row)
     return (const char *)x + row * d->d * (size_t)d->prec;
 }
 
-/* One member's share of the gradient: claims blocks in increasing order and adds each block's
- * result to the total only when it is that block's turn, so the sum order is fixed. */
+/* Adds block k's result (ll, partial) to its shard's sum; when the shard is complete, adds it
+ * to the total (or stores it for a data-parallel backend). Called in block order. */
+static void reduce_block(struct cpu_backend *b, size_t k, double ll, const void *part)
+{
+    const bnn_cpu_data *d = b->data;
+    const bnn_shard_layout *l = &d->shards;
+    const size_t P = b->net->n_params, kg = d->first_block + k;
+    size_t s = l->first_shard, k0, k1;
+    for (;; s++) {
+        bnn_shard_blocks(l, d->block_rows, s, &k0, &k1);
+        if (kg < k1) break;
+    }
+    const int first = kg == k0;
+    b->shard_ll = first ? ll : b->shard_ll + ll;
+    if (part) {
+        double *acc = b->shard_grad;
+        if (d->prec == BNN_F32) {
+            const float *p = part;
+            for (size_t i = 0; i < P; i++) acc[i] = first ? (double)p[i] : acc[i] + p[i];
+        } else {
+            const double *p = part;
+            for (size_t i = 0; i < P; i++) acc[i] = first ? p[i] : acc[i] + p[i];
+        }
+    }
+    if (kg + 1 != k1) return;
+    if (b->shard_out) {
+        double *o = b->shard_out + (s - l->first_shard) * (1 + P);
+        o[0] = b->shard_ll;
+        if (part) memcpy(o + 1, b->shard_grad, P * sizeof(double));
+        return;
+    }
+    b->loglik += b->shard_ll;
+    if (part)
+        for (size_t i = 0; i < P; i++) b->grad[i] += b->shard_grad[i];
+}
+
+/* One member's share of the gradient: claims blocks in increasing order and reduces each
+ * block's result only when it is that block's turn, so the sum order is fixed. */
 static void loglik_member(void *arg, size_t member, size_t n_members)
 {
     (void)n_members;
     struct cpu_backend *b = arg;
     const bnn_cpu_data *d = b->data;
     const size_t n_blocks = (d->n_train + d->block_rows - 1) / d->block_rows;
-    const size_t P = b->net->n_params;
     for (;;) {
         size_t k = atomic_fetch_add(&b->next_block, 1);
         if (k >= n_blocks) return;
@@ -103,13 +202,7 @@ static void loglik_member(void *arg, size_t member, size_t n_members)
                                               row_ptr(d, d->x_train, first), d->y_train + first,
                                               rows, part, b->work[member]);
         while (atomic_load_explicit(&b->turn, memory_order_acquire) != k) sched_yield();
-        b->loglik += ll;
-        if (part) {
-            if (d->prec == BNN_F32)
-                for (size_t i = 0; i < P; i++) b->grad[i] += ((const float *)part)[i];
-            else
-                for (size_t i = 0; i < P; i++) b->grad[i] += ((const double *)part)[i];
-        }
+        reduce_block(b, k, ll, part);
         atomic_store_explicit(&b->turn, k + 1, memory_order_release);
     }
 }
@@ -129,11 +222,27 @@ static bnn_status cpu_loglik_grad(void *ctx, const double *theta, double *grad, 
     set_theta(b, theta);
     b->grad = grad;
     b->loglik = 0;
+    b->shard_out = NULL;
     if (grad) memset(grad, 0, b->net->n_params * sizeof(double));
     atomic_store(&b->next_block, 0);
     atomic_store(&b->turn, 0);
     bnn_team_run(b->team, loglik_member, b);
     *loglik = b->loglik;
+    return BNN_OK;
+}
+
+bnn_status bnn_cpu_loglik_grad_shards(void *ctx, const double *theta, double *out)
+{
+    struct cpu_backend *b = ctx;
+    const size_t P = b->net->n_params;
+    set_theta(b, theta);
+    b->grad = b->shard_grad; /* non-NULL: gradients wanted */
+    b->shard_out = out;
+    memset(out, 0, b->data->shards.n_local * (1 + P) * sizeof(double));
+    atomic_store(&b->next_block, 0);
+    atomic_store(&b->turn, 0);
+    bnn_team_run(b->team, loglik_member, b);
+    b->shard_out = NULL;
     return BNN_OK;
 }
 
@@ -178,6 +287,7 @@ static void cpu_free(void *ctx)
     }
     free(b->work);
     free(b->partial);
+    free(b->shard_grad);
     free(b->theta);
     free(b);
 }
@@ -198,7 +308,8 @@ bnn_status bnn_cpu_backend_alloc(const bnn_net *net, const bnn_cpu_data *data,
     b->theta = malloc(net->n_params * prec);
     b->work = calloc(n_threads, sizeof *b->work);
     b->partial = calloc(n_threads, sizeof *b->partial);
-    int ok = b->theta && b->work && b->partial;
+    b->shard_grad = malloc((net->n_params ? net->n_params : 1) * sizeof(double));
+    int ok = b->theta && b->work && b->partial && b->shard_grad;
     for (size_t t = 0; ok && t < n_threads; t++) {
         b->work[t] = malloc(net->ops->workspace_len(net->impl, data->block_rows) * prec);
         b->partial[t] = malloc(net->n_params * prec);

@@ -17,6 +17,41 @@ bnn_status bnn_cpu_data_alloc(bnn_precision prec, size_t d, const double *x_trai
                               size_t n_predict, size_t block_rows, bnn_cpu_data **out);
 void bnn_cpu_data_free(bnn_cpu_data *data);
 
+/* Training blocks are summed in a fixed order of two levels: blocks in order within each of
+ * n_shards shards (fixed groups of consecutive blocks), then shards in order. A process may hold
+ * only some shards (data parallelism over MPI ranks); summing the shard sums of all processes in
+ * shard order then gives the same bits as one process holding every shard. */
+typedef struct {
+    size_t n_total;        /* training rows of the whole data set */
+    size_t n_shards;       /* shards the blocks of the whole data set are grouped into */
+    size_t first_shard;    /* the shards held here: [first_shard, first_shard + n_local) */
+    size_t n_local;
+} bnn_shard_layout;
+
+/* The shards and training rows [*row0, *row1) that process `rank` of `n_ranks` holds: shards
+ * are dealt out in contiguous runs, rank r gets shards [r·S/R, (r+1)·S/R). */
+void bnn_shard_layout_for(size_t n_total, size_t block_rows, size_t n_shards, size_t rank,
+                          size_t n_ranks, bnn_shard_layout *layout, size_t *row0, size_t *row1);
+
+/* Global block range [*k0, *k1) of shard s. */
+void bnn_shard_blocks(const bnn_shard_layout *layout, size_t block_rows, size_t s, size_t *k0,
+                      size_t *k1);
+
+/* Declares that the data's training rows are the rows of `layout`'s local shards (default: one
+ * shard holding everything). */
+bnn_status bnn_cpu_data_set_shards(bnn_cpu_data *data, const bnn_shard_layout *layout);
+const bnn_shard_layout *bnn_cpu_data_shards(const bnn_cpu_data *data);
+
+/* Per local shard s (in order), out[s·(1+P)] = its log-likelihood and out[s·(1+P)+1..] its
+ * gradient (zeros for a shard without blocks). For data-parallel backends. */
+bnn_status bnn_cpu_loglik_grad_shards(void *cpu_ctx, const double *theta, double *out);
+
+/* Adds shard sums (n, 1+P each) in order into *loglik and grad (skipping empty shards, as the
+ * single-process sum does). */
+void bnn_shard_sums_add(const bnn_shard_layout *layout, size_t block_rows, size_t first,
+                        const double *sums, size_t n, size_t n_params, double *loglik,
+                        double *grad);
+
 /* A backend for one chain group: n_threads threads over the shared data (data and net must
  * outlive it). */
 bnn_status bnn_cpu_backend_alloc(const bnn_net *net, const bnn_cpu_data *data,

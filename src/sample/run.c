@@ -39,6 +39,7 @@ void bnn_run_config_defaults(bnn_run_config *c)
     c->seed = 1;
     c->threads = 2;
     c->block_rows = 256;
+    c->data_shards = 8;
     c->fs_points = 1000;
     c->checkpoint_interval = 10;
     snprintf(c->out_dir, sizeof c->out_dir, "runs/latest");
@@ -65,6 +66,9 @@ static bnn_status check_config(const bnn_run_config *c)
                          c->chains);
     if (c->thin == 0) return BNN_ERROR(BNN_EINVAL, "--thin must be at least 1");
     if (c->block_rows == 0) return BNN_ERROR(BNN_EINVAL, "--block-rows must be at least 1");
+    if (c->data_shards == 0 || c->data_shards > 65536)
+        return BNN_ERROR(BNN_EINVAL, "--shards must be between 1 and 65536 (got %zu)",
+                         c->data_shards);
     if (!(c->target_accept > 0 && c->target_accept < 1))
         return BNN_ERROR(BNN_EINVAL, "--target-accept must be in (0, 1) (got %g)",
                          c->target_accept);
@@ -331,6 +335,9 @@ static bnn_status run_setup(struct bnn_run *r, const bnn_dataset_options *data_o
     const bnn_table *tr = &r->data->train, *te = &r->data->test;
     BNN_TRY(bnn_cpu_data_alloc(r->cfg.precision, tr->d, tr->x, tr->y, tr->n, te->x, te->n,
                                r->cfg.block_rows, &r->cpu_data));
+    bnn_shard_layout shards = {.n_total = tr->n, .n_shards = r->cfg.data_shards,
+                               .n_local = r->cfg.data_shards};
+    BNN_TRY(bnn_cpu_data_set_shards(r->cpu_data, &shards));
     r->json = bnn_run_describe(r, data_opt);
     if (!r->json) return BNN_ERROR(BNN_ENOMEM, "out of memory for run.json");
     BNN_TRY(bnn_run_check_existing(r));

@@ -57,7 +57,7 @@ struct bnn_run {
     double start_time;
     int finished_groups;
     int resume;               /* continue the chains from their checkpoints */
-    char warning[3200];       /* a recoverable problem met while resuming, for the caller */
+    char warning[8192];       /* a recoverable problem met while resuming, for the caller */
 };
 
 /* run.json: everything but the manifest (config, data, model, status "running"). */

@@ -30,6 +30,7 @@ static json_t *config_json(const bnn_run_config *c)
     if (!o) return NULL;
     json_object_set_new(o, "superchains", json_integer((json_int_t)c->superchains));
     json_object_set_new(o, "symmetry_moves", json_boolean(c->symmetry_moves));
+    json_object_set_new(o, "data_shards", json_integer((json_int_t)c->data_shards));
     return o;
 }
 
@@ -260,6 +261,8 @@ static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *
     c->fs_points = (size_t)fs;
     c->superchains = (size_t)json_integer_value(json_object_get(o, "superchains"));
     c->symmetry_moves = json_is_true(json_object_get(o, "symmetry_moves"));
+    json_t *shards = json_object_get(o, "data_shards");
+    c->data_shards = shards ? (size_t)json_integer_value(shards) : 1;
     return BNN_OK;
 }
 

@@ -164,9 +164,11 @@ bnn_status bnn_run_chain_restore(struct bnn_run *r, struct chain *ch, size_t row
         *restored = 1;
         return BNN_OK;
     }
-    if (have) /* the newest checkpoint is damaged: say so, fall back to the one before */
-        snprintf(r->warning, sizeof r->warning, "chain %zu: %.1500s; resuming from %.1200s", ch->index,
-                 bnn_last_error(), prev);
+    if (have) { /* the newest checkpoint is damaged: say so, fall back to the one before */
+        size_t used = strlen(r->warning); /* several chains may warn: one line each */
+        snprintf(r->warning + used, sizeof r->warning - used, "%schain %zu: %.1000s; resuming "
+                 "from %.800s", used ? "\n" : "", ch->index, bnn_last_error(), prev);
+    }
     if (!have_prev) return BNN_ERROR(BNN_EFORMAT, "%s", bnn_last_error());
     BNN_TRY(restore_from(r, ch, prev, rows));
     *restored = 1;
