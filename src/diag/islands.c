@@ -49,7 +49,7 @@ static size_t root(size_t *parent, size_t i)
     return i;
 }
 
-static void label_islands(bnn_islands *s)
+static bnn_status label_islands(bnn_islands *s)
 {
     size_t K = s->n_chain;
     for (size_t c = 0; c < K; c++) s->island[c] = c;
@@ -60,15 +60,15 @@ static void label_islands(bnn_islands *s)
                 s->island[ra > rb ? ra : rb] = ra < rb ? ra : rb;
             }
     /* Number the components 0, 1, ... in order of their smallest chain. */
-    size_t *label = malloc(K * sizeof *label);
-    for (size_t c = 0; c < K; c++) label[c] = SIZE_MAX;
+    size_t *label = malloc(2 * K * sizeof *label), *roots = label + K;
+    if (!label) return BNN_ERROR(BNN_ENOMEM, "islands: out of memory");
+    for (size_t c = 0; c < K; c++) label[c] = SIZE_MAX, roots[c] = root(s->island, c);
     s->n_islands = 0;
-    for (size_t c = 0; c < K; c++) {
-        size_t r = root(s->island, c);
-        if (label[r] == SIZE_MAX) label[r] = s->n_islands++;
-    }
-    for (size_t c = 0; c < K; c++) s->island[c] = label[root(s->island, c)];
+    for (size_t c = 0; c < K; c++)
+        if (label[roots[c]] == SIZE_MAX) label[roots[c]] = s->n_islands++;
+    for (size_t c = 0; c < K; c++) s->island[c] = label[roots[c]];
     free(label);
+    return BNN_OK;
 }
 
 bnn_status bnn_islands_compute(const double *chain_mean, const double *pair_rhat, size_t K,
@@ -113,8 +113,9 @@ bnn_status bnn_islands_compute(const double *chain_mean, const double *pair_rhat
         }
     }
     free(tmp);
-    label_islands(s);
-    return BNN_OK;
+    bnn_status st = label_islands(s);
+    if (st != BNN_OK) bnn_islands_free(s);
+    return st;
 }
 
 void bnn_islands_free(bnn_islands *s)
