@@ -12,6 +12,7 @@
 #include "diag/diag.h"
 #include "diag/diag_run.h"
 #include "nn/symmetry.h"
+#include "report/report.h"
 
 #define K 4
 #define N 300
@@ -75,6 +76,24 @@ static int check_nested(const bnn_diag_run *r, const double *fs_all)
     return verdict(got == lib && r->superchains == 2, "nested R-hat from the run = library's", got - lib);
 }
 
+/* report.html: 3 histograms with the null, 6 traces, 3 heat maps, the marginal table. */
+static int check_report(const char *dir)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/report.html", dir);
+    if (bnn_report_write(dir, NULL) != BNN_OK) return verdict(0, bnn_last_error(), 0);
+    FILE *f = fopen(path, "r");
+    char *buf = calloc(1 << 22, 1);
+    size_t len = f ? fread(buf, 1, (1 << 22) - 1, f) : 0;
+    if (f) fclose(f);
+    size_t svg = 0, null_lines = 0;
+    for (const char *p = buf; (p = strstr(p, "<svg")); p++) svg++;
+    for (const char *p = buf; (p = strstr(p, "null (converged")); p++) null_lines++;
+    int ok = len > 0 && svg == 12 && null_lines == 3 && strstr(buf, "excess kurtosis");
+    free(buf);
+    return verdict(ok, "report.html: 12 plots (3 histograms with the null overlay)", (double)svg);
+}
+
 static int check_run_a(const char *dir)
 {
     bnn_mlp m;
@@ -107,6 +126,7 @@ static int check_run_a(const char *dir)
             json_is_object(json_object_get(root, "marginals"));
     json_decref(root);
     ok &= verdict(same, "diagnostics.json: weight_aligned has weight's keys; islands, marginals", 0);
+    ok &= check_report(dir);
     opt.align = 2;
     if (bnn_diag_run_compute(dir, &opt, &r) != BNN_OK) return verdict(0, bnn_last_error(), 0);
     ok &= verdict(r->weight_aligned.rhat_max < 1.05, "per-chain alignment undoes per-chain labellings",
