@@ -1,6 +1,8 @@
 /* The network interface: tensor bookkeeping, parameter names, and the MLP adapter. */
 #include "nn/net.h"
 
+#include "nn/cnn.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,7 +90,9 @@ bnn_status bnn_net_create(bnn_net *net, const char *arch, bnn_input_shape in, si
         if (s != BNN_OK) bnn_net_free(net);
         return s;
     }
-    return BNN_ERROR(BNN_EINVAL, "unknown --arch '%s' (known: linear, mlp:H1,H2,...)", arch);
+    if (bnn_cnn_is_arch(arch)) return bnn_cnn_net_create(net, arch, in, act);
+    return BNN_ERROR(BNN_EINVAL, "unknown --arch '%s' (known: linear, mlp:H1,H2,..., lenet5, "
+                     "resnet20-frn, cnn:SPEC)", arch);
 }
 
 void bnn_net_free(bnn_net *net)
