@@ -88,7 +88,8 @@ static bnn_status builtin_specs(const char *name, char *train, char *test, size_
     if (strcmp(name, "fashion-mnist") == 0)
         return idx_dir_specs(FASHION_MNIST_DIR, "install it with `apt-get install "
                              "dataset-fashion-mnist`", train, test, cap);
-    return BNN_ERROR(BNN_EINVAL, "unknown data set '%s' (known: digits, mnist, fashion-mnist)",
+    return BNN_ERROR(BNN_EINVAL,
+                     "unknown data set '%s' (known: digits, mnist, fashion-mnist, cifar10[:DIR])",
                      name);
 }
 
@@ -181,6 +182,10 @@ static bnn_status dataset_check(const bnn_dataset_options *opt, const char *trai
         return BNN_ERROR(BNN_EINVAL, "%s: train subset of %zu rows asked, the file has %zu",
                          train_spec, opt->train_subset, ds->train.n);
     if (opt->train_subset) ds->train.n = opt->train_subset;
+    if (opt->pad_to) {
+        BNN_TRY(bnn_table_pad_images(&ds->train, opt->pad_to, train_spec));
+        BNN_TRY(bnn_table_pad_images(&ds->test, opt->pad_to, test_spec));
+    }
     ds->task = opt->task;
     if (opt->task == BNN_TASK_CLASSIFY) {
         ds->n_classes = opt->n_classes;
@@ -203,7 +208,16 @@ bnn_status bnn_dataset_load(const bnn_dataset_options *opt, bnn_dataset *out)
     memset(out, 0, sizeof *out);
     if (!opt) return BNN_ERROR(BNN_EINVAL, "no data set options");
     bnn_csv_options csv = opt->csv;
-    if (opt->name) {
+    const int cifar = opt->name && (!strcmp(opt->name, "cifar10") ||
+                                    !strncmp(opt->name, "cifar10:", 8));
+    if (cifar) {
+        int len = opt->name[7] ? snprintf(train, sizeof train, "%s", opt->name + 8)
+                               : snprintf(train, sizeof train, "%s/cifar-10-batches-bin",
+                                          bnn_data_dir());
+        if (len < 0 || (size_t)len >= sizeof train)
+            return BNN_ERROR(BNN_EINVAL, "%s: path too long", opt->name);
+        snprintf(test, sizeof test, "%s", train);
+    } else if (opt->name) {
         BNN_TRY(builtin_specs(opt->name, train, test, sizeof train, &csv));
     } else {
         if (!opt->train_spec || !opt->test_spec)
@@ -213,8 +227,10 @@ bnn_status bnn_dataset_load(const bnn_dataset_options *opt, bnn_dataset *out)
     }
     if (opt->task != BNN_TASK_CLASSIFY && opt->task != BNN_TASK_REGRESS)
         return BNN_ERROR(BNN_EINVAL, "%s: unknown task %d", train, (int)opt->task);
-    bnn_status st = bnn_read_table(train, &csv, &out->train);
-    if (st == BNN_OK) st = bnn_read_table(test, &csv, &out->test);
+    bnn_status st = cifar ? bnn_read_cifar10(train, 1, &out->train)
+                          : bnn_read_table(train, &csv, &out->train);
+    if (st == BNN_OK)
+        st = cifar ? bnn_read_cifar10(test, 0, &out->test) : bnn_read_table(test, &csv, &out->test);
     if (st == BNN_OK && (out->train.n == 0 || out->test.n == 0))
         st = BNN_ERROR(BNN_EFORMAT, "%s: no examples", out->train.n == 0 ? train : test);
     if (st == BNN_OK) st = dataset_check(opt, train, test, out);

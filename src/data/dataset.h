@@ -1,5 +1,5 @@
 /* Data sets: readers for CSV, IDX (raw or gzip), .npy; validation of labels; standardisation
- * of inputs with training statistics; the built-in data sets (digits, mnist, fashion-mnist). */
+ * of inputs with training statistics; the built-in data sets (digits, mnist, fashion-mnist, cifar10). */
 #ifndef BNN_DATA_DATASET_H
 #define BNN_DATA_DATASET_H
 
@@ -34,13 +34,22 @@ bnn_status bnn_read_idx_pair(const char *images_path, const char *labels_path, b
  * another (1-D (n)); dtypes float32, float64, uint8, int64; C order only. */
 bnn_status bnn_read_npy_pair(const char *x_path, const char *y_path, bnn_table *out);
 
+/* CIFAR-10 binary batches in dir: the training set is data_batch_1.bin .. data_batch_5.bin
+ * (those present, at least one), the test set test_batch.bin. Each record is 1 label byte and
+ * 3072 pixel bytes as three 32×32 planes (R, G, B); x comes out 32×32×3 in HWC order, 0..255. */
+bnn_status bnn_read_cifar10(const char *dir, int train, bnn_table *out);
+
+/* Zero-pads the images of t (h×w×c, HWC) to size×size×c, centred (extra row/column after). */
+bnn_status bnn_table_pad_images(bnn_table *t, size_t size, const char *what);
+
 /* "FILE" (CSV) or "XFILE,YFILE" (IDX or .npy, told apart by the file's magic bytes). */
 bnn_status bnn_read_table(const char *spec, const bnn_csv_options *opt, bnn_table *out);
 
 typedef enum { BNN_TASK_CLASSIFY = 0, BNN_TASK_REGRESS = 1 } bnn_task;
 
 typedef struct {
-    const char *name;       /* built-in data set ("digits", "mnist", "fashion-mnist") or NULL */
+    const char *name;       /* built-in data set ("digits", "mnist", "fashion-mnist", "cifar10"
+                             * = $BNNMC_DATA_DIR/cifar-10-batches-bin, "cifar10:DIR") or NULL */
     const char *train_spec; /* used when name is NULL: see bnn_read_table */
     const char *test_spec;  /* idem; required when name is NULL */
     bnn_csv_options csv;
@@ -48,6 +57,8 @@ typedef struct {
     size_t n_classes;       /* classification: 0 = 1 + largest training label */
     size_t train_subset;    /* 0 = all; else the first train_subset training rows */
     int standardize;        /* nonzero: x := (x - mean_train) / sd_train per feature */
+    size_t pad_to;          /* 0, or zero-pad images to pad_to × pad_to (centred; before
+                             * standardising), e.g. 32 for (Fashion-)MNIST under ResNet-20 */
 } bnn_dataset_options;
 
 typedef struct {
