@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "opts.h"
+#include "nn/cnn.h"
 #include "sample/run.h"
 
 static const char usage_text[] =
@@ -28,10 +29,14 @@ static const char usage_text[] =
     "  --classes N            number of classes (default 1 + largest training label)\n"
     "  --train-subset N       use the first N training rows\n"
     "  --no-standardize       keep inputs as read (default: standardise with training stats)\n"
+    "  --pad-to S             zero-pad images to SxS, centred (e.g. 32: MNIST for resnet20-frn)\n"
     "  --fs-points M          test inputs recorded in function space (default min(1000, test))\n"
     "model:\n"
-    "  --arch SPEC            linear | mlp:H1,H2,... (default mlp:100)\n"
-    "  --act NAME             tanh | relu | swish | erf (default tanh)\n"
+    "  --arch SPEC            linear | mlp:H1,H2,... | lenet5 | resnet20-frn | cnn:LAYERS\n"
+    "                         (default mlp:100); cnn layers, comma-separated: c<O>[k<K>][s<S>]\n"
+    "                         [v][f] conv (v valid, f FRN), r<O>[s<S>] residual block, m<K>|a<K>\n"
+    "                         max|avg pool, g global avg pool, d<H> dense; e.g. cnn:c16f,m2,d64\n"
+    "  --act NAME             tanh | relu | swish | erf (default tanh; swish for resnet20-frn)\n"
     "  --likelihood NAME      categorical | gaussian | bernoulli (default categorical)\n"
     "  --noise-sd S           Gaussian likelihood σ (default 1)\n"
     "  --prior-var V[,V2..]   Gaussian prior variance, one or one per dense layer (default 1)\n"
@@ -77,7 +82,8 @@ enum {
     O_NO_STD, O_FS, O_ARCH, O_ACT, O_LIK, O_NOISE, O_PRIOR_VAR, O_FAN_IN, O_TEMP, O_PREC,
     O_CHAINS, O_BURN, O_WARMUP, O_SAMPLES, O_THIN, O_STEP, O_TRAJ, O_MAXLF, O_JITTER, O_NO_MH,
     O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
-    O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY, O_SHARDS
+    O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY, O_SHARDS,
+    O_PAD_TO
 };
 
 static const struct option long_options[] = {
@@ -97,7 +103,7 @@ static const struct option long_options[] = {
     {"out", 1, 0, O_OUT}, {"overwrite", 0, 0, O_OVERWRITE}, {"quiet", 0, 0, O_QUIET},
     {"help", 0, 0, O_HELP}, {"checkpoint-interval", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
     {"superchains", 1, 0, O_SUPERCHAINS}, {"symmetry-moves", 0, 0, O_SYMMETRY},
-    {"shards", 1, 0, O_SHARDS}, {0, 0, 0, 0}};
+    {"shards", 1, 0, O_SHARDS}, {"pad-to", 1, 0, O_PAD_TO}, {0, 0, 0, 0}};
 
 struct sample_args {
     bnn_run_config cfg;
@@ -143,6 +149,7 @@ static int parse_data_model(struct sample_args *a, int opt, const char *v)
     case O_CLASSES: return opt_size("--classes", v, &d->n_classes);
     case O_SUBSET: return opt_size("--train-subset", v, &d->train_subset);
     case O_NO_STD: d->standardize = 0; return 0;
+    case O_PAD_TO: return opt_size("--pad-to", v, &d->pad_to);
     case O_FS: return opt_size("--fs-points", v, &c->fs_points);
     case O_ARCH:
         if (snprintf(c->arch, sizeof c->arch, "%s", v) >= (int)sizeof c->arch) {
@@ -261,6 +268,8 @@ static int parse_args(int argc, char **argv, struct sample_args *a)
         return -1;
     }
     if (a->resume) return resume_args(a);
+    if (!(a->given & 1ull << (O_ACT - O_DATA)))
+        a->cfg.act = bnn_cnn_default_activation(a->cfg.arch, a->cfg.act);
     if (!a->data.name && !a->data.train_spec) a->data.name = "digits";
     if (a->data.name && (a->data.train_spec || a->data.test_spec)) {
         fprintf(stderr, "bnnmc sample: give either --data or --train/--test, not both\n");
