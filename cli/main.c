@@ -18,6 +18,7 @@ static const struct command commands[] = {
     {"report", cmd_report, "HTML report of a diagnosed run: R-hat histograms, traces, islands"},
     {"export", cmd_export, "a run as NetCDF (ArviZ), CmdStan CSV or .npy with a JSON sidecar"},
     {"bench", cmd_bench, "time the posterior gradient and a leapfrog step (synthetic data)"},
+    {"gradcheck", cmd_gradcheck, "analytic gradient of a network against finite differences"},
 };
 
 static void usage(FILE *f)
