@@ -13,7 +13,8 @@ double tanh(double) SIMD;
 double exp(double) SIMD;
 double erf(double) SIMD;
 
-#define CLONES __attribute__((target_clones("avx2", "default")))
+/* AVX-512 first: its 16-wide libmvec tanhf is twice as fast per number as the 8-wide one. */
+#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
 
 #define REAL float
 #define FN(name) name##_f32

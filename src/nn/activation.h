@@ -1,6 +1,6 @@
 /* Elementwise activations and their derivatives, in float and double. This is the one file
- * built for vector math: its loops call glibc's libmvec (SIMD tanh, exp, erf), with an AVX2
- * clone chosen at load time where the processor has it. */
+ * built for vector math: its loops call glibc's libmvec (SIMD tanh, exp, erf), with an AVX-512
+ * or AVX2 clone chosen at load time where the processor has it. */
 #ifndef BNN_NN_ACTIVATION_H
 #define BNN_NN_ACTIVATION_H
 
