@@ -2,6 +2,7 @@
 #include <getopt.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -9,6 +10,9 @@
 #include "opts.h"
 #include "nn/cnn.h"
 #include "sample/run.h"
+#ifdef BNNMC_HAVE_MPI
+#include "sample/run_mpi.h"
+#endif
 
 static const char usage_text[] =
     "usage: bnnmc sample [OPTIONS]\n"
@@ -326,6 +330,65 @@ static void follow(bnn_run *run, int quiet)
     }
 }
 
+/* MPI: this process's rank and the number of ranks (1, 0 without MPI), and a way out that
+ * takes the other ranks down with it, so that no job hangs on a rank that stopped. */
+struct ranks {
+    int rank, size;
+};
+
+static struct ranks ranks_init(void)
+{
+    struct ranks k = {0, 1};
+#ifdef BNNMC_HAVE_MPI
+    /* launched by mpirun/mpiexec (MPICH's Hydra, Open MPI, PMIx)? */
+    if (getenv("PMI_RANK") || getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK")) {
+        int provided;
+        MPI_Init_thread(NULL, NULL, MPI_THREAD_MULTIPLE, &provided);
+        MPI_Comm_rank(MPI_COMM_WORLD, &k.rank);
+        MPI_Comm_size(MPI_COMM_WORLD, &k.size);
+        if (provided < MPI_THREAD_MULTIPLE && k.rank == 0)
+            fprintf(stderr, "bnnmc: warning: the MPI library does not provide "
+                            "MPI_THREAD_MULTIPLE; use --threads 1 per rank\n");
+    }
+#endif
+    return k;
+}
+
+/* Reports the library's error; under MPI with several ranks, names the rank and aborts all. */
+static int fail(struct ranks k, const char *what)
+{
+    if (k.size > 1) {
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "rank %d: %s", k.rank, what);
+        cli_report_error(prefix);
+#ifdef BNNMC_HAVE_MPI
+        MPI_Abort(MPI_COMM_WORLD, 1);
+#endif
+    }
+    cli_report_error(what);
+    return 1;
+}
+
+static bnn_status start(struct ranks k, const struct sample_args *a, const bnn_dataset *data,
+                        bnn_run **run)
+{
+#ifdef BNNMC_HAVE_MPI
+    if (k.size > 1) return bnn_run_start_mpi(&a->cfg, data, &a->data, MPI_COMM_WORLD, run);
+#endif
+    (void)k;
+    return bnn_run_start(&a->cfg, data, &a->data, run);
+}
+
+static void ranks_done(struct ranks k)
+{
+#ifdef BNNMC_HAVE_MPI
+    int up = 0;
+    MPI_Initialized(&up);
+    if (up) MPI_Finalize();
+#endif
+    (void)k;
+}
+
 int cmd_sample(int argc, char **argv)
 {
     struct sample_args a;
@@ -337,31 +400,35 @@ int cmd_sample(int argc, char **argv)
         fputs(usage_text, stdout);
         return 0;
     }
+    struct ranks k = ranks_init();
+    const int quiet = a.quiet || k.rank != 0;
     bnn_dataset data;
-    if (bnn_dataset_load(&a.data, &data) != BNN_OK) {
-        cli_report_error("data");
-        return 1;
-    }
+    if (bnn_dataset_load(&a.data, &data) != BNN_OK) return fail(k, "data");
     a.data.task = data.task;
     bnn_run *run = NULL;
     int rc = 0;
-    if (bnn_run_start(&a.cfg, &data, &a.data, &run) != BNN_OK) {
-        cli_report_error("sample");
-        rc = 1;
+    if (start(k, &a, &data, &run) != BNN_OK) {
+        rc = fail(k, "sample");
     } else {
-        if (!a.quiet)
-            fprintf(stderr, "bnnmc: %zu chains, %zu training and %zu test rows, %s %s\n",
-                    a.cfg.chains, data.train.n, data.test.n,
+        if (!quiet)
+            fprintf(stderr, "bnnmc: %zu chains, %zu training and %zu test rows, %d process%s, "
+                            "%s %s\n", a.cfg.chains, data.train.n, data.test.n, k.size,
+                    k.size > 1 ? "es" : "",
                     bnn_run_resumed(run) ? "resuming the run in" : "writing", a.cfg.out_dir);
-        if (bnn_run_warning(run)[0]) fprintf(stderr, "bnnmc: warning: %s\n", bnn_run_warning(run));
-        follow(run, a.quiet);
-        if (bnn_run_finish(run) != BNN_OK) {
-            cli_report_error("sample");
-            rc = 1;
-        }
+        if (!quiet && bnn_run_warning(run)[0])
+            fprintf(stderr, "bnnmc: warning: %s\n", bnn_run_warning(run));
+        follow(run, quiet);
+#ifdef BNNMC_HAVE_MPI
+        if (!quiet && k.size > 1)
+            fprintf(stderr, "MPI: %d ranks, %zu bytes received per rank and gradient, %.1f %% of "
+                            "gradient time in the all-gather (rank 0)\n", k.size,
+                    bnn_run_comm_bytes_per_gradient(run), 100 * bnn_run_comm_share(run));
+#endif
+        if (bnn_run_finish(run) != BNN_OK) rc = fail(k, "sample");
     }
     bnn_run_free(run);
     bnn_dataset_free(&data);
-    if (rc == 0 && !a.quiet) rc = cli_print_run_report(a.cfg.out_dir, 0);
+    if (rc == 0 && !quiet) rc = cli_print_run_report(a.cfg.out_dir, 0);
+    ranks_done(k);
     return rc;
 }

@@ -5,7 +5,7 @@ set -eu
 
 packages="build-essential cmake pkg-config libopenblas-dev librandom123-dev libjansson-dev
 zlib1g-dev libcmocka-dev libfftw3-dev r-mathlib python3-numpy python3-sklearn r-base-core
-r-cran-posterior valgrind bc nodejs dataset-fashion-mnist ca-certificates
+r-cran-posterior libmpich-dev mpich valgrind bc nodejs dataset-fashion-mnist ca-certificates
 clang libclang-rt-dev libnetcdf-dev python3-xarray python3-netcdf4
 libdnnl-dev python3-torch"
 

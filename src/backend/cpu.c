@@ -100,6 +100,8 @@ bnn_status bnn_cpu_data_set_shards(bnn_cpu_data *c, const bnn_shard_layout *l)
 
 const bnn_shard_layout *bnn_cpu_data_shards(const bnn_cpu_data *c) { return &c->shards; }
 
+size_t bnn_cpu_data_block_rows(const bnn_cpu_data *c) { return c->block_rows; }
+
 void bnn_shard_sums_add(const bnn_shard_layout *l, size_t block_rows, size_t first,
                         const double *sums, size_t n, size_t n_params, double *loglik,
                         double *grad)

@@ -41,6 +41,7 @@ void bnn_shard_blocks(const bnn_shard_layout *layout, size_t block_rows, size_t 
  * shard holding everything). */
 bnn_status bnn_cpu_data_set_shards(bnn_cpu_data *data, const bnn_shard_layout *layout);
 const bnn_shard_layout *bnn_cpu_data_shards(const bnn_cpu_data *data);
+size_t bnn_cpu_data_block_rows(const bnn_cpu_data *data);
 
 /* Per local shard s (in order), out[s·(1+P)] = its log-likelihood and out[s·(1+P)+1..] its
  * gradient (zeros for a shard without blocks). For data-parallel backends. */

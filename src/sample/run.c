@@ -136,6 +136,7 @@ static bnn_status chain_alloc(struct bnn_run *r, struct chain *ch, bnn_target ta
     const char *descr = c->precision == BNN_F32 ? "<f4" : "<f8";
     size_t rows[4];
     if (r->resume) BNN_TRY(bnn_run_chain_restore(r, ch, rows, &ch->restored));
+    if (!r->writer) return BNN_OK;
     if (ch->restored)
         return bnn_store_chain_reopen(c->out_dir, ch->index, descr, P, c->fs_points, r->n_out,
                                       rows, &ch->files);
@@ -249,13 +250,16 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
         [BNN_STAT_ENERGY] = st.energy, [BNN_STAT_ENERGY_ERROR] = st.energy_error,
         [BNN_STAT_STEP_SIZE] = st.step_size, [BNN_STAT_N_LEAPFROG] = (double)st.n_leapfrog,
         [BNN_STAT_LOG_LIK] = st.logp.log_lik, [BNN_STAT_LOG_PRIOR] = st.logp.log_prior};
-    BNN_TRY(bnn_npy_writer_append(&ch->files.stats, row, 1));
+    if (r->comm) BNN_TRY(r->comm->check_state(r, g, ch));
     if (st.accepted) ch->probs_valid = 0;
-    BNN_TRY(record_outputs(r, g, ch, phase == 2));
-    if (phase == 2 && (it - c->burn_in - c->warmup) % c->thin == 0)
-        BNN_TRY(bnn_npy_writer_append(&ch->files.weights,
-                                      as_row(r, ch, ch->hmc->theta, r->model.n_params), 1));
-    BNN_TRY(bnn_store_chain_sync(&ch->files));
+    if (r->writer) {
+        BNN_TRY(bnn_npy_writer_append(&ch->files.stats, row, 1));
+        BNN_TRY(record_outputs(r, g, ch, phase == 2));
+        if (phase == 2 && (it - c->burn_in - c->warmup) % c->thin == 0)
+            BNN_TRY(bnn_npy_writer_append(&ch->files.weights,
+                                          as_row(r, ch, ch->hmc->theta, r->model.n_params), 1));
+        BNN_TRY(bnn_store_chain_sync(&ch->files));
+    }
     pthread_mutex_lock(&r->lock);
     ch->iter++;
     ch->accept_sum += st.accept_prob;
@@ -264,8 +268,8 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
     ch->step_size = ch->hmc->step_size;
     pthread_mutex_unlock(&r->lock);
     const double t = now_seconds();
-    if (ch->iter == c->burn_in + c->warmup + c->samples ||
-        t - ch->last_checkpoint >= c->checkpoint_interval) {
+    if (r->writer && (ch->iter == c->burn_in + c->warmup + c->samples ||
+                      t - ch->last_checkpoint >= c->checkpoint_interval)) {
         BNN_TRY(bnn_run_chain_checkpoint(r, ch));
         ch->last_checkpoint = t;
     }
@@ -310,6 +314,7 @@ static bnn_status setup_groups(struct bnn_run *r)
         g->run = r;
         g->index = gi;
         BNN_TRY(bnn_cpu_backend_alloc(&r->model, r->cpu_data, per_group, &g->backend));
+        if (r->comm) BNN_TRY(r->comm->wrap_backend(r, &g->backend));
         BNN_TRY(bnn_posterior_init(&g->post, &r->model, &c->prior, g->backend));
     }
     for (size_t ci = 0; ci < c->chains; ci++) {
@@ -333,16 +338,24 @@ static bnn_status run_setup(struct bnn_run *r, const bnn_dataset_options *data_o
     BNN_TRY(choose_fs_points(r));
     bnn_cpu_blas_single_thread();
     const bnn_table *tr = &r->data->train, *te = &r->data->test;
-    BNN_TRY(bnn_cpu_data_alloc(r->cfg.precision, tr->d, tr->x, tr->y, tr->n, te->x, te->n,
+    if (r->cfg.data_shards < r->n_ranks)
+        return BNN_ERROR(BNN_EINVAL, "--shards %zu is fewer than the %zu MPI ranks",
+                         r->cfg.data_shards, r->n_ranks);
+    bnn_shard_layout shards;
+    size_t row0, row1; /* this rank's training rows */
+    bnn_shard_layout_for(tr->n, r->cfg.block_rows, r->cfg.data_shards, r->rank, r->n_ranks,
+                         &shards, &row0, &row1);
+    BNN_TRY(bnn_cpu_data_alloc(r->cfg.precision, tr->d, tr->x ? tr->x + row0 * tr->d : NULL,
+                               tr->y ? tr->y + row0 : NULL, row1 - row0, te->x, te->n,
                                r->cfg.block_rows, &r->cpu_data));
-    bnn_shard_layout shards = {.n_total = tr->n, .n_shards = r->cfg.data_shards,
-                               .n_local = r->cfg.data_shards};
     BNN_TRY(bnn_cpu_data_set_shards(r->cpu_data, &shards));
     r->json = bnn_run_describe(r, data_opt);
     if (!r->json) return BNN_ERROR(BNN_ENOMEM, "out of memory for run.json");
     BNN_TRY(bnn_run_check_existing(r));
-    BNN_TRY(bnn_store_create(r->cfg.out_dir, 1));
+    if (r->comm) r->comm->barrier(r); /* every rank has read what was there before */
+    if (r->writer) BNN_TRY(bnn_store_create(r->cfg.out_dir, 1));
     BNN_TRY(setup_groups(r));
+    if (!r->writer) return BNN_OK;
     char path[1100];
     size_t n = r->n_test, m = r->cfg.fs_points;
     snprintf(path, sizeof path, "%s/test_targets.npy", r->cfg.out_dir);
@@ -357,15 +370,8 @@ static bnn_status run_setup(struct bnn_run *r, const bnn_dataset_options *data_o
     return bnn_store_write_json(r->cfg.out_dir, r->json);
 }
 
-bnn_status bnn_run_start(const bnn_run_config *cfg, const bnn_dataset *data,
-                         const bnn_dataset_options *data_opt, bnn_run **out)
+bnn_status bnn_run_launch(struct bnn_run *r, const bnn_dataset_options *data_opt)
 {
-    struct bnn_run *r = calloc(1, sizeof *r);
-    if (!r) return BNN_ERROR(BNN_ENOMEM, "out of memory");
-    r->cfg = *cfg;
-    r->data = data;
-    pthread_mutex_init(&r->lock, NULL);
-    *out = r;
     BNN_TRY(run_setup(r, data_opt));
     r->start_time = now_seconds();
     for (size_t gi = 0; gi < r->n_groups; gi++) {
@@ -374,6 +380,20 @@ bnn_status bnn_run_start(const bnn_run_config *cfg, const bnn_dataset *data,
         r->groups[gi].started = 1;
     }
     return BNN_OK;
+}
+
+bnn_status bnn_run_start(const bnn_run_config *cfg, const bnn_dataset *data,
+                         const bnn_dataset_options *data_opt, bnn_run **out)
+{
+    struct bnn_run *r = calloc(1, sizeof *r);
+    if (!r) return BNN_ERROR(BNN_ENOMEM, "out of memory");
+    r->cfg = *cfg;
+    r->data = data;
+    r->n_ranks = 1;
+    r->writer = 1;
+    pthread_mutex_init(&r->lock, NULL);
+    *out = r;
+    return bnn_run_launch(r, data_opt);
 }
 
 int bnn_run_resumed(const bnn_run *r) { return r->resume; }
@@ -432,12 +452,12 @@ bnn_status bnn_run_finish(bnn_run *r)
         if (g->status != BNN_OK && first == BNN_OK)
             first = bnn_error_at(g->status, __FILE__, __LINE__, "%s", g->error);
     }
-    for (size_t ci = 0; r->chains && ci < r->cfg.chains; ci++) {
+    for (size_t ci = 0; r->writer && r->chains && ci < r->cfg.chains; ci++) {
         bnn_status s = bnn_store_chain_close(&r->chains[ci].files);
         if (s == BNN_OK && first == BNN_OK) s = write_chain_results(r, &r->chains[ci]);
         if (first == BNN_OK) first = s;
     }
-    if (r->json) {
+    if (r->writer && r->json) {
         bnn_run_describe_arrays(r, r->json, first == BNN_OK ? "complete" : "failed");
         bnn_status s = bnn_store_write_json(r->cfg.out_dir, r->json);
         if (first == BNN_OK) first = s;
@@ -464,6 +484,7 @@ void bnn_run_free(bnn_run *r)
     bnn_cpu_data_free(r->cpu_data);
     bnn_net_free(&r->model);
     json_decref(r->json);
+    free(r->comm_ctx);
     pthread_mutex_destroy(&r->lock);
     free(r);
 }

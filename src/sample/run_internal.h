@@ -57,8 +57,27 @@ struct bnn_run {
     double start_time;
     int finished_groups;
     int resume;               /* continue the chains from their checkpoints */
+    /* data parallelism (run_mpi.c): this process is rank `rank` of n_ranks; only the writer
+     * (rank 0) writes the run directory; comm is NULL for a single process */
+    size_t rank, n_ranks;
+    int writer;
+    const struct run_comm *comm;
+    void *comm_ctx;
     char warning[8192];       /* a recoverable problem met while resuming, for the caller */
 };
+
+/* What a multi-process run adds to the chains (see run_mpi.c). */
+struct run_comm {
+    /* wraps a group's CPU backend (over this rank's shards) into a data-parallel one */
+    bnn_status (*wrap_backend)(struct bnn_run *r, bnn_backend *backend);
+    /* after an iteration: fails if any rank's chain state differs from the others' */
+    bnn_status (*check_state)(struct bnn_run *r, struct group *g, const struct chain *ch);
+    void (*barrier)(struct bnn_run *r);
+};
+
+/* Starts a run (after r->comm, rank fields are set): shared by bnn_run_start and the MPI
+ * variant. */
+bnn_status bnn_run_launch(struct bnn_run *r, const bnn_dataset_options *data_opt);
 
 /* run.json: everything but the manifest (config, data, model, status "running"). */
 json_t *bnn_run_describe(const struct bnn_run *r, const bnn_dataset_options *data_opt);

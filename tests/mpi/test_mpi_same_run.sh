@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# The same run on 1 process and on 2 and 3 MPI ranks: every array byte-identical (the gradient
+# is summed in fixed shards, in shard order, on every rank), the report names the traffic, and a
+# rank that fails stops the whole job with a message naming the rank.
+set -u
+BNNMC=${1:?usage: $0 path/to/bnnmc}
+MPIEXEC=${2:-mpiexec}
+command -v "$MPIEXEC" > /dev/null || { echo "SKIP: $MPIEXEC not found"; exit 77; }
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+failures=0
+ok() { echo "ok $*"; }
+not_ok() { echo "not ok $*"; failures=$((failures + 1)); }
+same_run() {
+    local f n=0
+    for f in $(cd "$1" && find . -name '*.npy' | sort); do
+        cmp -s "$1/$f" "$2/$f" || { echo "  differs: $f"; return 1; }
+        n=$((n + 1))
+    done
+    [ "$n" -gt 8 ]
+}
+MODEL=(--arch mlp:16 --chains 2 --warmup 20 --samples 30 --max-leapfrog 20 --fs-points 30)
+ARGS=(--data digits "${MODEL[@]}" --quiet)
+"$BNNMC" sample "${ARGS[@]}" --threads 1 --out "$WORK/one" || not_ok "single process"
+"$MPIEXEC" -n 2 "$BNNMC" sample "${ARGS[@]}" --threads 1 --out "$WORK/two" &&
+    ok "2 ranks ran" || not_ok "2 ranks"
+same_run "$WORK/one" "$WORK/two" && ok "2 ranks x 1 thread = 1 process, bit for bit" ||
+    not_ok "2 ranks differ from 1 process"
+"$MPIEXEC" -n 3 "$BNNMC" sample "${ARGS[@]}" --threads 2 --precision float32 --out "$WORK/three" &&
+    ok "3 ranks ran" || not_ok "3 ranks"
+same_run "$WORK/one" "$WORK/three" && ok "3 ranks x 2 threads = 1 process, bit for bit" ||
+    not_ok "3 ranks differ from 1 process"
+"$MPIEXEC" -n 2 "$BNNMC" sample --data digits "${MODEL[@]}" --out "$WORK/report" 2> "$WORK/report.err" > /dev/null
+grep -q "bytes received per rank and gradient" "$WORK/report.err" && ok "traffic reported" ||
+    not_ok "no traffic report: $(tail -3 "$WORK/report.err")"
+"$MPIEXEC" -n 2 "$BNNMC" sample "${MODEL[@]}" --train "$WORK/missing.csv" --test "$WORK/missing.csv" \
+    --out "$WORK/bad" 2> "$WORK/bad.err"
+rc=$?
+[ "$rc" -ne 0 ] && grep -q "rank [01]" "$WORK/bad.err" && grep -q "missing.csv" "$WORK/bad.err" &&
+    ok "failing rank named, job stopped (exit $rc)" || not_ok "failure: exit $rc, $(head -3 "$WORK/bad.err")"
+"$MPIEXEC" -n 2 "$BNNMC" sample "${ARGS[@]}" --shards 1 --out "$WORK/few" 2> "$WORK/few.err"
+[ $? -ne 0 ] && grep -q -- "--shards 1 is fewer than the 2 MPI ranks" "$WORK/few.err" &&
+    ok "too few shards refused" || not_ok "too few shards: $(head -3 "$WORK/few.err")"
+echo "$failures failed"
+[ "$failures" -eq 0 ]
