@@ -1,5 +1,6 @@
 /* bnnmc sample: parse options, load the data, run the chains with a progress line, report. */
 #include <getopt.h>
+#include <jansson.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,7 +80,10 @@ static const char usage_text[] =
     "  --resume DIR           continue the interrupted run in DIR (only --samples, to extend\n"
     "                         it, --threads and --checkpoint-interval may be given with it);\n"
     "                         `sample --out DIR` with the same settings also resumes\n"
-    "  --quiet                no progress output\n";
+    "  --quiet                no progress output\n"
+    "  --config FILE.json     settings as a JSON object whose keys are these options' names\n"
+    "                         ({\"arch\": \"mlp:100\", \"chains\": 4, \"no-mh\": true});\n"
+    "                         flags on the command line override it\n";
 
 enum {
     O_DATA = 256, O_TRAIN, O_TEST, O_TARGET_COL, O_HEADER, O_TASK, O_CLASSES, O_SUBSET,
@@ -87,7 +91,7 @@ enum {
     O_CHAINS, O_BURN, O_WARMUP, O_SAMPLES, O_THIN, O_STEP, O_TRAJ, O_MAXLF, O_JITTER, O_NO_MH,
     O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
     O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY, O_SHARDS,
-    O_PAD_TO
+    O_PAD_TO, O_CONFIG
 };
 
 static const struct option long_options[] = {
@@ -107,7 +111,8 @@ static const struct option long_options[] = {
     {"out", 1, 0, O_OUT}, {"overwrite", 0, 0, O_OVERWRITE}, {"quiet", 0, 0, O_QUIET},
     {"help", 0, 0, O_HELP}, {"checkpoint-interval", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
     {"superchains", 1, 0, O_SUPERCHAINS}, {"symmetry-moves", 0, 0, O_SYMMETRY},
-    {"shards", 1, 0, O_SHARDS}, {"pad-to", 1, 0, O_PAD_TO}, {0, 0, 0, 0}};
+    {"shards", 1, 0, O_SHARDS}, {"pad-to", 1, 0, O_PAD_TO},
+    {"config", 1, 0, O_CONFIG}, {0, 0, 0, 0}};
 
 struct sample_args {
     bnn_run_config cfg;
@@ -249,6 +254,63 @@ static int resume_args(struct sample_args *a)
     return 0;
 }
 
+/* One option from a config file: key = the long option's name ('-' or '_'), value a string,
+ * number or boolean (true for a flag; false leaves it unset). */
+static int config_entry(struct sample_args *a, const char *path, const char *key, json_t *value)
+{
+    char name[64];
+    snprintf(name, sizeof name, "%s", key);
+    for (char *p = name; *p; p++)
+        if (*p == '_') *p = '-';
+    const struct option *o = long_options;
+    while (o->name && strcmp(o->name, name) != 0) o++;
+    if (!o->name || o->val == O_CONFIG || o->val == O_RESUME || o->val == O_HELP) {
+        fprintf(stderr, "bnnmc: %s: unknown key '%s' (keys are the long options of bnnmc "
+                        "sample, e.g. \"arch\", \"chains\", \"prior-var\")\n", path, key);
+        return -1;
+    }
+    char text[256];
+    if (json_is_string(value)) snprintf(text, sizeof text, "%s", json_string_value(value));
+    else if (json_is_integer(value)) snprintf(text, sizeof text, "%lld", (long long)json_integer_value(value));
+    else if (json_is_real(value)) snprintf(text, sizeof text, "%.17g", json_real_value(value));
+    else if (json_is_boolean(value) && !o->has_arg) {
+        if (json_is_false(value)) return 0;
+        text[0] = '\0';
+    } else {
+        fprintf(stderr, "bnnmc: %s: key '%s': expected %s\n", path, key,
+                o->has_arg ? "a string or a number" : "true or false");
+        return -1;
+    }
+    a->given |= 1ull << (o->val - O_DATA);
+    int rc = parse_data_model(a, o->val, text);
+    if (rc == 1) rc = parse_sampler(a, o->val, text);
+    if (rc != 0) fprintf(stderr, "bnnmc: (in %s, key '%s')\n", path, key);
+    return rc;
+}
+
+/* --config FILE.json: the file's settings first; flags on the command line override them. */
+static int read_config(struct sample_args *a, const char *path)
+{
+    json_error_t err;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &err);
+    if (!root) {
+        fprintf(stderr, "bnnmc: %s:%d:%d: %s\n", path, err.line, err.column, err.text);
+        return -1;
+    }
+    int rc = 0;
+    if (!json_is_object(root)) {
+        fprintf(stderr, "bnnmc: %s: expected a JSON object of option names and values\n", path);
+        rc = -1;
+    }
+    const char *key;
+    json_t *value;
+    json_object_foreach(root, key, value) {
+        if (rc == 0) rc = config_entry(a, path, key, value);
+    }
+    json_decref(root);
+    return rc;
+}
+
 static int parse_args(int argc, char **argv, struct sample_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -256,6 +318,8 @@ static int parse_args(int argc, char **argv, struct sample_args *a)
     a->data.csv.header = -1;
     a->data.csv.target_col = -1;
     a->data.standardize = 1;
+    for (int i = 1; i + 1 < argc; i++) /* the config file first, whatever its place */
+        if (!strcmp(argv[i], "--config") && read_config(a, argv[i + 1]) != 0) return -1;
     optind = 1;
     int opt;
     while ((opt = getopt_long(argc, argv, "h", long_options, NULL)) != -1) {
@@ -263,6 +327,7 @@ static int parse_args(int argc, char **argv, struct sample_args *a)
         if (opt == '?') return -1;
         const char *v = optarg ? optarg : "";
         if (opt >= O_DATA) a->given |= 1ull << (opt - O_DATA);
+        if (opt == O_CONFIG) continue; /* read above */
         int rc = parse_data_model(a, opt, v);
         if (rc == 1) rc = parse_sampler(a, opt, v);
         if (rc != 0) return -1;
