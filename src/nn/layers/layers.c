@@ -28,21 +28,18 @@ size_t bnn_conv_col_len(const bnn_conv_shape *s) { return s->oh * s->ow * s->k *
 #define REAL float
 #define FN(name) name##_f32
 #define GEMM cblas_sgemm
-#define SQRT sqrtf
 #define ACTIVATE bnn_activate_f32
 #define ACTIVATE_BACKWARD bnn_activate_backward_f32
 #include "nn/layers/layers_kernels.inc"
 #undef REAL
 #undef FN
 #undef GEMM
-#undef SQRT
 #undef ACTIVATE
 #undef ACTIVATE_BACKWARD
 
 #define REAL double
 #define FN(name) name##_f64
 #define GEMM cblas_dgemm
-#define SQRT sqrt
 #define ACTIVATE bnn_activate_f64
 #define ACTIVATE_BACKWARD bnn_activate_backward_f64
 #include "nn/layers/layers_kernels.inc"
