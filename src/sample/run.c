@@ -2,6 +2,8 @@
  * per-iteration schedule (burn-in, warm-up adaptation, sampling) and its recording. */
 #include "sample/run_internal.h"
 
+#include "nn/symmetry.h"
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,8 +61,6 @@ static bnn_status check_config(const bnn_run_config *c)
     if (c->threads == 0 || c->threads > 1024)
         return BNN_ERROR(BNN_EINVAL, "--threads must be between 1 and 1024 (got %zu)", c->threads);
     if (c->samples == 0) return BNN_ERROR(BNN_EINVAL, "--samples must be at least 1");
-    if (c->symmetry_moves)
-        return BNN_ERROR(BNN_EUNSUP, "--symmetry-moves is not available in this build yet");
     if (c->superchains > 1 && c->chains % c->superchains != 0)
         return BNN_ERROR(BNN_EINVAL, "--superchains %zu must divide --chains %zu", c->superchains,
                          c->chains);
@@ -130,6 +130,12 @@ static bnn_status chain_alloc(struct bnn_run *r, struct chain *ch, bnn_target ta
     ch->bma_logdens = calloc(r->n_test ? r->n_test : 1, sizeof(double));
     size_t row = P > c->fs_points * r->n_out ? P : c->fs_points * r->n_out;
     ch->row = malloc((row ? row : 1) * sizeof(double));
+    if (c->symmetry_moves) {
+        if (!r->model.mlp)
+            return BNN_ERROR(BNN_EINVAL, "--symmetry-moves needs an MLP (--arch linear or mlp:...)");
+        ch->unit_scratch = malloc((bnn_mlp_max_hidden_width(r->model.mlp) + 1) * sizeof(size_t));
+        if (!ch->unit_scratch) return BNN_ERROR(BNN_ENOMEM, "out of memory");
+    }
     if (!ch->probs || !ch->bma_sum || !ch->bma_logdens || !ch->row)
         return BNN_ERROR(BNN_ENOMEM, "out of memory for chain %zu", ch->index);
     for (size_t i = 0; i < r->n_test; i++) ch->bma_logdens[i] = -INFINITY;
@@ -152,6 +158,7 @@ static void chain_free(struct chain *ch)
     free(ch->bma_sum);
     free(ch->bma_logdens);
     free(ch->row);
+    free(ch->unit_scratch);
 }
 
 /* Initial state: θ₀ = init_scale × a prior draw, from the chain's own stream, or with
@@ -244,6 +251,9 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
     bnn_hmc_stats st;
     BNN_TRY(bnn_hmc_iterate(ch->hmc, phase == 0 ? 0 : c->metropolis, &st));
     if (phase == 1) BNN_TRY(adapt(r, ch, it - c->burn_in, &st));
+    if (c->symmetry_moves) /* a random relabelling of hidden units: same function, new θ */
+        BNN_TRY(bnn_mlp_symmetry_move(r->model.mlp, ch->hmc->theta, ch->hmc->grad,
+                                      &ch->hmc->rng, ch->unit_scratch));
     double row[BNN_N_STATS] = {
         [BNN_STAT_PHASE] = phase, [BNN_STAT_ACCEPT_PROB] = st.accept_prob,
         [BNN_STAT_ACCEPTED] = st.accepted, [BNN_STAT_DIVERGENT] = st.divergent,

@@ -23,6 +23,7 @@ struct chain {
     double *bma_logdens;      /* (n_test) regression: running log Σ p(y | θ) */
     size_t n_bma;
     void *row;                /* conversion buffer for one recorded row */
+    size_t *unit_scratch;     /* --symmetry-moves: one hidden layer's permutation */
     /* progress, read by bnn_run_poll under the run's lock */
     double accept_sum, step_size;
     size_t divergences, gradients;
