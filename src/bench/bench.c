@@ -74,15 +74,14 @@ static bnn_status synthetic_data(const bnn_bench_options *o, size_t d, double **
     return BNN_OK;
 }
 
-/* Median time of reps gradients of the target at theta, after two warm-up gradients. */
+/* Median time of reps gradients of the target at theta, after one warm-up gradient. */
 static bnn_status time_gradients(bnn_target t, const double *theta, double *grad, size_t reps,
                                  bnn_bench_result *r)
 {
     double *ms = malloc(reps * sizeof *ms);
     if (!ms) return BNN_ERROR(BNN_ENOMEM, "out of memory");
     bnn_logp lp;
-    bnn_status s = BNN_OK;
-    for (size_t i = 0; i < 2 && s == BNN_OK; i++) s = t.logp_grad(t.ctx, theta, grad, &lp);
+    bnn_status s = t.logp_grad(t.ctx, theta, grad, &lp);
     for (size_t i = 0; i < reps && s == BNN_OK; i++) {
         double t0 = now_ms();
         s = t.logp_grad(t.ctx, theta, grad, &lp);
@@ -96,19 +95,19 @@ static bnn_status time_gradients(bnn_target t, const double *theta, double *grad
     return s;
 }
 
-/* Median over HMC iterations of time / leapfrog steps; about reps steps in all, at least three
+/* Median over HMC iterations of time / leapfrog steps; about reps steps in all, at least two
  * iterations. ε is small so that every step is accepted and none diverges. */
 static bnn_status time_leapfrog(bnn_target t, const double *theta, const bnn_bench_options *o,
                                 bnn_bench_result *r)
 {
     const double eps = 1e-5;
-    const size_t L = o->n_leapfrog ? o->n_leapfrog : 1;
+    const size_t L = o->n_leapfrog;
     bnn_hmc_options ho = {.step_size = eps, .traj_len = ((double)L - 0.5) * eps,
                           .max_leapfrog = L, .jitter = 0, .max_energy_error = 1000};
     bnn_hmc *hmc;
     BNN_TRY(bnn_hmc_alloc(t, &ho, &hmc));
     size_t iters = (o->reps + L - 1) / L;
-    if (iters < 3) iters = 3;
+    if (iters < 2) iters = 2;
     double *ms = malloc(iters * sizeof *ms);
     bnn_rng rng;
     bnn_rng_init(&rng, o->seed, 1);
@@ -263,7 +262,7 @@ static bnn_status bench_target(const bnn_bench_options *o, const bnn_net *net,
         bnn_posterior_draw_prior(&post, &rng, 1, theta);
         bnn_target t = bnn_posterior_target(&post);
         s = time_gradients(t, theta, grad, o->reps, r);
-        if (s == BNN_OK) s = time_leapfrog(t, theta, o, r);
+        if (s == BNN_OK && o->n_leapfrog) s = time_leapfrog(t, theta, o, r);
     }
     r->max_rss_mb = peak_rss_mb();
     if (s == BNN_OK && net->mlp) {

@@ -27,7 +27,7 @@ typedef struct {
     bnn_precision prec;
     size_t reps;            /* timed gradients (median over them) */
     size_t block_rows;      /* rows per gradient block, as `sample --block-rows` */
-    size_t n_leapfrog;      /* leapfrog steps per timed HMC iteration */
+    size_t n_leapfrog;      /* leapfrog steps per timed HMC iteration; 0: not timed */
     int blas_reference;     /* also time the model's matrix products on all N rows */
     uint64_t seed;
 } bnn_bench_options;
@@ -35,7 +35,7 @@ typedef struct {
 typedef struct {
     double ms_per_grad;     /* median time of one full-batch log-posterior gradient */
     double ms_per_grad_min;
-    double ms_per_leapfrog; /* median over HMC iterations of (iteration time / steps) */
+    double ms_per_leapfrog; /* median over HMC iterations of (iteration time / steps); 0 if not timed */
     double flops_per_grad;  /* by the rule above; 0 when the net is not counted */
     double gflops;          /* flops_per_grad / ms_per_grad; 0 when not counted */
     double ms_blas;         /* the model's products on N rows with BLAS at n_threads; 0 if none */
