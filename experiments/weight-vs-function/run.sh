@@ -8,7 +8,7 @@
 #   SIZE=small experiments/weight-vs-function/run.sh   # a few minutes: the same pipeline, tiny
 #
 # Environment: BNNMC (default build/bnnmc), OUT (default experiments/weight-vs-function/out),
-# THREADS (default 2).
+# THREADS (default 2), REUSE=1 (keep runs that already have a diagnostics.json).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -24,51 +24,55 @@ esac
 CHAINS=4
 mkdir -p "$OUT"
 start=$(date +%s)
-common=(--chains "$CHAINS" --warmup "$WARM" --samples "$SAMP" --threads "$THREADS" --quiet --overwrite)
+common=(--warmup "$WARM" --threads "$THREADS" --quiet --overwrite)
 
 # Weights are thinned for wide layers so that per-draw alignment (O(H^3) per layer) stays cheap.
 thin_for() { if [ "$1" -ge 512 ]; then echo 5; elif [ "$1" -ge 128 ]; then echo 2; else echo 1; fi; }
 
 diagnose_all() { # RUN: per-chain alignment kept aside, then per-draw (diagnostics.json), report
-    "$BNNMC" diagnose "$1" --align-per-chain --threads "$THREADS" > "$1/diagnose_per_chain.txt"
-    cp "$1/diagnostics.json" "$1/diagnostics_per_chain.json"
-    "$BNNMC" diagnose "$1" --align --threads "$THREADS" > "$1/diagnose.txt"
+    "$BNNMC" diagnose "$1" --align-per-chain --threads "$THREADS" > "$1/diagnose_per_chain.txt" &&
+    cp "$1/diagnostics.json" "$1/diagnostics_per_chain.json" &&
+    "$BNNMC" diagnose "$1" --align --threads "$THREADS" > "$1/diagnose.txt" &&
     "$BNNMC" report "$1" > /dev/null
 }
 
 run() { # NAME ARGS...: sample (timed) and diagnose
     local name=$1; shift
+    if [ -n "${REUSE:-}" ] && [ -f "$OUT/$name/diagnostics.json" ]; then return; fi
     local t0; t0=$(date +%s)
-    "$BNNMC" sample "$@" "${common[@]}" --out "$OUT/$name"
+    local samples=(--samples "$SAMP")
+    case " $* " in *" --samples "*) samples=() ;; esac
+    "$BNNMC" sample "$@" "${common[@]}" "${samples[@]}" --out "$OUT/$name" || return 1
     echo "$(( $(date +%s) - t0 ))" > "$OUT/$name/sample_seconds.txt"
-    diagnose_all "$OUT/$name"
+    diagnose_all "$OUT/$name" || return 1
     echo "$name: $(( $(date +%s) - t0 )) s"
 }
 
 for w in $WIDTHS; do
-    run "digits-w$w" --data digits --arch "mlp:$w" --act tanh --thin "$(thin_for "$w")"
+    run "digits-w$w" --chains "$CHAINS" --data digits --arch "mlp:$w" --act tanh --thin "$(thin_for "$w")"
 done
 # Many short chains in superchains (nested R-hat): 8 chains in 2 superchains, a quarter as long.
-"$BNNMC" sample --data digits --arch mlp:32 --act tanh --chains 8 --superchains 2 \
-    --warmup "$WARM" --samples $((SAMP / 4)) --threads "$THREADS" --quiet --overwrite \
-    --out "$OUT/digits-w32-nested" && diagnose_all "$OUT/digits-w32-nested"
+# (--chains given twice would be refused, so each run names its own.)
+run "digits-w32-nested" --data digits --arch mlp:32 --act tanh --chains 8 --superchains 2 \
+    --samples $((SAMP / 4))
 # Symmetry moves (if this bnnmc has them): raw weight R-hat should look perfect, aligned not change.
-if "$BNNMC" sample --help | grep -q -- --symmetry-moves &&
-   "$BNNMC" sample --data digits --arch mlp:32 --act tanh --symmetry-moves "${common[@]}" \
-       --out "$OUT/digits-w32-moves" 2> "$OUT/moves.err"; then
-    diagnose_all "$OUT/digits-w32-moves"
+if run "digits-w32-moves" --chains "$CHAINS" --data digits --arch mlp:32 --act tanh --symmetry-moves 2> "$OUT/moves.err"; then
+    :
 else
-    echo "symmetry moves unavailable: $(cat "$OUT/moves.err" 2>/dev/null)"
+    echo "symmetry moves unavailable: $(cat "$OUT/moves.err")"
+    rm -rf "$OUT/digits-w32-moves"
 fi
-run "mnist$MNIST_N-w$MNIST_W" --data mnist --train-subset "$MNIST_N" --fs-points 500 \
+run "mnist$MNIST_N-w$MNIST_W" --chains "$CHAINS" --data mnist --train-subset "$MNIST_N" --fs-points 500 \
     --arch "mlp:$MNIST_W" --act tanh
-# Boston housing (scikit-learn's CSV: a count line, a header, 506 rows, MEDV last): 80/20 split,
+# Boston housing (scikit-learn's CSV: a count line, a header, 506 rows, MEDV last): rows shuffled
+# with a fixed seed, 80/20 split,
 # the target standardised with the training mean and sd (inputs are standardised by bnnmc).
 /usr/bin/python3 - "$OUT" <<'PY'
-import csv, gzip, sys, os
+import csv, os, random, sys
 src = "/usr/lib/python3/dist-packages/sklearn/datasets/data/boston_house_prices.csv"
 rows = list(csv.reader(open(src)))[2:]
 rows = [[float(v) for v in r] for r in rows if len(r) == 14]
+random.Random(0).shuffle(rows)
 m = sum(r[-1] for r in rows[:405]) / 405
 sd = (sum((r[-1] - m) ** 2 for r in rows[:405]) / 404) ** 0.5
 for r in rows: r[-1] = (r[-1] - m) / sd
@@ -76,7 +80,7 @@ out = sys.argv[1]
 with open(os.path.join(out, "boston_train.csv"), "w") as f: csv.writer(f).writerows(rows[:405])
 with open(os.path.join(out, "boston_test.csv"), "w") as f: csv.writer(f).writerows(rows[405:])
 PY
-run "boston-w50" --train "$OUT/boston_train.csv" --test "$OUT/boston_test.csv" --header no \
+run "boston-w50" --chains "$CHAINS" --train "$OUT/boston_train.csv" --test "$OUT/boston_test.csv" --header no \
     --task regression --likelihood gaussian --noise-sd 0.5 --arch mlp:50 --act tanh
 
 /usr/bin/python3 "$here/summarise.py" "$OUT" > "$OUT/table.md"
