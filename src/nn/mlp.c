@@ -11,6 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* The elementwise loops of the kernels (bias rows, bias gradients, outer products) are built for
+ * AVX-512 and AVX2 too, chosen at load time; each number is computed the same way in every one. */
+#define VECTOR_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+
 #define REAL float
 #define FN(name) name##_f32
 #define GEMM cblas_sgemm
