@@ -40,7 +40,8 @@ static int eval(const bnn_net *net, char **argv, size_t K)
     bnn_precision prec = !strcmp(argv[8], "float32") ? BNN_F32 : BNN_F64;
     size_t rows = strtoul(argv[9], NULL, 10), P = net->n_params;
     const char *dir = argv[10];
-    double *theta = read_f64(dir, "theta.f64", P), *x = read_f64(dir, "x.f64", rows * net->n_inputs);
+    double *theta = read_f64(dir, "theta.f64", P);
+    double *x = read_f64(dir, "x.f64", rows * net->n_inputs);
     double *y = read_f64(dir, "y.f64", rows);
     void *th = as_prec(theta, P, prec), *xx = as_prec(x, rows * net->n_inputs, prec);
     void *grad = malloc(P * (size_t)prec);

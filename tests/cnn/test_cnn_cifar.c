@@ -35,7 +35,8 @@ static void write_batch(const char *dir, const char *name, size_t n, size_t firs
         rec[0] = bad_label ? 10 : (unsigned char)(r % 10);
         for (size_t ch = 0; ch < 3; ch++)
             for (size_t y = 0; y < 32; y++)
-                for (size_t x = 0; x < 32; x++) rec[1 + ch * 1024 + y * 32 + x] = pixel(r, y, x, ch);
+                for (size_t x = 0; x < 32; x++)
+                    rec[1 + ch * 1024 + y * 32 + x] = pixel(r, y, x, ch);
         assert_int_equal(fwrite(rec, 1, RECORD, f), RECORD);
     }
     for (size_t i = 0; i < extra_bytes; i++) fputc(0, f);
@@ -82,13 +83,15 @@ static void test_reader(void **state)
                     ok &= ds.train.x[r * 3072 + (y * 32 + x) * 3 + ch] == pixel(r, y, x, ch);
     }
     ok &= ds.test.y[1] == 1 && ds.test.x[3072 + (5 * 32 + 9) * 3 + 2] == pixel(101, 5, 9, 2);
-    printf("%s cifar10 reader: 5+2 records, labels, CHW file planes -> HWC\n", ok ? "ok" : "not ok");
+    printf("%s cifar10 reader: 5+2 records, labels, CHW file planes -> HWC\n",
+           ok ? "ok" : "not ok");
     bnn_dataset_free(&ds);
     assert_true(ok);
 
     write_batch(dir, "data_batch_2.bin", 1, 0, 0, 17);
     bnn_status s = bnn_dataset_load(&opt, &ds);
-    printf("%s refused a batch of 1 record + 17 bytes: %s\n", s ? "ok" : "not ok", bnn_last_error());
+    printf("%s refused a batch of 1 record + 17 bytes: %s\n", s ? "ok" : "not ok",
+           bnn_last_error());
     assert_int_not_equal(s, BNN_OK);
     write_batch(dir, "data_batch_2.bin", 1, 0, 1, 0);
     s = bnn_dataset_load(&opt, &ds);

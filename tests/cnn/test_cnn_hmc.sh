@@ -6,7 +6,10 @@
 set -u
 bnnmc=${1:?usage: $0 BNNMC}
 fmnist=/usr/share/datasets/fashion-mnist
-if [ ! -d "$fmnist" ]; then echo "skip: $fmnist absent (apt-get install dataset-fashion-mnist)"; exit 77; fi
+if [ ! -d "$fmnist" ]; then
+    echo "skip: $fmnist absent (apt-get install dataset-fashion-mnist)"
+    exit 77
+fi
 if ! /usr/bin/python3 -c 'import numpy' 2>/dev/null; then echo "skip: no numpy"; exit 77; fi
 . "$(dirname "$0")/../cli/cli_lib.sh"
 
