@@ -6,6 +6,7 @@ int cmd_sample(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
 int cmd_gradcheck(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_export(int argc, char **argv);

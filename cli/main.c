@@ -15,6 +15,7 @@ static const struct command commands[] = {
     {"predict", cmd_predict, "Bayesian model average of a run: accuracy, NLL, ECE, Brier"},
     {"summary", cmd_summary, "R-hat, ESS and MCSE of draws in a CSV file (any sampler)"},
     {"diagnose", cmd_diagnose, "convergence diagnostics of a run in weight and function space"},
+    {"verify", cmd_verify, "check every stored draw of a run against its checksums"},
     {"report", cmd_report, "HTML report of a diagnosed run: R-hat histograms, traces, islands"},
     {"export", cmd_export, "a run as NetCDF (ArviZ), CmdStan CSV or .npy with a JSON sidecar"},
     {"bench", cmd_bench, "time the posterior gradient and a leapfrog step (synthetic data)"},

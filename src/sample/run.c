@@ -130,17 +130,18 @@ static bnn_status chain_alloc(struct bnn_run *r, struct chain *ch, bnn_target ta
     ch->bma_logdens = calloc(r->n_test ? r->n_test : 1, sizeof(double));
     size_t row = P > c->fs_points * r->n_out ? P : c->fs_points * r->n_out;
     ch->row = malloc((row ? row : 1) * sizeof(double));
+    ch->fs_row = malloc((c->fs_points * r->n_out + 1) * sizeof(double));
     if (c->symmetry_moves) {
         if (!r->model.mlp)
             return BNN_ERROR(BNN_EINVAL, "--symmetry-moves needs an MLP (--arch linear or mlp:...)");
         ch->unit_scratch = malloc((bnn_mlp_max_hidden_width(r->model.mlp) + 1) * sizeof(size_t));
         if (!ch->unit_scratch) return BNN_ERROR(BNN_ENOMEM, "out of memory");
     }
-    if (!ch->probs || !ch->bma_sum || !ch->bma_logdens || !ch->row)
+    if (!ch->probs || !ch->bma_sum || !ch->bma_logdens || !ch->row || !ch->fs_row)
         return BNN_ERROR(BNN_ENOMEM, "out of memory for chain %zu", ch->index);
     for (size_t i = 0; i < r->n_test; i++) ch->bma_logdens[i] = -INFINITY;
     const char *descr = c->precision == BNN_F32 ? "<f4" : "<f8";
-    size_t rows[4];
+    size_t rows[5];
     if (r->resume) BNN_TRY(bnn_run_chain_restore(r, ch, rows, &ch->restored));
     if (!r->writer) return BNN_OK;
     if (ch->restored)
@@ -158,6 +159,7 @@ static void chain_free(struct chain *ch)
     free(ch->bma_sum);
     free(ch->bma_logdens);
     free(ch->row);
+    free(ch->fs_row);
     free(ch->unit_scratch);
 }
 
@@ -202,14 +204,11 @@ static bnn_status record_outputs(struct bnn_run *r, struct group *g, struct chai
         BNN_TRY(g->backend.ops->predict(g->backend.ctx, ch->hmc->theta, ch->probs));
         ch->probs_valid = 1;
     }
-    double *fs = malloc((M * K > 0 ? M * K : 1) * sizeof(double));
-    if (!fs) return BNN_ERROR(BNN_ENOMEM, "out of memory");
+    double *fs = ch->fs_row;
     for (size_t i = 0; i < M; i++)
         memcpy(fs + i * K, ch->probs + r->fs_index[i] * K, K * sizeof(double));
-    bnn_status s = bnn_npy_writer_append(sampling ? &ch->files.fs : &ch->files.warmup_fs,
-                                         as_row(r, ch, fs, M * K), 1);
-    free(fs);
-    BNN_TRY(s);
+    BNN_TRY(bnn_npy_writer_append(sampling ? &ch->files.fs : &ch->files.warmup_fs,
+                                  as_row(r, ch, fs, M * K), 1));
     if (!sampling) return BNN_OK;
     for (size_t i = 0; i < r->n_test * K; i++) ch->bma_sum[i] += ch->probs[i];
     if (r->model.lik == BNN_LIK_GAUSSIAN) {
@@ -263,11 +262,13 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
     if (r->comm) BNN_TRY(r->comm->check_state(r, g, ch));
     if (st.accepted) ch->probs_valid = 0;
     if (r->writer) {
+        const int weights = phase == 2 && (it - c->burn_in - c->warmup) % c->thin == 0;
         BNN_TRY(bnn_npy_writer_append(&ch->files.stats, row, 1));
         BNN_TRY(record_outputs(r, g, ch, phase == 2));
-        if (phase == 2 && (it - c->burn_in - c->warmup) % c->thin == 0)
+        if (weights)
             BNN_TRY(bnn_npy_writer_append(&ch->files.weights,
                                           as_row(r, ch, ch->hmc->theta, r->model.n_params), 1));
+        BNN_TRY(bnn_store_chain_log(&ch->files, it, weights, phase == 2));
         BNN_TRY(bnn_store_chain_sync(&ch->files));
     }
     pthread_mutex_lock(&r->lock);
@@ -329,7 +330,7 @@ static bnn_status setup_groups(struct bnn_run *r)
     }
     for (size_t ci = 0; ci < c->chains; ci++) {
         bnn_chain_files *f = &r->chains[ci].files;
-        f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = -1;
+        f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = f->log.fd = -1;
     }
     for (size_t ci = 0; ci < c->chains; ci++) {
         r->chains[ci].index = ci;

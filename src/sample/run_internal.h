@@ -23,6 +23,7 @@ struct chain {
     double *bma_logdens;      /* (n_test) regression: running log Σ p(y | θ) */
     size_t n_bma;
     void *row;                /* conversion buffer for one recorded row */
+    double *fs_row;           /* (fs_points, n_out) the recorded function-space outputs */
     size_t *unit_scratch;     /* --symmetry-moves: one hidden layer's permutation */
     /* progress, read by bnn_run_poll under the run's lock */
     double accept_sum, step_size;
@@ -94,9 +95,9 @@ bnn_status bnn_run_check_existing(struct bnn_run *r);
 bnn_status bnn_run_chain_checkpoint(struct bnn_run *r, struct chain *ch);
 
 /* Restores chain ch from its newest readable checkpoint: fills rows (stats, weights, fs,
- * warmup_fs) with the array lengths it recorded and sets *restored; leaves *restored = 0 when
- * the chain has no checkpoint. */
-bnn_status bnn_run_chain_restore(struct bnn_run *r, struct chain *ch, size_t rows[4],
+ * warmup_fs, log records) with the lengths it recorded and sets *restored; leaves
+ * *restored = 0 when the chain has no checkpoint. */
+bnn_status bnn_run_chain_restore(struct bnn_run *r, struct chain *ch, size_t rows[5],
                                  int *restored);
 
 #endif

@@ -19,7 +19,7 @@ struct chain_scalars {
     uint64_t window_counter, window_size, next_window, mass_n;
     uint64_t n_bma, divergences, gradients;
     double accept_sum, progress_step_size;
-    uint64_t rows[4]; /* stats, weights, fs, warmup_fs */
+    uint64_t rows[5]; /* stats, weights, fs, warmup_fs rows; records of records.log */
 };
 
 /* The arrays of a checkpoint, in order, after the scalars. */
@@ -45,7 +45,7 @@ bnn_status bnn_run_chain_checkpoint(struct bnn_run *r, struct chain *ch)
 {
     bnn_npy_writer *w[4] = {&ch->files.stats, &ch->files.weights, &ch->files.fs,
                             &ch->files.warmup_fs};
-    for (size_t i = 0; i < 4; i++) BNN_TRY(bnn_npy_writer_flush(w[i]));
+    BNN_TRY(bnn_store_chain_flush(&ch->files));
     const bnn_hmc *h = ch->hmc;
     struct chain_scalars sc = {
         .iter = ch->iter, .n_params = r->model.n_params, .n_test = r->n_test, .n_out = r->n_out,
@@ -58,7 +58,7 @@ bnn_status bnn_run_chain_checkpoint(struct bnn_run *r, struct chain *ch)
         .next_window = ch->mass.next_window, .mass_n = ch->mass.n, .n_bma = ch->n_bma,
         .divergences = ch->divergences, .gradients = ch->gradients,
         .accept_sum = ch->accept_sum, .progress_step_size = ch->step_size,
-        .rows = {w[0]->rows, w[1]->rows, w[2]->rows, w[3]->rows}};
+        .rows = {w[0]->rows, w[1]->rows, w[2]->rows, w[3]->rows, ch->files.log.n_records}};
     bnn_ckpt_part parts[9] = {{&sc, sizeof sc}};
     size_t n = 1 + chain_arrays(r, ch, parts + 1);
     char path[1200], prev[1200];
@@ -104,19 +104,21 @@ static void apply_scalars(struct chain *ch, const struct chain_scalars *sc)
     ch->step_size = sc->progress_step_size;
 }
 
-/* 1 if the chain's array files hold at least the rows a checkpoint recorded. */
-static int arrays_hold(const struct bnn_run *r, size_t chain, const uint64_t rows[4])
+/* 1 if the chain's files hold at least the rows and records a checkpoint recorded. */
+static int arrays_hold(const struct bnn_run *r, size_t chain, const uint64_t rows[5])
 {
-    static const char *const names[4] = {"stats.npy", "weights.npy", "fs.npy", "warmup_fs.npy"};
-    const size_t item = (size_t)r->cfg.precision;
-    const size_t row_bytes[4] = {BNN_N_STATS * sizeof(double), r->model.n_params * item,
+    static const char *const names[5] = {"stats.npy", "weights.npy", "fs.npy", "warmup_fs.npy",
+                                         "records.log"};
+    const size_t item = (size_t)r->cfg.precision, h = BNN_NPY_WRITER_HEADER_BYTES;
+    const size_t row_bytes[5] = {BNN_N_STATS * sizeof(double), r->model.n_params * item,
                                  r->cfg.fs_points * r->n_out * item,
-                                 r->cfg.fs_points * r->n_out * item};
-    for (size_t i = 0; i < 4; i++) {
+                                 r->cfg.fs_points * r->n_out * item, BNN_LOG_RECORD_BYTES};
+    const size_t header[5] = {h, h, h, h, BNN_LOG_HEADER_BYTES};
+    for (size_t i = 0; i < 5; i++) {
         char path[1200];
         struct stat st;
         bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, chain, names[i]);
-        if (stat(path, &st) != 0 || (uint64_t)st.st_size < BNN_NPY_WRITER_HEADER_BYTES + rows[i] * row_bytes[i]) {
+        if (stat(path, &st) != 0 || (uint64_t)st.st_size < header[i] + rows[i] * row_bytes[i]) {
             BNN_ERROR(BNN_EFORMAT, "%s holds fewer than the %llu rows its checkpoint recorded",
                       path, (unsigned long long)rows[i]);
             return 0;
@@ -127,7 +129,7 @@ static int arrays_hold(const struct bnn_run *r, size_t chain, const uint64_t row
 
 /* Reads one checkpoint file into the chain (arrays first, then the scalars). */
 static bnn_status restore_from(struct bnn_run *r, struct chain *ch, const char *path,
-                               size_t rows[4])
+                               size_t rows[5])
 {
     void *payload;
     size_t len;
@@ -147,11 +149,11 @@ static bnn_status restore_from(struct bnn_run *r, struct chain *ch, const char *
     BNN_TRY(s);
     if (!arrays_hold(r, ch->index, sc.rows)) return BNN_EFORMAT;
     apply_scalars(ch, &sc);
-    for (size_t i = 0; i < 4; i++) rows[i] = (size_t)sc.rows[i];
+    for (size_t i = 0; i < 5; i++) rows[i] = (size_t)sc.rows[i];
     return BNN_OK;
 }
 
-bnn_status bnn_run_chain_restore(struct bnn_run *r, struct chain *ch, size_t rows[4],
+bnn_status bnn_run_chain_restore(struct bnn_run *r, struct chain *ch, size_t rows[5],
                                  int *restored)
 {
     char path[1200], prev[1200];

@@ -1,6 +1,8 @@
 /* .npy writer with a fixed-size header whose shape is updated as rows are appended. */
 #include "store/npy_writer.h"
 
+#include "store/record_log.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -118,6 +120,7 @@ bnn_status bnn_npy_writer_flush(bnn_npy_writer *w)
 bnn_status bnn_npy_writer_append(bnn_npy_writer *w, const void *rows, size_t n)
 {
     BNN_TRY(write_all(w->fd, w->path, rows, n * w->row_bytes, 0, 0));
+    w->last_crc = bnn_crc32(rows, n * w->row_bytes);
     w->rows += n;
     return BNN_OK;
 }

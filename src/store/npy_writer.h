@@ -5,6 +5,7 @@
 #define BNN_STORE_NPY_WRITER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/status.h"
 
@@ -21,6 +22,7 @@ typedef struct {
     size_t row_bytes;                     /* bytes per leading-dimension row */
     size_t rows;                          /* rows written */
     size_t synced_rows;                   /* rows the header announces */
+    uint32_t last_crc;                    /* CRC-32 of the bytes of the last append */
 } bnn_npy_writer;
 
 /* Creates (truncates) path for an array of shape (rows, tail...). descr is a NumPy dtype string

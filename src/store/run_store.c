@@ -59,7 +59,7 @@ bnn_status bnn_store_chain_open(const char *dir, size_t chain, const char *descr
     snprintf(path, sizeof path, "%s/chain_%03zu", dir, chain);
     BNN_TRY(make_dirs(path));
     const size_t n_stats = BNN_N_STATS, fs_shape[2] = {fs_points, fs_outputs};
-    f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = -1;
+    f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = f->log.fd = -1;
     /* a fresh chain: checkpoints of a run this one replaces must not be resumed later */
     static const char *const stale[] = {"checkpoint.bin", "checkpoint.prev.bin"};
     for (size_t i = 0; i < 2; i++) {
@@ -75,16 +75,19 @@ bnn_status bnn_store_chain_open(const char *dir, size_t chain, const char *descr
     BNN_TRY(bnn_npy_writer_open(&f->fs, path, descr, 2, fs_shape));
     bnn_store_chain_path(path, sizeof path, dir, chain, "warmup_fs.npy");
     BNN_TRY(bnn_npy_writer_open(&f->warmup_fs, path, descr, 2, fs_shape));
-    return BNN_OK;
+    bnn_store_chain_path(path, sizeof path, dir, chain, "records.log");
+    return bnn_log_open(&f->log, path);
 }
 
 bnn_status bnn_store_chain_reopen(const char *dir, size_t chain, const char *descr,
                                   size_t n_params, size_t fs_points, size_t fs_outputs,
-                                  const size_t rows[4], bnn_chain_files *f)
+                                  const size_t rows[5], bnn_chain_files *f)
 {
     char path[1200];
     const size_t n_stats = BNN_N_STATS, fs_shape[2] = {fs_points, fs_outputs};
-    f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = -1;
+    f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = f->log.fd = -1;
+    bnn_store_chain_path(path, sizeof path, dir, chain, "records.log");
+    BNN_TRY(bnn_log_reopen(&f->log, path, rows[4]));
     bnn_store_chain_path(path, sizeof path, dir, chain, "stats.npy");
     BNN_TRY(bnn_npy_writer_reopen(&f->stats, path, "<f8", 1, &n_stats, rows[0]));
     bnn_store_chain_path(path, sizeof path, dir, chain, "weights.npy");
@@ -93,6 +96,25 @@ bnn_status bnn_store_chain_reopen(const char *dir, size_t chain, const char *des
     BNN_TRY(bnn_npy_writer_reopen(&f->fs, path, descr, 2, fs_shape, rows[2]));
     bnn_store_chain_path(path, sizeof path, dir, chain, "warmup_fs.npy");
     return bnn_npy_writer_reopen(&f->warmup_fs, path, descr, 2, fs_shape, rows[3]);
+}
+
+bnn_status bnn_store_chain_log(bnn_chain_files *f, uint64_t iteration, int with_weights,
+                               int sampling)
+{
+    const bnn_npy_writer *fs = sampling ? &f->fs : &f->warmup_fs;
+    bnn_log_record rec = {
+        .iteration = iteration, .stats_row = f->stats.rows - 1, .stats_crc = f->stats.last_crc,
+        .weights_row = with_weights ? f->weights.rows - 1 : UINT64_MAX,
+        .weights_crc = with_weights ? f->weights.last_crc : 0, .fs_row = fs->rows - 1,
+        .fs_crc = fs->last_crc, .fs_array = sampling ? BNN_LOG_FS_SAMPLING : BNN_LOG_FS_WARMUP};
+    return bnn_log_append(&f->log, &rec);
+}
+
+bnn_status bnn_store_chain_flush(bnn_chain_files *f)
+{
+    bnn_npy_writer *w[4] = {&f->stats, &f->weights, &f->fs, &f->warmup_fs};
+    for (size_t i = 0; i < 4; i++) BNN_TRY(bnn_npy_writer_flush(w[i]));
+    return bnn_log_flush(&f->log);
 }
 
 bnn_status bnn_store_chain_sync(bnn_chain_files *f)
@@ -111,7 +133,8 @@ bnn_status bnn_store_chain_close(bnn_chain_files *f)
         bnn_status s = bnn_npy_writer_close(w[i]);
         if (first == BNN_OK) first = s;
     }
-    return first;
+    bnn_status s = bnn_log_close(&f->log);
+    return first != BNN_OK ? first : s;
 }
 
 bnn_status bnn_store_write_json(const char *dir, json_t *root)

@@ -11,13 +11,16 @@
  *   DIR/chain_NNN/bma_sum.npy     (n_test, output) float64: Σ over sampling iterations of the
  *                                 predicted probabilities (regression: means)
  *   DIR/chain_NNN/bma_logdens.npy (n_test) float64, regression only: log Σ_draws p(y | θ)
- *   DIR/chain_NNN/inv_mass.npy    (param) float64: the adapted inverse metric */
+ *   DIR/chain_NNN/inv_mass.npy    (param) float64: the adapted inverse metric
+ *   DIR/chain_NNN/records.log     per iteration: where its rows are and their CRC-32
+ *   DIR/chain_NNN/checkpoint.bin  the chain's whole state (and checkpoint.prev.bin) */
 #ifndef BNN_STORE_RUN_STORE_H
 #define BNN_STORE_RUN_STORE_H
 
 #include <jansson.h>
 
 #include "store/npy_writer.h"
+#include "store/record_log.h"
 
 enum {
     BNN_STAT_PHASE,        /* 0 burn-in, 1 warm-up, 2 sampling */
@@ -38,6 +41,7 @@ extern const char *const bnn_stat_names[BNN_N_STATS];
 
 typedef struct {
     bnn_npy_writer stats, weights, fs, warmup_fs;
+    bnn_record_log log;  /* records.log: one checksummed record per iteration */
 } bnn_chain_files;
 
 /* Creates DIR (and parents). Refuses a directory that already holds a run.json unless
@@ -48,10 +52,18 @@ bnn_status bnn_store_create(const char *dir, int overwrite);
 bnn_status bnn_store_chain_open(const char *dir, size_t chain, const char *descr, size_t n_params,
                                 size_t fs_points, size_t fs_outputs, bnn_chain_files *f);
 /* Reopens chain `chain`'s arrays after a restart, cut back to rows[] = (stats, weights, fs,
- * warmup_fs) rows as recorded by its checkpoint. */
+ * warmup_fs rows, log records) as recorded by its checkpoint. */
 bnn_status bnn_store_chain_reopen(const char *dir, size_t chain, const char *descr,
                                   size_t n_params, size_t fs_points, size_t fs_outputs,
-                                  const size_t rows[4], bnn_chain_files *f);
+                                  const size_t rows[5], bnn_chain_files *f);
+
+/* Appends the record of the iteration whose rows were just appended (weights only if
+ * with_weights, function space to fs or warmup_fs). */
+bnn_status bnn_store_chain_log(bnn_chain_files *f, uint64_t iteration, int with_weights,
+                               int sampling);
+
+/* fsync of every array and the log (before a checkpoint names their lengths). */
+bnn_status bnn_store_chain_flush(bnn_chain_files *f);
 bnn_status bnn_store_chain_sync(bnn_chain_files *f);
 bnn_status bnn_store_chain_close(bnn_chain_files *f);
 
