@@ -17,7 +17,7 @@ bnn_status bnn_prior_var_parse(const char *text, bnn_prior_options *o)
             return BNN_ERROR(BNN_EINVAL,
                              "--prior-var '%s': expected positive numbers, one or one per "
                              "dense layer, separated by commas", text);
-        if (o->n_var == BNN_MLP_MAX_LAYERS)
+        if (o->n_var == BNN_NET_MAX_TENSORS)
             return BNN_ERROR(BNN_EINVAL, "--prior-var '%s': too many values", text);
         o->var[o->n_var++] = v;
         if (!*end) return BNN_OK;

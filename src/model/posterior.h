@@ -10,7 +10,7 @@
 
 typedef struct {
     size_t n_var;                           /* 1 (same for all layers) or one per layer */
-    double var[BNN_MLP_MAX_LAYERS];         /* prior variance (not precision) per dense layer */
+    double var[BNN_NET_MAX_TENSORS];        /* prior variance (not precision) per layer */
     int divide_by_fan_in;                   /* weights of layer l get var_l / width[l] */
     double temperature;                     /* T > 0; divides likelihood and prior alike */
 } bnn_prior_options;

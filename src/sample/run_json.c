@@ -36,7 +36,7 @@ static json_t *config_json(const bnn_run_config *c)
 
 static json_t *data_json(const bnn_dataset *d, const bnn_dataset_options *o)
 {
-    return json_pack("{s:s?, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I}", "name",
+    json_t *j = json_pack("{s:s?, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I}", "name",
                      o->name, "train", d->train_source, "test", d->test_source, "task",
                      d->task == BNN_TASK_CLASSIFY ? "classification" : "regression", "n_train",
                      (json_int_t)d->train.n, "n_test", (json_int_t)d->test.n, "n_features",
@@ -44,6 +44,8 @@ static json_t *data_json(const bnn_dataset *d, const bnn_dataset_options *o)
                      "train_subset", (json_int_t)o->train_subset, "standardized", o->standardize,
                      "target_col", (json_int_t)o->csv.target_col, "csv_header",
                      (json_int_t)o->csv.header);
+    if (j) json_object_set_new(j, "pad_to", json_integer((json_int_t)o->pad_to));
+    return j;
 }
 
 static json_t *model_json(const bnn_net *net)
@@ -235,7 +237,7 @@ static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *
                        "fs_points", &fs, "out", &out, "checkpoint_interval",
                        &c->checkpoint_interval) != 0 ||
         !json_is_array(prior_var) || json_array_size(prior_var) == 0 ||
-        json_array_size(prior_var) > BNN_MLP_MAX_LAYERS ||
+        json_array_size(prior_var) > BNN_NET_MAX_TENSORS ||
         snprintf(c->arch, sizeof c->arch, "%s", arch) >= (int)sizeof c->arch)
         return BNN_ERROR(BNN_EFORMAT, "%s: config: %s", path,
                          err.text[0] ? err.text : "prior_var or arch malformed");
@@ -295,6 +297,7 @@ static bnn_status data_from_json(json_t *o, const char *path, bnn_dataset_option
     d->standardize = standardized;
     d->csv.target_col = (long)target_col;
     d->csv.header = (int)header;
+    d->pad_to = (size_t)json_integer_value(json_object_get(o, "pad_to"));
     return BNN_OK;
 }
 
