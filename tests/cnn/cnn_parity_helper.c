@@ -54,9 +54,17 @@ static int eval(const bnn_net *net, char **argv, size_t K)
     char path[1024];
     snprintf(path, sizeof path, "%s/out.f64", dir);
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(out, sizeof(double), 1 + P + rows * K, f) != 1 + P + rows * K) return 2;
-    fclose(f);
-    return 0;
+    int rc = f && fwrite(out, sizeof(double), 1 + P + rows * K, f) == 1 + P + rows * K ? 0 : 2;
+    if (f) fclose(f);
+    if (th != theta) free(th);
+    if (xx != x) free(xx);
+    free(theta);
+    free(x);
+    free(y);
+    free(grad);
+    free(work);
+    free(out);
+    return rc;
 }
 
 int main(int argc, char **argv)
@@ -82,9 +90,13 @@ int main(int argc, char **argv)
             for (size_t d = 0; d < t->ndim; d++) printf(" %zu", t->shape[d]);
             printf("\n");
         }
+        bnn_net_free(&net);
         return 0;
     }
-    if (argc < 11) return 2;
+    if (argc < 11) {
+        bnn_net_free(&net);
+        return 2;
+    }
     if (argc > 11 && !strcmp(argv[11], "ref")) bnn_cnn_use_dnnl(&net, 0);
     int rc = eval(&net, argv, K);
     bnn_net_free(&net);
