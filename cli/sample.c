@@ -73,6 +73,8 @@ static const char usage_text[] =
     "  --block-rows N         rows per gradient block; fixes the summation order (default 256)\n"
     "  --shards N             blocks are summed in N fixed shards, then in shard order; runs on\n"
     "                         up to N MPI ranks give the same bits (default 8)\n"
+    "  --rank-groups G        under MPI: split the ranks into G groups, group g running chains\n"
+    "                         g, g+G, ... data-parallel (default 1: every rank runs every chain)\n"
     "  --out DIR              run directory (default runs/latest)\n"
     "  --overwrite            replace a run already in DIR\n"
     "  --checkpoint-interval S  seconds between checkpoints of a chain (default 10; 0 = every\n"
@@ -91,7 +93,7 @@ enum {
     O_CHAINS, O_BURN, O_WARMUP, O_SAMPLES, O_THIN, O_STEP, O_TRAJ, O_MAXLF, O_JITTER, O_NO_MH,
     O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
     O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY, O_SHARDS,
-    O_PAD_TO, O_CONFIG
+    O_PAD_TO, O_CONFIG, O_RANK_GROUPS
 };
 
 static const struct option long_options[] = {
@@ -112,7 +114,7 @@ static const struct option long_options[] = {
     {"help", 0, 0, O_HELP}, {"checkpoint-interval", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
     {"superchains", 1, 0, O_SUPERCHAINS}, {"symmetry-moves", 0, 0, O_SYMMETRY},
     {"shards", 1, 0, O_SHARDS}, {"pad-to", 1, 0, O_PAD_TO},
-    {"config", 1, 0, O_CONFIG}, {0, 0, 0, 0}};
+    {"config", 1, 0, O_CONFIG}, {"rank-groups", 1, 0, O_RANK_GROUPS}, {0, 0, 0, 0}};
 
 struct sample_args {
     bnn_run_config cfg;
@@ -215,6 +217,7 @@ static int parse_sampler(struct sample_args *a, int opt, const char *v)
     case O_THREADS: return opt_size("--threads", v, &c->threads);
     case O_BLOCK: return opt_size("--block-rows", v, &c->block_rows);
     case O_SHARDS: return opt_size("--shards", v, &c->data_shards);
+    case O_RANK_GROUPS: return opt_size("--rank-groups", v, &c->rank_groups);
     case O_OUT:
         if (snprintf(c->out_dir, sizeof c->out_dir, "%s", v) >= (int)sizeof c->out_dir) {
             fprintf(stderr, "bnnmc: --out: path too long\n");
@@ -234,6 +237,7 @@ static int parse_sampler(struct sample_args *a, int opt, const char *v)
 static int resume_args(struct sample_args *a)
 {
     const uint64_t allowed = 1ull << (O_SAMPLES - O_DATA) | 1ull << (O_THREADS - O_DATA) |
+                             1ull << (O_RANK_GROUPS - O_DATA) |
                              1ull << (O_CKPT - O_DATA) | 1ull << (O_QUIET - O_DATA) |
                              1ull << (O_RESUME - O_DATA);
     for (const struct option *o = long_options; o->name; o++)
@@ -249,6 +253,7 @@ static int resume_args(struct sample_args *a)
     }
     if (a->given & 1ull << (O_SAMPLES - O_DATA)) a->cfg.samples = given.samples;
     if (a->given & 1ull << (O_THREADS - O_DATA)) a->cfg.threads = given.threads;
+    if (a->given & 1ull << (O_RANK_GROUPS - O_DATA)) a->cfg.rank_groups = given.rank_groups;
     if (a->given & 1ull << (O_CKPT - O_DATA)) a->cfg.checkpoint_interval = given.checkpoint_interval;
     a->cfg.resume = 1;
     return 0;

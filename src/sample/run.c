@@ -42,6 +42,7 @@ void bnn_run_config_defaults(bnn_run_config *c)
     c->threads = 2;
     c->block_rows = 256;
     c->data_shards = 8;
+    c->rank_groups = 1;
     c->fs_points = 1000;
     c->checkpoint_interval = 10;
     snprintf(c->out_dir, sizeof c->out_dir, "runs/latest");
@@ -287,20 +288,22 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
     return BNN_OK;
 }
 
-/* A group runs its chains (index ≡ group mod n_groups) one iteration at a time, in turn. */
+/* A group runs its share of this process's chains (owned[k], k ≡ group mod n_groups) one
+ * iteration at a time, in turn. */
 static void *group_main(void *arg)
 {
     struct group *g = arg;
     struct bnn_run *r = g->run;
     const size_t total = r->cfg.burn_in + r->cfg.warmup + r->cfg.samples;
     bnn_status s = BNN_OK;
-    for (size_t c = g->index; s == BNN_OK && c < r->cfg.chains; c += r->n_groups)
-        s = chain_init(r, g, &r->chains[c]);
+    for (size_t k = g->index; s == BNN_OK && k < r->n_owned; k += r->n_groups)
+        s = chain_init(r, g, &r->chains[r->owned[k]]);
     for (int busy = 1; s == BNN_OK && busy;) { /* chains resumed from checkpoints may differ */
         busy = 0;
-        for (size_t c = g->index; s == BNN_OK && c < r->cfg.chains; c += r->n_groups) {
-            if (r->chains[c].iter >= total) continue;
-            s = chain_iterate(r, g, &r->chains[c]);
+        for (size_t k = g->index; s == BNN_OK && k < r->n_owned; k += r->n_groups) {
+            struct chain *ch = &r->chains[r->owned[k]];
+            if (ch->iter >= total) continue;
+            s = chain_iterate(r, g, ch);
             busy = 1;
         }
     }
@@ -315,11 +318,15 @@ static void *group_main(void *arg)
 static bnn_status setup_groups(struct bnn_run *r)
 {
     const bnn_run_config *c = &r->cfg;
-    r->n_groups = c->chains < c->threads ? c->chains : c->threads;
-    const size_t per_group = c->threads / r->n_groups;
-    r->groups = calloc(r->n_groups, sizeof *r->groups);
+    r->owned = calloc(c->chains, sizeof *r->owned);
     r->chains = calloc(c->chains, sizeof *r->chains);
-    if (!r->groups || !r->chains) return BNN_ERROR(BNN_ENOMEM, "out of memory");
+    if (!r->owned || !r->chains) return BNN_ERROR(BNN_ENOMEM, "out of memory");
+    for (size_t ci = r->rank_group; ci < c->chains; ci += r->n_rank_groups)
+        r->owned[r->n_owned++] = ci;
+    r->n_groups = r->n_owned < c->threads ? r->n_owned : c->threads;
+    const size_t per_group = c->threads / (r->n_groups ? r->n_groups : 1);
+    r->groups = calloc(r->n_groups ? r->n_groups : 1, sizeof *r->groups);
+    if (!r->groups) return BNN_ERROR(BNN_ENOMEM, "out of memory");
     for (size_t gi = 0; gi < r->n_groups; gi++) {
         struct group *g = &r->groups[gi];
         g->run = r;
@@ -332,10 +339,10 @@ static bnn_status setup_groups(struct bnn_run *r)
         bnn_chain_files *f = &r->chains[ci].files;
         f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = f->log.fd = -1;
     }
-    for (size_t ci = 0; ci < c->chains; ci++) {
-        r->chains[ci].index = ci;
-        struct group *g = &r->groups[ci % r->n_groups];
-        BNN_TRY(chain_alloc(r, &r->chains[ci], bnn_posterior_target(&g->post)));
+    for (size_t ci = 0; ci < c->chains; ci++) r->chains[ci].index = ci;
+    for (size_t k = 0; k < r->n_owned; k++) {
+        struct group *g = &r->groups[k % r->n_groups];
+        BNN_TRY(chain_alloc(r, &r->chains[r->owned[k]], bnn_posterior_target(&g->post)));
     }
     return BNN_OK;
 }
@@ -364,9 +371,10 @@ static bnn_status run_setup(struct bnn_run *r, const bnn_dataset_options *data_o
     if (!r->json) return BNN_ERROR(BNN_ENOMEM, "out of memory for run.json");
     BNN_TRY(bnn_run_check_existing(r));
     if (r->comm) r->comm->barrier(r); /* every rank has read what was there before */
-    if (r->writer) BNN_TRY(bnn_store_create(r->cfg.out_dir, 1));
+    if (r->json_writer) BNN_TRY(bnn_store_create(r->cfg.out_dir, 1));
+    if (r->comm) r->comm->barrier(r); /* the directory exists before any chain opens files */
     BNN_TRY(setup_groups(r));
-    if (!r->writer) return BNN_OK;
+    if (!r->json_writer) return BNN_OK;
     char path[1100];
     size_t n = r->n_test, m = r->cfg.fs_points;
     snprintf(path, sizeof path, "%s/test_targets.npy", r->cfg.out_dir);
@@ -402,6 +410,8 @@ bnn_status bnn_run_start(const bnn_run_config *cfg, const bnn_dataset *data,
     r->data = data;
     r->n_ranks = 1;
     r->writer = 1;
+    r->json_writer = 1;
+    r->n_rank_groups = 1;
     pthread_mutex_init(&r->lock, NULL);
     *out = r;
     return bnn_run_launch(r, data_opt);
@@ -421,13 +431,14 @@ void bnn_run_poll(bnn_run *r, bnn_run_progress *p)
     const size_t sampling_start = c->burn_in + c->warmup;
     pthread_mutex_lock(&r->lock);
     double accept = 0;
-    for (size_t i = 0; r->chains && i < c->chains; i++) {
-        const struct chain *ch = &r->chains[i];
+    p->chains = r->n_owned; /* this process's chains (all of them, but with rank groups) */
+    for (size_t k = 0; r->chains && k < r->n_owned; k++) {
+        const struct chain *ch = &r->chains[r->owned[k]];
         p->done_min = ch->iter < p->done_min ? ch->iter : p->done_min;
         p->done_total += ch->iter;
         p->sampling_done += ch->iter > sampling_start ? ch->iter - sampling_start : 0;
         accept += ch->accept_sum;
-        p->step_size += ch->step_size / (double)c->chains;
+        p->step_size += ch->step_size / (double)r->n_owned;
         p->divergences += ch->divergences;
         p->gradients += ch->gradients;
     }
@@ -463,12 +474,17 @@ bnn_status bnn_run_finish(bnn_run *r)
         if (g->status != BNN_OK && first == BNN_OK)
             first = bnn_error_at(g->status, __FILE__, __LINE__, "%s", g->error);
     }
-    for (size_t ci = 0; r->writer && r->chains && ci < r->cfg.chains; ci++) {
-        bnn_status s = bnn_store_chain_close(&r->chains[ci].files);
-        if (s == BNN_OK && first == BNN_OK) s = write_chain_results(r, &r->chains[ci]);
+    for (size_t k = 0; r->writer && r->chains && k < r->n_owned; k++) {
+        struct chain *ch = &r->chains[r->owned[k]];
+        bnn_status s = bnn_store_chain_close(&ch->files);
+        if (s == BNN_OK && first == BNN_OK) s = write_chain_results(r, ch);
         if (first == BNN_OK) first = s;
     }
-    if (r->writer && r->json) {
+    if (r->comm && r->n_rank_groups > 1) {
+        bnn_status s = r->comm->share_counts(r);
+        if (first == BNN_OK) first = s;
+    }
+    if (r->json_writer && r->json) {
         bnn_run_describe_arrays(r, r->json, first == BNN_OK ? "complete" : "failed");
         bnn_status s = bnn_store_write_json(r->cfg.out_dir, r->json);
         if (first == BNN_OK) first = s;
@@ -491,10 +507,12 @@ void bnn_run_free(bnn_run *r)
     }
     free(r->groups);
     free(r->chains);
+    free(r->owned);
     free(r->fs_index);
     bnn_cpu_data_free(r->cpu_data);
     bnn_net_free(&r->model);
     json_decref(r->json);
+    if (r->comm && r->comm->free_ctx) r->comm->free_ctx(r);
     free(r->comm_ctx);
     pthread_mutex_destroy(&r->lock);
     free(r);

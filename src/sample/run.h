@@ -39,6 +39,8 @@ typedef struct {
     size_t block_rows;        /* rows per data block of the gradient sum (fixes the sum order) */
     size_t data_shards;       /* blocks are summed in this many fixed shards, then shards in
                                  order: any number of MPI ranks up to it gives the same bits */
+    size_t rank_groups;       /* MPI: ranks split into this many groups, each running chains
+                                 c ≡ group (mod rank_groups) data-parallel (1: all run all) */
     size_t fs_points;         /* test inputs whose predictions are recorded every iteration */
     char out_dir[1024];
     int overwrite;            /* replace a run already in out_dir */

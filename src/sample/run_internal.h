@@ -63,6 +63,10 @@ struct bnn_run {
      * (rank 0) writes the run directory; comm is NULL for a single process */
     size_t rank, n_ranks;
     int writer;
+    int json_writer;          /* writes run.json and the run-level arrays (world rank 0) */
+    size_t rank_group, n_rank_groups; /* this process runs chains c ≡ rank_group (mod n) */
+    size_t *owned;            /* the chains this process runs */
+    size_t n_owned;
     const struct run_comm *comm;
     void *comm_ctx;
     char warning[8192];       /* a recoverable problem met while resuming, for the caller */
@@ -74,7 +78,11 @@ struct run_comm {
     bnn_status (*wrap_backend)(struct bnn_run *r, bnn_backend *backend);
     /* after an iteration: fails if any rank's chain state differs from the others' */
     bnn_status (*check_state)(struct bnn_run *r, struct group *g, const struct chain *ch);
-    void (*barrier)(struct bnn_run *r);
+    void (*barrier)(struct bnn_run *r);     /* over every rank of the run */
+    /* after the chains: gives every process the iteration and row counts of every chain
+     * (chains of other rank groups) */
+    bnn_status (*share_counts)(struct bnn_run *r);
+    void (*free_ctx)(struct bnn_run *r);   /* releases what comm_ctx holds (not comm_ctx) */
 };
 
 /* Starts a run (after r->comm, rank fields are set): shared by bnn_run_start and the MPI

@@ -31,6 +31,7 @@ static json_t *config_json(const bnn_run_config *c)
     json_object_set_new(o, "superchains", json_integer((json_int_t)c->superchains));
     json_object_set_new(o, "symmetry_moves", json_boolean(c->symmetry_moves));
     json_object_set_new(o, "data_shards", json_integer((json_int_t)c->data_shards));
+    json_object_set_new(o, "rank_groups", json_integer((json_int_t)c->rank_groups));
     return o;
 }
 
@@ -152,6 +153,7 @@ void bnn_run_describe_arrays(const struct bnn_run *r, json_t *root, const char *
 static int may_differ(const char *key)
 {
     return !strcmp(key, "threads") || !strcmp(key, "checkpoint_interval") ||
+           !strcmp(key, "rank_groups") ||
            !strcmp(key, "out") || !strcmp(key, "samples");
 }
 
@@ -265,6 +267,8 @@ static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *
     c->symmetry_moves = json_is_true(json_object_get(o, "symmetry_moves"));
     json_t *shards = json_object_get(o, "data_shards");
     c->data_shards = shards ? (size_t)json_integer_value(shards) : 1;
+    json_t *rank_groups = json_object_get(o, "rank_groups");
+    c->rank_groups = rank_groups ? (size_t)json_integer_value(rank_groups) : 1;
     return BNN_OK;
 }
 

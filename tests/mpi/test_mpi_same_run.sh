@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The same run on 1 process and on 2 and 3 MPI ranks: every array byte-identical (the gradient
-# is summed in fixed shards, in shard order, on every rank), the report names the traffic, and a
-# rank that fails stops the whole job with a message naming the rank.
+# The same run on 1 process and on 2, 3 and 4 MPI ranks (also split into rank groups that run
+# different chains): every array byte-identical (the gradient is summed in fixed shards, in
+# shard order, on every rank), the report names the traffic, and a rank that fails stops the
+# whole job with a message naming the rank.
 set -u
 BNNMC=${1:?usage: $0 path/to/bnnmc}
 MPIEXEC=${2:-mpiexec}
@@ -30,6 +31,18 @@ same_run "$WORK/one" "$WORK/two" && ok "2 ranks x 1 thread = 1 process, bit for 
     ok "3 ranks ran" || not_ok "3 ranks"
 same_run "$WORK/one" "$WORK/three" && ok "3 ranks x 2 threads = 1 process, bit for bit" ||
     not_ok "3 ranks differ from 1 process"
+"$MPIEXEC" -n 2 "$BNNMC" sample "${ARGS[@]}" --rank-groups 2 --threads 1 --out "$WORK/groups2" &&
+    same_run "$WORK/one" "$WORK/groups2" && grep -q '"iterations_done"' "$WORK/groups2/run.json" &&
+    ok "2 rank groups of 1 rank, one chain each = 1 process, bit for bit" ||
+    not_ok "2 rank groups differ from 1 process"
+"$MPIEXEC" -n 4 "$BNNMC" sample "${ARGS[@]}" --rank-groups 2 --threads 1 --out "$WORK/groups4" &&
+    same_run "$WORK/one" "$WORK/groups4" && "$BNNMC" verify "$WORK/groups4" > /dev/null &&
+    "$BNNMC" predict "$WORK/groups4" > /dev/null &&
+    ok "2 rank groups of 2 ranks (4 ranks) = 1 process, verify and predict pass" ||
+    not_ok "4 ranks in 2 groups"
+"$MPIEXEC" -n 2 "$BNNMC" sample "${ARGS[@]}" --rank-groups 3 --out "$WORK/g3" 2> "$WORK/g3.err"
+[ $? -ne 0 ] && grep -q -- "--rank-groups 3 must divide" "$WORK/g3.err" &&
+    ok "rank groups that do not divide the ranks refused" || not_ok "rank groups 3: $(head -2 "$WORK/g3.err")"
 "$MPIEXEC" -n 2 "$BNNMC" sample --data digits "${MODEL[@]}" --out "$WORK/report" 2> "$WORK/report.err" > /dev/null
 grep -q "bytes received per rank and gradient" "$WORK/report.err" && ok "traffic reported" ||
     not_ok "no traffic report: $(tail -3 "$WORK/report.err")"
