@@ -40,12 +40,21 @@ void bnn_run_config_defaults(bnn_run_config *c)
     c->init_scale = 1;
     c->seed = 1;
     c->threads = 2;
-    c->block_rows = 256;
+    c->block_rows = 0; /* chosen from the model's size, see bnn_run_default_block_rows */
     c->data_shards = 8;
     c->rank_groups = 1;
     c->fs_points = 1000;
     c->checkpoint_interval = 10;
     snprintf(c->out_dir, sizeof c->out_dir, "runs/latest");
+}
+
+size_t bnn_run_default_block_rows(size_t n_params)
+{
+    /* Larger nets want larger blocks: the weight-gradient products then have a long inner
+     * dimension, and each block's partial gradient (n_params numbers, written and summed once
+     * per block) is amortised over more rows. */
+    if (n_params >= 1000000) return 2048;
+    return n_params >= 100000 ? 1024 : 256;
 }
 
 double bnn_run_default_traj_len(const bnn_run_config *c)
@@ -66,7 +75,6 @@ static bnn_status check_config(const bnn_run_config *c)
         return BNN_ERROR(BNN_EINVAL, "--superchains %zu must divide --chains %zu", c->superchains,
                          c->chains);
     if (c->thin == 0) return BNN_ERROR(BNN_EINVAL, "--thin must be at least 1");
-    if (c->block_rows == 0) return BNN_ERROR(BNN_EINVAL, "--block-rows must be at least 1");
     if (c->data_shards == 0 || c->data_shards > 65536)
         return BNN_ERROR(BNN_EINVAL, "--shards must be between 1 and 65536 (got %zu)",
                          c->data_shards);
@@ -352,6 +360,7 @@ static bnn_status run_setup(struct bnn_run *r, const bnn_dataset_options *data_o
     BNN_TRY(check_config(&r->cfg));
     BNN_TRY(setup_model(r));
     if (r->cfg.hmc.traj_len == 0) r->cfg.hmc.traj_len = bnn_run_default_traj_len(&r->cfg);
+    if (r->cfg.block_rows == 0) r->cfg.block_rows = bnn_run_default_block_rows(r->model.n_params);
     r->n_test = r->data->test.n;
     BNN_TRY(choose_fs_points(r));
     bnn_cpu_blas_single_thread();

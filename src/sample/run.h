@@ -36,7 +36,8 @@ typedef struct {
     uint64_t seed;
     /* execution and recording */
     size_t threads;
-    size_t block_rows;        /* rows per data block of the gradient sum (fixes the sum order) */
+    size_t block_rows;        /* rows per data block of the gradient sum (fixes the sum order);
+                                 0: bnn_run_default_block_rows(parameters), written to run.json */
     size_t data_shards;       /* blocks are summed in this many fixed shards, then shards in
                                  order: any number of MPI ranks up to it gives the same bits */
     size_t rank_groups;       /* MPI: ranks split into this many groups, each running chains
@@ -51,6 +52,9 @@ typedef struct {
 
 /* Defaults for every field (documented in `bnnmc sample --help`). */
 void bnn_run_config_defaults(bnn_run_config *c);
+
+/* Default rows per block: 256; 1024 from 100 000 parameters; 2048 from 1 000 000. */
+size_t bnn_run_default_block_rows(size_t n_params);
 
 /* Default trajectory length (π/2)·σ·√T with σ² the largest prior variance, as in the paper. */
 double bnn_run_default_traj_len(const bnn_run_config *c);
