@@ -438,6 +438,9 @@ static int fail(struct ranks k, const char *what)
         char prefix[64];
         snprintf(prefix, sizeof prefix, "rank %d: %s", k.rank, what);
         cli_report_error(prefix);
+        fflush(stderr);
+        /* let the launcher forward the message before the abort tears every rank down */
+        nanosleep(&(struct timespec){0, 300000000L}, NULL);
 #ifdef BNNMC_HAVE_MPI
         MPI_Abort(MPI_COMM_WORLD, 1);
 #endif
@@ -479,6 +482,14 @@ int cmd_sample(int argc, char **argv)
     }
     struct ranks k = ranks_init();
     const int quiet = a.quiet || k.rank != 0;
+    if (k.size > 1 && ((size_t)k.size % (a.cfg.rank_groups ? a.cfg.rank_groups : 1) != 0 ||
+                       a.cfg.rank_groups > a.cfg.chains)) { /* the same on every rank: no abort */
+        if (k.rank == 0)
+            fprintf(stderr, "bnnmc: --rank-groups %zu must divide the %d MPI ranks and be at "
+                            "most --chains %zu\n", a.cfg.rank_groups, k.size, a.cfg.chains);
+        ranks_done(k);
+        return 1;
+    }
     bnn_dataset data;
     if (bnn_dataset_load(&a.data, &data) != BNN_OK) return fail(k, "data");
     a.data.task = data.task;

@@ -2,7 +2,7 @@
 BNNMC=${1:?usage: $0 path/to/bnnmc}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-RUN_ARGS=(--data digits --arch mlp:20 --chains 2 --warmup 40 --samples 160 --max-leapfrog 30
+RUN_ARGS=(--data digits --arch mlp:20 --chains 2 --warmup 80 --samples 160 --max-leapfrog 30
           --fs-points 40 --quiet)
 failures=0
 

@@ -14,7 +14,7 @@ killed_run() {
     local pid=$! i
     for i in $(seq 1 600); do
         sleep 0.02
-        [ -f "$1/chain_001/checkpoint.prev.bin" ] && [ "$(iterations "$1")" -gt 60 ] 2> /dev/null && break
+        [ -f "$1/chain_001/checkpoint.prev.bin" ] && [ "$(iterations "$1")" -gt 100 ] 2> /dev/null && break
     done
     kill -9 "$pid" 2> /dev/null
     wait "$pid" 2> /dev/null

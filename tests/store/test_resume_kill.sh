@@ -5,7 +5,7 @@ set -u
 . "$(dirname "$0")/common.sh"
 
 "$BNNMC" sample "${RUN_ARGS[@]}" --out "$WORK/ref" || { not_ok "reference run"; finish; exit; }
-total=$(( (40 + 160) ))
+total=$(( (80 + 160) ))
 start=$(date +%s.%N)
 "$BNNMC" sample "${RUN_ARGS[@]}" --out "$WORK/ref2" --threads 1
 timing=$(echo "$(date +%s.%N) - $start" | bc)
@@ -24,8 +24,8 @@ while [ "$kills" -lt 24 ]; do
         wait "$pid" 2> /dev/null
         kills=$((kills + 1))
         it=$(iterations "$WORK/run")
-        [ -n "$it" ] && [ "$it" -lt 40 ] && in_warmup=$((in_warmup + 1))
-        [ -n "$it" ] && [ "$it" -ge 40 ] && in_sampling=$((in_sampling + 1))
+        [ -n "$it" ] && [ "$it" -lt 80 ] && in_warmup=$((in_warmup + 1))
+        [ -n "$it" ] && [ "$it" -ge 80 ] && in_sampling=$((in_sampling + 1))
     else
         wait "$pid"
         [ -f "$WORK/run/run.json" ] && grep -q '"status": "complete"' "$WORK/run/run.json" && {

@@ -5,7 +5,7 @@ set -u
 . "$(dirname "$0")/common.sh"
 
 "$BNNMC" sample "${RUN_ARGS[@]}" --out "$WORK/run" || { not_ok "run"; finish; exit; }
-"$BNNMC" verify "$WORK/run" > "$WORK/out" && grep -q "chain 1: 200 records" "$WORK/out" &&
+"$BNNMC" verify "$WORK/run" > "$WORK/out" && grep -q "chain 1: 240 records" "$WORK/out" &&
     ok "clean run verifies ($(head -1 "$WORK/out"))" || not_ok "clean run: $(cat "$WORK/out")"
 
 damage() { # damage NAME FILE OFFSET NEEDLE
