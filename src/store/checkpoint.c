@@ -78,8 +78,12 @@ bnn_status bnn_ckpt_write(const char *path, const char *prev_path, const bnn_ckp
     for (size_t i = 0; s == BNN_OK && i < n_parts; i++) s = write_fd(fd, tmp, parts[i].data, parts[i].len);
     if (s == BNN_OK && fsync(fd) != 0) s = BNN_ERROR(BNN_EIO, "%s: fsync failed: %s", tmp, strerror(errno));
     if (close(fd) != 0 && s == BNN_OK) s = BNN_ERROR(BNN_EIO, "%s: close failed: %s", tmp, strerror(errno));
-    if (s == BNN_OK && prev_path && rename(path, prev_path) != 0 && errno != ENOENT)
-        s = BNN_ERROR(BNN_EIO, "cannot rename %s to %s: %s", path, prev_path, strerror(errno));
+    /* The newest checkpoint stays in place until the new one replaces it atomically: the old
+     * one becomes prev by a hard link, never by a rename that would leave no checkpoint.bin. */
+    if (s == BNN_OK && prev_path && unlink(prev_path) != 0 && errno != ENOENT)
+        s = BNN_ERROR(BNN_EIO, "cannot remove %s: %s", prev_path, strerror(errno));
+    if (s == BNN_OK && prev_path && link(path, prev_path) != 0 && errno != ENOENT)
+        s = BNN_ERROR(BNN_EIO, "cannot link %s to %s: %s", path, prev_path, strerror(errno));
     if (s == BNN_OK && rename(tmp, path) != 0)
         s = BNN_ERROR(BNN_EIO, "cannot rename %s to %s: %s", tmp, path, strerror(errno));
     if (s != BNN_OK) {
