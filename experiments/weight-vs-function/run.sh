@@ -2,7 +2,7 @@
 # The weight- vs function-space R-hat study (issue 4, item 8): MLP BNNs on digits (width sweep),
 # an MNIST subset and Boston housing (regression); each run diagnosed raw, aligned per chain and
 # aligned per draw, with islands, prior marginals and the null reference; then the table
-# (table.md), the figures (fig_*.svg, from the digits run's report) and every report.html.
+# (table.md), the figures (fig_*.svg and fig_*.png, from the digits run's report) and every report.html.
 #
 #   SIZE=full  experiments/weight-vs-function/run.sh   # the study (< 30 min on 2 cores)
 #   SIZE=small experiments/weight-vs-function/run.sh   # a few minutes: the same pipeline, tiny

@@ -2,8 +2,8 @@
 """The study's table from every OUT/*/diagnostics.json (per-draw alignment) and
 diagnostics_per_chain.json: R-hat quantiles, counts above 1.01/1.05/1.1 against the null, the
 share of the weight-space excess that alignment removes, islands, prior-like weights; and the
-figures fig_<space>.svg cut from the digits-w32 report."""
-import json, os, re, sys
+figures fig_<space>.svg cut from the digits-w32 report, and its PNG figures."""
+import json, os, re, shutil, sys
 
 out = sys.argv[1]
 
@@ -69,3 +69,9 @@ if os.path.exists(rep):
     svgs = re.findall(r"<svg.*?</svg>", open(rep).read(), re.S)
     for svg, tag in zip(svgs[:3], ("weight_raw", "weight_aligned", "function")):
         open(os.path.join(out, f"fig_{tag}.svg"), "w").write(svg)
+# The same figures as PNG (bnnmc report draws them with cairo), and the worst test inputs.
+figs = os.path.join(out, "digits-w32", "figures")
+for src, tag in (("rhat_hist_weight", "weight_raw"), ("rhat_hist_weight_aligned", "weight_aligned"),
+                 ("rhat_hist_function", "function"), ("worst_inputs", "worst_inputs")):
+    if os.path.exists(os.path.join(figs, src + ".png")):
+        shutil.copyfile(os.path.join(figs, src + ".png"), os.path.join(out, f"fig_{tag}.png"))

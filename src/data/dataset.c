@@ -231,6 +231,11 @@ bnn_status bnn_dataset_load(const bnn_dataset_options *opt, bnn_dataset *out)
                           : bnn_read_table(train, &csv, &out->train);
     if (st == BNN_OK)
         st = cifar ? bnn_read_cifar10(test, 0, &out->test) : bnn_read_table(test, &csv, &out->test);
+    if (st == BNN_OK && opt->name && !strcmp(opt->name, "digits")) /* 8×8 images, one channel */
+        for (int k = 0; k < 2; k++) {
+            bnn_table *t = k ? &out->test : &out->train;
+            if (t->d == 64) t->height = t->width = 8, t->channels = 1;
+        }
     if (st == BNN_OK && (out->train.n == 0 || out->test.n == 0))
         st = BNN_ERROR(BNN_EFORMAT, "%s: no examples", out->train.n == 0 ? train : test);
     if (st == BNN_OK) st = dataset_check(opt, train, test, out);

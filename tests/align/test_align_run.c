@@ -81,7 +81,7 @@ static int check_report(const char *dir)
 {
     char path[1024];
     snprintf(path, sizeof path, "%s/report.html", dir);
-    if (bnn_report_write(dir, NULL) != BNN_OK) return verdict(0, bnn_last_error(), 0);
+    if (bnn_report_write(dir, NULL, NULL) != BNN_OK) return verdict(0, bnn_last_error(), 0);
     FILE *f = fopen(path, "r");
     char *buf = calloc(1 << 22, 1);
     size_t len = f ? fread(buf, 1, (1 << 22) - 1, f) : 0;
