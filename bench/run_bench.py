@@ -6,6 +6,7 @@ import datetime
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -125,6 +126,80 @@ def measure(exe, w, threads, precision, rounds, base_rss):
     return row
 
 
+def stan_env():
+    """The environment for Rscript with rstan, or None (and why) when it can't compile models.
+    Debian's r-cran-bh is an empty package (Boost lives in /usr/include) while rstan looks for
+    the headers in BH/include: a private library with that link stands in front of it."""
+    try:
+        ok = subprocess.run(["Rscript", "-e", "library(rstan)"], capture_output=True).returncode == 0
+    except OSError:
+        ok = False
+    if not ok:
+        return None, "Rscript with rstan not found (apt-get install r-cran-rstan r-cran-bh)"
+    env = dict(os.environ)
+    probe = subprocess.run(["Rscript", "-e", "cat(system.file('include', package = 'BH'))"],
+                           capture_output=True, text=True).stdout.strip()
+    if not probe and os.path.isdir("/usr/include/boost"):
+        lib = os.path.join(os.environ.get("TMPDIR", "/tmp"), "bnnmc-bench-rlib")
+        bh = os.path.join(lib, "BH")
+        if not os.path.isdir(bh):
+            shutil.copytree("/usr/lib/R/site-library/BH", bh)
+        if not os.path.exists(os.path.join(bh, "include")):
+            os.symlink("/usr/include", os.path.join(bh, "include"))
+        env["R_LIBS"] = lib
+    return env, None
+
+
+STAN_WORKLOADS = [w for w in WORKLOADS if w["name"].startswith(("MLP 64-100-10", "MLP 13-50-1"))]
+
+
+def stan_rows(exe, rounds):
+    """Stan's gradient (double, one thread) against bnnmc's float64 one-thread gradient for the
+    small MLPs, alternating bnnmc, Stan, bnnmc; target: bnnmc ≤ 0.05 × Stan."""
+    env, why = stan_env()
+    if env is None:
+        return [dict(workload=w["name"], note=why) for w in STAN_WORKLOADS]
+    here = os.path.dirname(os.path.abspath(__file__))
+    rows = []
+    for w in STAN_WORKLOADS:
+        row = dict(workload=w["name"])
+        b = []
+        for _ in range(2):
+            out, err = run_bnnmc(exe, bnnmc_args(w, 1, "float64", w["reps"], False))
+            if out is None:
+                row["note"] = "bnnmc: " + err
+                break
+            b.append(out["ms_per_grad"])
+            if len(b) == 2:
+                break
+            p = subprocess.run(["Rscript", os.path.join(here, "stan_grad.R"), str(w["in"]),
+                                w["arch"][4:], str(w["classes"]), w["lik"], str(w["n"]),
+                                str(w["reps"]), str(rounds)], capture_output=True, text=True,
+                               env=env)
+            if p.returncode != 0:
+                row["note"] = "stan: " + (p.stderr.strip().splitlines() or ["failed"])[-1]
+                break
+            row.update(json.loads(p.stdout.strip().splitlines()[-1]))
+        if "note" not in row:
+            row.update(bnnmc_ms=median(b), ratio=median(b) / row["ms_per_grad"])
+        print(json.dumps(row), file=sys.stderr, flush=True)
+        rows.append(row)
+    return rows
+
+
+def stan_table(rows):
+    lines = ["| workload | bnnmc ms (float64, 1 thread) | Stan ms (grad_log_prob) | bnnmc/Stan (target ≤ 0.05) | met |",
+             "|---|---|---|---|---|"]
+    for r in rows:
+        if "note" in r:
+            lines.append("| %s | — | — | — | skipped: %s |" % (r["workload"], r["note"]))
+        else:
+            lines.append("| %s | %s | %s | %s | %s |" % (
+                r["workload"], fmt(r["bnnmc_ms"], 4), fmt(r["ms_per_grad"], 4), fmt(r["ratio"], 3),
+                "yes" if r["ratio"] <= 0.05 else "no"))
+    return "\n".join(lines)
+
+
 def fmt(v, digits=3):
     if v is None:
         return "—"
@@ -202,6 +277,8 @@ def main():
     ap.add_argument("--precision", default=None, help="float32,float64 (quick: float32)")
     ap.add_argument("--only", help="workloads whose name contains this text")
     ap.add_argument("--json-out", help="also write the rows as JSON to this file")
+    ap.add_argument("--no-stan", action="store_true",
+                    help="skip the Stan comparison (it compiles two models: about 2 minutes)")
     a = ap.parse_args()
     threads = [int(t) for t in a.threads.split(",")]
     precisions = (a.precision or ("float32" if a.quick else "float32,float64")).split(",")
@@ -228,6 +305,10 @@ def main():
     print()
     print(table(rows))
     print()
+    if not a.no_stan and not a.quick:
+        print("Stan comparison (bnnmc float64, one thread; Stan %s rounds of the same reps):" % rounds)
+        print(stan_table(stan_rows(a.bnnmc, rounds)))
+        print()
     print("\n".join(sgemm_lines(a.bnnmc, threads)))
     print("load average after: " + " ".join("%.2f" % v for v in os.getloadavg()))
     if a.json_out:
