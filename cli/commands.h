@@ -4,6 +4,7 @@
 
 int cmd_sample(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_diagnose(int argc, char **argv);
 int cmd_verify(int argc, char **argv);

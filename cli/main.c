@@ -13,6 +13,7 @@ struct command {
 static const struct command commands[] = {
     {"sample", cmd_sample, "run HMC chains on a data set and write a run directory"},
     {"predict", cmd_predict, "Bayesian model average of a run: accuracy, NLL, ECE, Brier"},
+    {"eval", cmd_eval, "a predictive against a reference: agreement, total variation, W1"},
     {"summary", cmd_summary, "R-hat, ESS and MCSE of draws in a CSV file (any sampler)"},
     {"diagnose", cmd_diagnose, "convergence diagnostics of a run in weight and function space"},
     {"verify", cmd_verify, "check every stored draw of a run against its checksums"},

@@ -1,6 +1,7 @@
 /* bnnmc predict: the Bayesian model average of a run, overall and per chain. */
 #include <getopt.h>
 #include <jansson.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,6 +44,10 @@ static void print_text(const bnn_predict_result *r)
                    r->chain_reg[c].nll, r->chain_stats[c].accept_rate,
                    r->chain_stats[c].n_leapfrog, r->chain_stats[c].divergences);
         printf("%-8s %9.4f %9.4f\n", "all", r->overall_reg.rmse, r->overall_reg.nll);
+        if (r->target_sd != 1)
+            printf("targets were standardised (sd %.6g): in the original units RMSE %.4f, "
+                   "NLL %.4f\n", r->target_sd, r->overall_reg.rmse * r->target_sd,
+                   r->overall_reg.nll + log(r->target_sd));
     }
 }
 
@@ -73,6 +78,12 @@ static void print_json(const bnn_predict_result *r)
     json_object_set_new(root, "draws", json_integer((json_int_t)r->n_draws));
     json_object_set_new(root, "n_test", json_integer((json_int_t)r->n_test));
     json_object_set_new(root, "chains", chains);
+    if (!r->classification) {
+        json_object_set_new(root, "target_sd", json_real(r->target_sd));
+        json_object_set_new(root, "rmse_original_units", json_real(r->overall_reg.rmse * r->target_sd));
+        json_object_set_new(root, "nll_original_units",
+                            json_real(r->overall_reg.nll + log(r->target_sd)));
+    }
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
     if (text) puts(text);
     free(text);

@@ -25,15 +25,19 @@ static const char usage_text[] =
     "  bnnmc sample --data digits --arch mlp:100 --chains 4 --out runs/digits\n"
     "\n"
     "data:\n"
-    "  --data NAME            built-in data set: digits (bundled), mnist, fashion-mnist\n"
+    "  --data NAME            built-in data set: digits (bundled), mnist, fashion-mnist;\n"
+    "                         regression (bundled, UCI): boston, concrete\n"
     "  --train SPEC           training data: FILE.csv, or XFILE,YFILE (IDX or .npy)\n"
     "  --test SPEC            test data, same forms (required with --train)\n"
     "  --target-col N         CSV column of the target, 0-based (default: last)\n"
     "  --header auto|yes|no   CSV header row (default auto)\n"
-    "  --task classification|regression   (default classification)\n"
+    "  --task classification|regression   (default classification; regression for boston\n"
+    "                         and concrete)\n"
     "  --classes N            number of classes (default 1 + largest training label)\n"
     "  --train-subset N       use the first N training rows\n"
     "  --no-standardize       keep inputs as read (default: standardise with training stats)\n"
+    "  --standardize-target   regression: standardise targets with training stats too\n"
+    "                         (default for boston and concrete; --no-standardize turns it off)\n"
     "  --pad-to S             zero-pad images to SxS, centred (e.g. 32: MNIST for resnet20-frn)\n"
     "  --fs-points M          test inputs recorded in function space (default min(1000, test))\n"
     "model:\n"
@@ -94,7 +98,7 @@ enum {
     O_CHAINS, O_BURN, O_WARMUP, O_SAMPLES, O_THIN, O_STEP, O_TRAJ, O_MAXLF, O_JITTER, O_NO_MH,
     O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
     O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY, O_SHARDS,
-    O_PAD_TO, O_CONFIG, O_RANK_GROUPS
+    O_PAD_TO, O_CONFIG, O_RANK_GROUPS, O_STD_TARGET
 };
 
 static const struct option long_options[] = {
@@ -115,7 +119,8 @@ static const struct option long_options[] = {
     {"help", 0, 0, O_HELP}, {"checkpoint-interval", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
     {"superchains", 1, 0, O_SUPERCHAINS}, {"symmetry-moves", 0, 0, O_SYMMETRY},
     {"shards", 1, 0, O_SHARDS}, {"pad-to", 1, 0, O_PAD_TO},
-    {"config", 1, 0, O_CONFIG}, {"rank-groups", 1, 0, O_RANK_GROUPS}, {0, 0, 0, 0}};
+    {"config", 1, 0, O_CONFIG}, {"rank-groups", 1, 0, O_RANK_GROUPS},
+    {"standardize-target", 0, 0, O_STD_TARGET}, {0, 0, 0, 0}};
 
 struct sample_args {
     bnn_run_config cfg;
@@ -160,7 +165,8 @@ static int parse_data_model(struct sample_args *a, int opt, const char *v)
         return rc;
     case O_CLASSES: return opt_size("--classes", v, &d->n_classes);
     case O_SUBSET: return opt_size("--train-subset", v, &d->train_subset);
-    case O_NO_STD: d->standardize = 0; return 0;
+    case O_NO_STD: d->standardize = 0; d->standardize_target = -1; return 0;
+    case O_STD_TARGET: d->standardize_target = 1; return 0;
     case O_PAD_TO: return opt_size("--pad-to", v, &d->pad_to);
     case O_FS: return opt_size("--fs-points", v, &c->fs_points);
     case O_ARCH:
@@ -352,6 +358,11 @@ static int parse_args(int argc, char **argv, struct sample_args *a)
     if (!(a->given & 1ull << (O_ACT - O_DATA)))
         a->cfg.act = bnn_cnn_default_activation(a->cfg.arch, a->cfg.act);
     if (!a->data.name && !a->data.train_spec) a->data.name = "digits";
+    if (bnn_dataset_builtin_task(a->data.name) == BNN_TASK_REGRESS &&
+        !(a->given & 1ull << (O_TASK - O_DATA))) {
+        a->data.task = BNN_TASK_REGRESS;
+        if (!(a->given & 1ull << (O_LIK - O_DATA))) a->cfg.lik = BNN_LIK_GAUSSIAN;
+    }
     if (a->data.name && (a->data.train_spec || a->data.test_spec)) {
         fprintf(stderr, "bnnmc sample: give either --data or --train/--test, not both\n");
         return -1;

@@ -35,6 +35,9 @@ def main():
     emit("csv", "noheader", b"\x01" + b"1,2,0\r\n3,4,1\r\n")
     emit("csv", "quoted-first-target", b"\x06" + b'"t","x"\n1," 2.5 "\n0,3\n')
     emit("csv", "bom-blank-lines", b"\x00\xef\xbb\xbfx,y\n\n1,2\n \n3,4\n")
+    # bit 3 of the first byte: the matrix reader of prediction files (bnnmc eval)
+    emit("csv", "matrix-blanks", b"\x09" + b"# c0 c1\n0.25 0.75\n\t1e-3   9.99e-1\n")
+    emit("csv", "matrix-commas", b"\x0a" + b"0.5,0.5\r\n1,0\n")
     # idx: a flags byte (1: gzip the images, 2: gzip the labels), images, separator, labels.
     images = struct.pack(">IIII", 0x803, 3, 2, 2) + bytes(range(12))
     labels = struct.pack(">II", 0x801, 3) + bytes([0, 1, 2])

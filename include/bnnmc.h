@@ -79,6 +79,7 @@ extern "C" {
 #include "diag/diag_run.h"
 #include "diag/draws_csv.h"
 #include "eval/predict.h"
+#include "eval/reference.h"
 #include "sample/run.h"
 #include "store/export.h"
 
@@ -105,7 +106,8 @@ bnn_error_handler bnn_set_error_handler(bnn_error_handler handler);
 
 /* Loads the training and test tables named by opt (a built-in data set, or CSV / IDX / .npy
  * files), checks them (shapes agree, values finite, labels integers in range) and standardises
- * the inputs with training statistics. Fills *out, which owns everything: free it with
+ * the inputs with training statistics (and regression targets: the built-in boston and
+ * concrete, which need opt->task = BNN_TASK_REGRESS, or opt->standardize_target = 1). Fills *out, which owns everything: free it with
  * bnn_dataset_free. Errors: BNN_EIO (file), BNN_EFORMAT (contents, with file:line:column),
  * BNN_ERANGE (labels), BNN_ENOMEM. Thread-safe. */
 bnn_status bnn_dataset_load(const bnn_dataset_options *opt, bnn_dataset *out);
@@ -159,6 +161,27 @@ bnn_status bnn_run_config_read(const char *dir, bnn_run_config *c, bnn_dataset_o
  * Fills *out; free with bnn_predict_result_free. Errors: BNN_EIO, BNN_EFORMAT. Thread-safe. */
 bnn_status bnn_predict_run(const char *run_dir, bnn_predict_result *out);
 void bnn_predict_result_free(bnn_predict_result *r);
+
+/* ---- reference evaluation (NeurIPS 2021 BDL competition metrics; eval/reference.h) ------- */
+
+/* A predictive distribution from a finished run (its model average; regression: predictive
+ * samples at the recorded test inputs) or from a CSV in the competition's layout. Fills *out;
+ * free with bnn_predset_free. Errors: BNN_EIO, BNN_EFORMAT and BNN_ERANGE (with the CSV's
+ * file:line:column), BNN_ENOMEM. Thread-safe. */
+bnn_status bnn_predset_read_run(const char *dir, const bnn_predset_options *o, bnn_predset *out);
+bnn_status bnn_predset_read_csv(const char *path, const bnn_predset_options *o, bnn_predset *out);
+void bnn_predset_free(bnn_predset *p);
+
+/* Agreement and total variation (classes) or mean 1-Wasserstein distance (samples) of pred
+ * against ref, and each side's accuracy, NLL, ECE, Brier or RMSE when targets are known (labels,
+ * or a run's). May select rows of one side to pair the inputs. Errors: BNN_EINVAL (the two
+ * sides do not match), BNN_ERANGE (a label). Thread-safe on distinct sets. */
+bnn_status bnn_reference_compare(bnn_predset *pred, bnn_predset *ref, const double *labels,
+                                 size_t n_labels, const char *labels_source,
+                                 bnn_reference_eval *out);
+
+/* The exact 1-Wasserstein distance between two sorted samples of any sizes. Thread-safe. */
+double bnn_wasserstein1_sorted(const double *a, size_t na, const double *b, size_t nb);
 
 /* ---- diagnostics of draws (posterior 1.4.0 exactly; layout in diag/diag.h) -------------- */
 

@@ -7,7 +7,7 @@ packages="build-essential cmake pkg-config libopenblas-dev librandom123-dev libj
 zlib1g-dev libcmocka-dev libfftw3-dev r-mathlib python3-numpy python3-sklearn r-base-core
 r-cran-posterior libmpich-dev mpich valgrind bc nodejs dataset-fashion-mnist ca-certificates
 clang libclang-rt-dev libnetcdf-dev libcairo2-dev python3-xarray python3-netcdf4
-libdnnl-dev python3-torch groff-base"
+libdnnl-dev python3-torch groff-base r-cran-mlbench r-cran-modeldata"
 
 if [ "$(id -u)" = 0 ]; then sudo=; else sudo=sudo; fi
 

@@ -1,6 +1,7 @@
-/* Loading a data set: the built-in ones (digits, mnist, fashion-mnist) or a train/test pair of
- * files; checks shapes and labels, takes a training subset and standardises with training
- * statistics (population sd, ddof = 0, as scikit-learn's StandardScaler). */
+/* Loading a data set: the built-in ones (digits, mnist, fashion-mnist; boston and concrete for
+ * regression) or a train/test pair of files; checks shapes and labels, takes a training subset
+ * and standardises with training statistics (population sd, ddof = 0, as scikit-learn's
+ * StandardScaler). */
 #define _XOPEN_SOURCE 700 /* realpath */
 
 #include <limits.h>
@@ -69,11 +70,14 @@ static bnn_status builtin_specs(const char *name, char *train, char *test, size_
 {
     const char *dir = bnn_data_dir();
     char sub[PATH_MAX];
-    if (strcmp(name, "digits") == 0) {
+    if (strcmp(name, "digits") == 0 || bnn_dataset_builtin_task(name) == BNN_TASK_REGRESS) {
         csv->header = 1;
         csv->target_col = -1;
-        int a = snprintf(train, cap, "%s/digits/train.csv", dir);
-        int b = snprintf(test, cap, "%s/digits/test.csv", dir);
+        int digits = strcmp(name, "digits") == 0;
+        int a = digits ? snprintf(train, cap, "%s/digits/train.csv", dir)
+                       : snprintf(train, cap, "%s/uci/%s_train.csv", dir, name);
+        int b = digits ? snprintf(test, cap, "%s/digits/test.csv", dir)
+                       : snprintf(test, cap, "%s/uci/%s_test.csv", dir, name);
         if (a < 0 || b < 0 || (size_t)a >= cap || (size_t)b >= cap)
             return BNN_ERROR(BNN_EINVAL, "%s: data directory path too long", dir);
         return BNN_OK;
@@ -89,8 +93,15 @@ static bnn_status builtin_specs(const char *name, char *train, char *test, size_
         return idx_dir_specs(FASHION_MNIST_DIR, "install it with `apt-get install "
                              "dataset-fashion-mnist`", train, test, cap);
     return BNN_ERROR(BNN_EINVAL,
-                     "unknown data set '%s' (known: digits, mnist, fashion-mnist, cifar10[:DIR])",
+                     "unknown data set '%s' (known: digits, mnist, fashion-mnist, cifar10[:DIR], "
+                     "boston, concrete)",
                      name);
+}
+
+bnn_task bnn_dataset_builtin_task(const char *name)
+{
+    return name && (!strcmp(name, "boston") || !strcmp(name, "concrete")) ? BNN_TASK_REGRESS
+                                                                          : BNN_TASK_CLASSIFY;
 }
 
 /* spec with each file replaced by its absolute path where it resolves, for run.json. */
@@ -165,6 +176,22 @@ static void standardize(bnn_dataset *ds)
             }
 }
 
+/* Regression targets of both tables := (y - mean) / sd with the training mean and sd. */
+static void standardize_target(bnn_dataset *ds)
+{
+    double sum = 0, ss = 0;
+    for (size_t i = 0; i < ds->train.n; i++) sum += ds->train.y[i];
+    double mean = sum / (double)ds->train.n;
+    for (size_t i = 0; i < ds->train.n; i++) ss += (ds->train.y[i] - mean) * (ds->train.y[i] - mean);
+    double sd = ss > 0 ? sqrt(ss / (double)ds->train.n) : 1.0;
+    bnn_table *tables[2] = {&ds->train, &ds->test};
+    for (int k = 0; k < 2; k++)
+        for (size_t i = 0; i < tables[k]->n; i++) tables[k]->y[i] = (tables[k]->y[i] - mean) / sd;
+    ds->target_standardized = 1;
+    ds->target_mean = mean;
+    ds->target_sd = sd;
+}
+
 /* Shapes, subset, labels and statistics of two loaded tables. */
 static bnn_status dataset_check(const bnn_dataset_options *opt, const char *train_spec,
                                 const char *test_spec, bnn_dataset *ds)
@@ -199,6 +226,11 @@ static bnn_status dataset_check(const bnn_dataset_options *opt, const char *trai
         return BNN_ERROR(BNN_ENOMEM, "%s: out of memory for feature statistics", train_spec);
     for (size_t j = 0; j < d; j++) ds->sd[j] = 1.0;
     if (opt->standardize) standardize(ds);
+    ds->target_sd = 1.0;
+    if (opt->task == BNN_TASK_REGRESS &&
+        (opt->standardize_target > 0 ||
+         (opt->standardize_target == 0 && bnn_dataset_builtin_task(opt->name) == BNN_TASK_REGRESS)))
+        standardize_target(ds);
     return BNN_OK;
 }
 

@@ -1,5 +1,6 @@
 /* Data sets: readers for CSV, IDX (raw or gzip), .npy; validation of labels; standardisation
- * of inputs with training statistics; the built-in data sets (digits, mnist, fashion-mnist, cifar10). */
+ * of inputs (and, for regression, optionally targets) with training statistics; the built-in data
+ * sets (digits, mnist, fashion-mnist, cifar10; boston and concrete for regression). */
 #ifndef BNN_DATA_DATASET_H
 #define BNN_DATA_DATASET_H
 
@@ -26,6 +27,20 @@ typedef struct {
 /* CSV of numbers, comma separated. Errors name the file, the 1-based line and column. */
 bnn_status bnn_read_csv(const char *path, const bnn_csv_options *opt, bnn_table *out);
 
+/* A matrix of numbers, one row per line. */
+typedef struct {
+    size_t rows, cols;
+    double *v;    /* (rows, cols) row-major */
+    size_t *line; /* (rows) 1-based line of each row in the file, for messages */
+} bnn_csv_matrix;
+
+/* A text file of finite numbers, one row per line, every row as long as the first: cells
+ * separated by commas, or by blanks when the first non-blank line has no comma (what
+ * numpy.savetxt writes by default). Blank lines are skipped; header as in bnn_csv_options.
+ * Errors name the file and the 1-based line and column. */
+bnn_status bnn_read_csv_matrix(const char *path, int header, bnn_csv_matrix *out);
+void bnn_csv_matrix_free(bnn_csv_matrix *m);
+
 /* IDX images (magic 0x00000803, uint8) and labels (0x00000801); raw or gzip (detected by the
  * gzip magic bytes, not the file name). */
 bnn_status bnn_read_idx_pair(const char *images_path, const char *labels_path, bnn_table *out);
@@ -49,7 +64,9 @@ typedef enum { BNN_TASK_CLASSIFY = 0, BNN_TASK_REGRESS = 1 } bnn_task;
 
 typedef struct {
     const char *name;       /* built-in data set ("digits", "mnist", "fashion-mnist", "cifar10"
-                             * = $BNNMC_DATA_DIR/cifar-10-batches-bin, "cifar10:DIR") or NULL */
+                             * = $BNNMC_DATA_DIR/cifar-10-batches-bin, "cifar10:DIR"; regression:
+                             * "boston", "concrete" = $BNNMC_DATA_DIR/uci/NAME_{train,test}.csv)
+                             * or NULL */
     const char *train_spec; /* used when name is NULL: see bnn_read_table */
     const char *test_spec;  /* idem; required when name is NULL */
     bnn_csv_options csv;
@@ -57,6 +74,9 @@ typedef struct {
     size_t n_classes;       /* classification: 0 = 1 + largest training label */
     size_t train_subset;    /* 0 = all; else the first train_subset training rows */
     int standardize;        /* nonzero: x := (x - mean_train) / sd_train per feature */
+    int standardize_target; /* regression: y := (y - mean_train) / sd_train when 1, or when 0
+                             * (the default) for the built-in regression sets (as bnn_hmc does);
+                             * -1: never */
     size_t pad_to;          /* 0, or zero-pad images to pad_to × pad_to (centred; before
                              * standardising), e.g. 32 for (Fashion-)MNIST under ResNet-20 */
 } bnn_dataset_options;
@@ -67,8 +87,13 @@ typedef struct {
     size_t n_classes;  /* 0 for regression */
     double *mean;      /* (d) training means used to standardise (0 if not standardised) */
     double *sd;        /* (d) training sds (1 for constant features or if not standardised) */
+    int target_standardized;       /* regression targets were standardised: */
+    double target_mean, target_sd; /* y_original = target_mean + target_sd * y (0 and 1 if not) */
     char train_source[1024], test_source[1024]; /* resolved paths, for run.json */
 } bnn_dataset;
+
+/* The task of a built-in data set: regression for "boston" and "concrete", else classification. */
+bnn_task bnn_dataset_builtin_task(const char *name);
 
 /* Loads, checks (shapes agree, finite values, labels integer and in range) and standardises. */
 bnn_status bnn_dataset_load(const bnn_dataset_options *opt, bnn_dataset *out);

@@ -291,3 +291,28 @@ bnn_status bnn_npy_read_doubles(FILE *f, const char *path, const bnn_npy_header 
     }
     return BNN_OK;
 }
+
+bnn_status bnn_npy_load_doubles(const char *path, size_t expect, const char *hint,
+                                bnn_npy_header *hdr, double **out)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return BNN_ERROR(BNN_EIO, "%s: cannot open%s%s%s", path, hint ? " (" : "", hint ? hint : "",
+                         hint ? ")" : "");
+    bnn_npy_header h;
+    bnn_status s = bnn_npy_read_header(f, path, &h);
+    if (s == BNN_OK && expect && h.count != expect)
+        s = BNN_ERROR(BNN_EFORMAT, "%s: %zu elements, expected %zu", path, h.count, expect);
+    double *v = NULL;
+    if (s == BNN_OK && !(v = malloc((h.count ? h.count : 1) * sizeof *v)))
+        s = BNN_ERROR(BNN_ENOMEM, "out of memory reading %s", path);
+    if (s == BNN_OK) s = bnn_npy_read_doubles(f, path, &h, 0, h.count, v);
+    fclose(f);
+    if (s != BNN_OK) {
+        free(v);
+        return s;
+    }
+    if (hdr) *hdr = h;
+    *out = v;
+    return BNN_OK;
+}

@@ -29,4 +29,10 @@ bnn_status bnn_npy_read_header(FILE *f, const char *path, bnn_npy_header *h);
 bnn_status bnn_npy_read_doubles(FILE *f, const char *path, const bnn_npy_header *h, size_t first,
                                 size_t count, double *out);
 
+/* Opens path and reads the whole array into a new double array *out (free it); with expect > 0
+ * the array must hold exactly that many elements. *h (may be NULL) receives the header. The
+ * message of a missing file suggests `hint` (may be NULL). */
+bnn_status bnn_npy_load_doubles(const char *path, size_t expect, const char *hint,
+                                bnn_npy_header *h, double **out);
+
 #endif

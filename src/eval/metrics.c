@@ -9,7 +9,7 @@ struct conf_item {
     int correct;
 };
 
-static size_t argmax(const double *p, size_t k)
+size_t bnn_argmax(const double *p, size_t k)
 {
     size_t best = 0;
     for (size_t j = 1; j < k; j++)
@@ -30,7 +30,7 @@ bnn_status bnn_ece_equal_count(const double *probs, const double *labels, size_t
     struct conf_item *items = malloc(n * sizeof *items);
     if (!items) return BNN_ERROR(BNN_ENOMEM, "out of memory");
     for (size_t i = 0; i < n; i++) {
-        size_t top = argmax(probs + i * k, k);
+        size_t top = bnn_argmax(probs + i * k, k);
         items[i] = (struct conf_item){probs[i * k + top], top == (size_t)labels[i]};
     }
     qsort(items, n, sizeof *items, by_confidence);
@@ -59,7 +59,7 @@ bnn_status bnn_class_metrics_compute(const double *probs, const double *labels, 
         const double *p = probs + i * k;
         size_t y = (size_t)labels[i];
         if (y >= k) return BNN_ERROR(BNN_ERANGE, "label %zu of test input %zu is >= %zu", y, i, k);
-        correct += argmax(p, k) == y;
+        correct += bnn_argmax(p, k) == y;
         nll -= log(p[y]);
         for (size_t j = 0; j < k; j++) {
             double d = p[j] - (j == y);

@@ -13,6 +13,9 @@ typedef struct {
     double brier;     /* mean over inputs of Σ_k (p_k - [k = label])² */
 } bnn_class_metrics;
 
+/* The first index of the largest of p[0..k) (as numpy.argmax: ties go to the lowest). */
+size_t bnn_argmax(const double *p, size_t k);
+
 /* probs (n, k), labels (n) exact integers in [0, k). */
 bnn_status bnn_class_metrics_compute(const double *probs, const double *labels, size_t n,
                                      size_t k, bnn_class_metrics *out);

@@ -13,23 +13,7 @@
 /* Reads a whole .npy array of `expect` elements into a new double array. */
 static bnn_status read_npy(const char *path, size_t expect, double **out)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return BNN_ERROR(BNN_EIO, "%s: cannot open (is this a finished bnnmc run?)", path);
-    bnn_npy_header h;
-    bnn_status s = bnn_npy_read_header(f, path, &h);
-    if (s == BNN_OK && h.count != expect)
-        s = BNN_ERROR(BNN_EFORMAT, "%s: %zu elements, expected %zu", path, h.count, expect);
-    double *v = NULL;
-    if (s == BNN_OK && !(v = malloc((expect ? expect : 1) * sizeof *v)))
-        s = BNN_ERROR(BNN_ENOMEM, "out of memory reading %s", path);
-    if (s == BNN_OK) s = bnn_npy_read_doubles(f, path, &h, 0, expect, v);
-    fclose(f);
-    if (s != BNN_OK) {
-        free(v);
-        return s;
-    }
-    *out = v;
-    return BNN_OK;
+    return bnn_npy_load_doubles(path, expect, "is this a finished bnnmc run?", NULL, out);
 }
 
 /* Chain c's model-average: probabilities (or means) and, for regression, log densities. */
@@ -70,6 +54,8 @@ static bnn_status read_manifest(const char *dir, bnn_predict_result *out, size_t
         return s;
     }
     json_incref(*counts);
+    json_t *sd = json_object_get(json_object_get(root, "data"), "target_sd");
+    out->target_sd = json_is_number(sd) && json_number_value(sd) > 0 ? json_number_value(sd) : 1;
     out->classification = strcmp(meaning, "class probability") == 0;
     out->n_chains = json_array_size(*counts);
     *k = (size_t)n_out;
@@ -180,8 +166,9 @@ bnn_status bnn_predict_run(const char *dir, bnn_predict_result *out)
             bnn_regress_metrics_compute(total, total_ld, y, n, &out->overall_reg);
         }
     }
-    free(y);
-    free(total);
+    out->n_out = k;
+    out->bma = total;
+    out->targets = y;
     free(total_ld);
     json_decref(counts);
     if (s != BNN_OK) bnn_predict_result_free(out);
@@ -194,6 +181,10 @@ void bnn_predict_result_free(bnn_predict_result *r)
     free(r->chain_reg);
     free(r->chain_draws);
     free(r->chain_stats);
+    free(r->bma);
+    free(r->targets);
+    r->bma = NULL;
+    r->targets = NULL;
     r->chain_stats = NULL;
     r->chain = NULL;
     r->chain_reg = NULL;

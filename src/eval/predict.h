@@ -24,6 +24,12 @@ typedef struct {
     size_t n_chains;
     size_t n_test;
     size_t n_draws;                 /* sampling iterations averaged, all chains */
+    size_t n_out;                   /* outputs per test input: classes, or 1 (regression mean) */
+    double *bma;                    /* (n_test, n_out) the model average over all chains */
+    double *targets;                /* (n_test) the run's test targets */
+    double target_sd;               /* regression: the sd the targets were divided by (the
+                                     * data's target_sd; 1 if not standardised), so that
+                                     * rmse * target_sd is in the original units */
     bnn_class_metrics overall;      /* classification */
     bnn_regress_metrics overall_reg;/* regression */
     bnn_class_metrics *chain;       /* (n_chains) */

@@ -46,6 +46,10 @@ static json_t *data_json(const bnn_dataset *d, const bnn_dataset_options *o)
                      "target_col", (json_int_t)o->csv.target_col, "csv_header",
                      (json_int_t)o->csv.header);
     if (j) json_object_set_new(j, "pad_to", json_integer((json_int_t)o->pad_to));
+    if (j && d->target_standardized) /* only then, so that older runs still compare equal */
+        json_object_update_new(j, json_pack("{s:b, s:f, s:f}", "standardized_target", 1,
+                                            "target_mean", d->target_mean, "target_sd",
+                                            d->target_sd));
     return j;
 }
 
@@ -302,6 +306,7 @@ static bnn_status data_from_json(json_t *o, const char *path, bnn_dataset_option
     d->csv.target_col = (long)target_col;
     d->csv.header = (int)header;
     d->pad_to = (size_t)json_integer_value(json_object_get(o, "pad_to"));
+    d->standardize_target = json_is_true(json_object_get(o, "standardized_target")) ? 1 : -1;
     return BNN_OK;
 }
 

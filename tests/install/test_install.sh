@@ -17,7 +17,7 @@ fi
 pc=$(find "$prefix" -name bnnmc.pc)
 libdir=$(dirname "$(dirname "$pc")")
 for f in include/bnnmc.h include/bnnmc/sample/run.h share/man/man1/bnnmc.1 bin/bnnmc \
-         share/bnnmc/data/digits/train.csv; do
+         share/bnnmc/data/digits/train.csv share/bnnmc/data/uci/boston_train.csv; do
     [ -e "$prefix/$f" ] && echo "ok installed $f" || fail "missing $prefix/$f"
 done
 [ -e "$libdir/libbnnmc.a" ] && [ -e "$libdir/libbnnmc.so" ] && echo "ok libbnnmc.a and libbnnmc.so in $libdir" \
