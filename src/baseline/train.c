@@ -453,6 +453,7 @@ bnn_status bnn_train_start(const bnn_train_config *cfg, const bnn_dataset *data,
             return BNN_ERROR(BNN_EIO, "could not start the thread of chain group %zu", gi);
         t->groups[gi].started = 1;
     }
+    t->launched = 1;
     return BNN_OK;
 }
 
@@ -478,7 +479,9 @@ const bnn_train_config *bnn_train_config_of(const bnn_train *t) { return &t->cfg
 
 bnn_status bnn_train_finish(bnn_train *t)
 {
-    bnn_status first = BNN_OK;
+    bnn_status first = t->launched ? BNN_OK
+                                   : BNN_ERROR(BNN_EINVAL, "the run did not start: nothing to "
+                                                           "finish");
     for (size_t gi = 0; gi < t->n_groups; gi++) {
         struct train_group *g = &t->groups[gi];
         if (!g->started) continue;

@@ -61,6 +61,7 @@ struct bnn_train {
     pthread_mutex_t lock;
     double start_time;
     size_t finished_groups;
+    int launched;             /* every group's thread was started */
 };
 
 /* run.json without the manifest (status "running"). */
