@@ -156,6 +156,14 @@ check_refusals() {
     expect_error "csgmcmc draws that do not fit the sampling phase" "do not fit" -- \
         "$bnnmc" train --method csgmcmc --cycles 2 --cycle-len 20 --samples 10 --thin 5 \
         "${small[@]}" --out "$tmp/x5"
+    expect_error "--lr -1" "--lr must be positive" -- "$bnnmc" train --method map --lr -1 \
+        "${small[@]}" --out "$tmp/x7"
+    expect_error "--batch-size 0" "--batch-size must be" -- "$bnnmc" train --method map \
+        --batch-size 0 "${small[@]}" --out "$tmp/x8"
+    expect_error "--friction 2" "--friction must be in (0, 1]" -- "$bnnmc" train --method sghmc \
+        --friction 2 "${small[@]}" --out "$tmp/x9"
+    expect_error "--explore 1" "--explore must be in [0, 1)" -- "$bnnmc" train \
+        --method csgmcmc --explore 1 "${small[@]}" --out "$tmp/x10"
     expect_error "a step size that diverges" "not finite" "--lr" -- "$bnnmc" train --method sgld \
         --lr 1e300 --burn-in 50 --samples 2 --thin 5 "${small[@]}" --out "$tmp/x6"
 }
