@@ -67,6 +67,9 @@ static const char usage_text[] =
     "  --no-adapt-step        keep ε fixed during warm-up\n"
     "  --adapt-mass diag|none diagonal mass-matrix adaptation (default diag)\n"
     "  --init-scale S         θ₀ = S × a prior draw (default 1)\n"
+    "  --init-from RUN        chain k starts at the final weights of chain k mod K of RUN (a\n"
+    "                         complete run of the same architecture: a deep ensemble or MAP\n"
+    "                         from `bnnmc train`, or another sample run) instead of a prior draw\n"
     "  --seed N               seed of the chains' Philox streams (default 1)\n"
     "  --superchains S        start the chains in S groups sharing an initial point (S divides\n"
     "                         --chains), for nested R-hat\n"
@@ -98,7 +101,7 @@ enum {
     O_CHAINS, O_BURN, O_WARMUP, O_SAMPLES, O_THIN, O_STEP, O_TRAJ, O_MAXLF, O_JITTER, O_NO_MH,
     O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
     O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY, O_SHARDS,
-    O_PAD_TO, O_CONFIG, O_RANK_GROUPS, O_STD_TARGET
+    O_PAD_TO, O_CONFIG, O_RANK_GROUPS, O_STD_TARGET, O_INIT_FROM
 };
 
 static const struct option long_options[] = {
@@ -120,7 +123,8 @@ static const struct option long_options[] = {
     {"superchains", 1, 0, O_SUPERCHAINS}, {"symmetry-moves", 0, 0, O_SYMMETRY},
     {"shards", 1, 0, O_SHARDS}, {"pad-to", 1, 0, O_PAD_TO},
     {"config", 1, 0, O_CONFIG}, {"rank-groups", 1, 0, O_RANK_GROUPS},
-    {"standardize-target", 0, 0, O_STD_TARGET}, {0, 0, 0, 0}};
+    {"standardize-target", 0, 0, O_STD_TARGET}, {"init-from", 1, 0, O_INIT_FROM},
+    {0, 0, 0, 0}};
 
 struct sample_args {
     bnn_run_config cfg;
@@ -218,6 +222,12 @@ static int parse_sampler(struct sample_args *a, int opt, const char *v)
         c->adapt_mass = choice;
         return rc;
     case O_INIT_SCALE: return opt_double("--init-scale", v, &c->init_scale);
+    case O_INIT_FROM:
+        if (snprintf(c->init_from, sizeof c->init_from, "%s", v) >= (int)sizeof c->init_from) {
+            fprintf(stderr, "bnnmc: --init-from: path too long\n");
+            return -1;
+        }
+        return 0;
     case O_SEED: return opt_u64("--seed", v, &c->seed);
     case O_SUPERCHAINS: return opt_size("--superchains", v, &c->superchains);
     case O_SYMMETRY: c->symmetry_moves = 1; return 0;
@@ -355,24 +365,47 @@ static int parse_args(int argc, char **argv, struct sample_args *a)
         return -1;
     }
     if (a->resume) return resume_args(a);
-    if (!(a->given & 1ull << (O_ACT - O_DATA)))
-        a->cfg.act = bnn_cnn_default_activation(a->cfg.arch, a->cfg.act);
-    if (!a->data.name && !a->data.train_spec) a->data.name = "digits";
-    if (bnn_dataset_builtin_task(a->data.name) == BNN_TASK_REGRESS &&
-        !(a->given & 1ull << (O_TASK - O_DATA))) {
-        a->data.task = BNN_TASK_REGRESS;
-        if (!(a->given & 1ull << (O_LIK - O_DATA))) a->cfg.lik = BNN_LIK_GAUSSIAN;
+    unsigned given = 0;
+    if (a->given & 1ull << (O_ACT - O_DATA)) given |= CLI_GIVEN_ACT;
+    if (a->given & 1ull << (O_TASK - O_DATA)) given |= CLI_GIVEN_TASK;
+    if (a->given & 1ull << (O_LIK - O_DATA)) given |= CLI_GIVEN_LIK;
+    return cli_data_model_finish(&a->cfg, &a->data, given, "sample");
+}
+
+int cli_data_model_finish(bnn_run_config *c, bnn_dataset_options *d, unsigned given,
+                          const char *command)
+{
+    if (!(given & CLI_GIVEN_ACT)) c->act = bnn_cnn_default_activation(c->arch, c->act);
+    if (!d->name && !d->train_spec) d->name = "digits";
+    if (bnn_dataset_builtin_task(d->name) == BNN_TASK_REGRESS && !(given & CLI_GIVEN_TASK)) {
+        d->task = BNN_TASK_REGRESS;
+        if (!(given & CLI_GIVEN_LIK)) c->lik = BNN_LIK_GAUSSIAN;
     }
-    if (a->data.name && (a->data.train_spec || a->data.test_spec)) {
-        fprintf(stderr, "bnnmc sample: give either --data or --train/--test, not both\n");
+    if (d->name && (d->train_spec || d->test_spec)) {
+        fprintf(stderr, "bnnmc %s: give either --data or --train/--test, not both\n", command);
         return -1;
     }
-    if (a->data.train_spec && !a->data.test_spec) {
-        fprintf(stderr, "bnnmc sample: --train needs --test (the test set is recorded in "
-                        "function space)\n");
+    if (d->train_spec && !d->test_spec) {
+        fprintf(stderr, "bnnmc %s: --train needs --test (the test set is recorded in "
+                        "function space)\n", command);
         return -1;
     }
     return 0;
+}
+
+const struct option *cli_sample_long_options(void) { return long_options; }
+
+int cli_sample_option(int opt, const char *value, bnn_run_config *c, bnn_dataset_options *d)
+{
+    struct sample_args a;
+    memset(&a, 0, sizeof a);
+    a.cfg = *c;
+    a.data = *d;
+    int rc = parse_data_model(&a, opt, value);
+    if (rc == 1) rc = parse_sampler(&a, opt, value);
+    *c = a.cfg;
+    *d = a.data;
+    return rc;
 }
 
 static void format_seconds(char *buf, size_t len, double s)

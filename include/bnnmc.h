@@ -73,6 +73,7 @@
 extern "C" {
 #endif
 
+#include "baseline/train.h"
 #include "core/status.h"
 #include "data/dataset.h"
 #include "diag/diag.h"
@@ -153,6 +154,30 @@ void bnn_run_free(bnn_run *r);
  * it; the strings *d points to live in *strings. Errors: BNN_EIO, BNN_EFORMAT. */
 bnn_status bnn_run_config_read(const char *dir, bnn_run_config *c, bnn_dataset_options *d,
                                bnn_run_data_strings *strings);
+
+/* ---- baselines on mini-batches (`bnnmc train`) ---------------------------------------------- */
+
+/* Every field of *c at the default `bnnmc train --help` documents: run.* as `sample`'s, with
+ * chains, samples, burn_in, thin and the method's settings left to the method (BNN_TRAIN_AUTO,
+ * NAN). Set c->method and c->run.out_dir at least. */
+void bnn_train_config_defaults(bnn_train_config *c);
+
+/* Like bnn_run_start for SGLD, SGHMC, cyclical SG-MCMC, VI, MAP or a deep ensemble
+ * (baseline/train.h): resolves the defaults for the data, creates cfg->run.out_dir (an existing
+ * run there only with cfg->run.overwrite), writes run.json and starts the chains on library
+ * threads; returns at once. *out is owned by the caller: bnn_train_finish, then
+ * bnn_train_free. Errors: BNN_EINVAL (a setting, named), BNN_EIO, BNN_ENOMEM. */
+bnn_status bnn_train_start(const bnn_train_config *cfg, const bnn_dataset *data,
+                           const bnn_dataset_options *data_opt, bnn_train **out);
+
+/* Progress so far (steps and draws, the running objective, step size); p->finished when every
+ * chain is done or stopped by an error. */
+void bnn_train_poll(bnn_train *t, bnn_train_progress *p);
+
+/* Waits for the chains, writes the model-average sums, final weights and the final run.json.
+ * Returns the first error a chain met (BNN_ENUM: a step diverged). Then bnn_train_free. */
+bnn_status bnn_train_finish(bnn_train *t);
+void bnn_train_free(bnn_train *t);
 
 /* ---- prediction ------------------------------------------------------------------------- */
 

@@ -13,6 +13,12 @@ typedef struct bnn_backend_ops {
     /* Log-likelihood of all training data at θ (n_params) and, if grad is not NULL, its
      * gradient (written, n_params). Bit-identical for any thread count. */
     bnn_status (*loglik_grad)(void *ctx, const double *theta, double *grad, double *loglik);
+    /* The same over the training rows rows[0..n_rows) only (a mini-batch; indices into the
+     * training data, repeats allowed), unscaled: the caller multiplies by N/B. Rows are summed
+     * in fixed blocks of the batch in order, so bit-identical for any thread count. NULL if the
+     * backend has no mini-batches (MPI). */
+    bnn_status (*loglik_grad_rows)(void *ctx, const double *theta, const size_t *rows,
+                                   size_t n_rows, double *grad, double *loglik);
     /* Network outputs (n_predict, n_outputs) for the prediction inputs at θ; NULL if none. */
     bnn_status (*predict)(void *ctx, const double *theta, double *out);
     void (*free)(void *ctx);

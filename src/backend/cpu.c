@@ -141,6 +141,11 @@ struct cpu_backend {
     double shard_ll;
     double *shard_out;  /* NULL: add shards into grad/loglik; else per-shard output */
     double *predict_out;
+    const size_t *rows; /* mini-batch: training rows of the current reduction (n_rows) */
+    size_t n_rows;
+    void **gather_x;    /* per thread: one block of the batch's inputs (block_rows, d) in prec,
+                           allocated at the first mini-batch */
+    double **gather_y;  /* per thread: its targets (block_rows) */
     atomic_size_t next_block;
     atomic_size_t turn; /* the block whose partial sum is added next */
 };
@@ -248,6 +253,93 @@ bnn_status bnn_cpu_loglik_grad_shards(void *ctx, const double *theta, double *ou
     return BNN_OK;
 }
 
+/* One member's share of a mini-batch gradient: block k of the batch is positions
+ * [k·block_rows, ...) of rows[], gathered into the member's buffer; blocks are added to the
+ * total in order (as in loglik_member, without shards). */
+static void rows_member(void *arg, size_t member, size_t n_members)
+{
+    (void)n_members;
+    struct cpu_backend *b = arg;
+    const bnn_cpu_data *d = b->data;
+    const size_t n_blocks = (b->n_rows + d->block_rows - 1) / d->block_rows;
+    const size_t P = b->net->n_params, row_bytes = d->d * (size_t)d->prec;
+    for (;;) {
+        size_t k = atomic_fetch_add(&b->next_block, 1);
+        if (k >= n_blocks) return;
+        const size_t first = k * d->block_rows;
+        const size_t n = b->n_rows - first < d->block_rows ? b->n_rows - first : d->block_rows;
+        char *x = b->gather_x[member];
+        double *y = b->gather_y[member];
+        for (size_t i = 0; i < n; i++) {
+            const size_t r = b->rows[first + i];
+            memcpy(x + i * row_bytes, row_ptr(d, d->x_train, r), row_bytes);
+            y[i] = d->y_train[r];
+        }
+        void *part = b->grad ? b->partial[member] : NULL;
+        double ll = b->net->ops->block_loglik(b->net->impl, d->prec, b->theta, x, y, n, part,
+                                              b->work[member]);
+        while (atomic_load_explicit(&b->turn, memory_order_acquire) != k) sched_yield();
+        b->loglik += ll;
+        if (part && d->prec == BNN_F32)
+            for (size_t i = 0; i < P; i++) b->grad[i] += ((const float *)part)[i];
+        else if (part)
+            for (size_t i = 0; i < P; i++) b->grad[i] += ((const double *)part)[i];
+        atomic_store_explicit(&b->turn, k + 1, memory_order_release);
+    }
+}
+
+static void free_gather(struct cpu_backend *b)
+{
+    for (size_t t = 0; t < b->n_threads; t++) {
+        if (b->gather_x) free(b->gather_x[t]);
+        if (b->gather_y) free(b->gather_y[t]);
+    }
+    free(b->gather_x);
+    free(b->gather_y);
+    b->gather_x = NULL;
+    b->gather_y = NULL;
+}
+
+/* Buffers for one block of a mini-batch per thread. */
+static bnn_status alloc_gather(struct cpu_backend *b)
+{
+    const bnn_cpu_data *d = b->data;
+    b->gather_x = calloc(b->n_threads, sizeof *b->gather_x);
+    b->gather_y = calloc(b->n_threads, sizeof *b->gather_y);
+    int ok = b->gather_x && b->gather_y;
+    for (size_t t = 0; ok && t < b->n_threads; t++) {
+        b->gather_x[t] = malloc(d->block_rows * (d->d ? d->d : 1) * (size_t)d->prec);
+        b->gather_y[t] = malloc(d->block_rows * sizeof(double));
+        ok = b->gather_x[t] && b->gather_y[t];
+    }
+    if (ok) return BNN_OK;
+    free_gather(b);
+    return BNN_ERROR(BNN_ENOMEM, "out of memory for the mini-batch buffers");
+}
+
+static bnn_status cpu_loglik_grad_rows(void *ctx, const double *theta, const size_t *rows,
+                                       size_t n_rows, double *grad, double *loglik)
+{
+    struct cpu_backend *b = ctx;
+    const bnn_cpu_data *d = b->data;
+    for (size_t i = 0; i < n_rows; i++)
+        if (rows[i] >= d->n_train)
+            return BNN_ERROR(BNN_EINVAL, "mini-batch row %zu is outside the %zu training rows",
+                             rows[i], d->n_train);
+    if (!b->gather_x) BNN_TRY(alloc_gather(b)); /* at the first mini-batch */
+    set_theta(b, theta);
+    b->grad = grad;
+    b->loglik = 0;
+    b->rows = rows;
+    b->n_rows = n_rows;
+    if (grad) memset(grad, 0, b->net->n_params * sizeof(double));
+    atomic_store(&b->next_block, 0);
+    atomic_store(&b->turn, 0);
+    bnn_team_run(b->team, rows_member, b);
+    *loglik = b->loglik;
+    return BNN_OK;
+}
+
 /* Predictions are independent per block: members take blocks in any order. */
 static void predict_member(void *arg, size_t member, size_t n_members)
 {
@@ -287,6 +379,7 @@ static void cpu_free(void *ctx)
         if (b->work) free(b->work[t]);
         if (b->partial) free(b->partial[t]);
     }
+    free_gather(b);
     free(b->work);
     free(b->partial);
     free(b->shard_grad);
@@ -295,7 +388,8 @@ static void cpu_free(void *ctx)
 }
 
 static const bnn_backend_ops cpu_ops = {
-    .name = "cpu", .loglik_grad = cpu_loglik_grad, .predict = cpu_predict, .free = cpu_free};
+    .name = "cpu", .loglik_grad = cpu_loglik_grad, .loglik_grad_rows = cpu_loglik_grad_rows,
+    .predict = cpu_predict, .free = cpu_free};
 
 bnn_status bnn_cpu_backend_alloc(const bnn_net *net, const bnn_cpu_data *data,
                                  size_t n_threads, bnn_backend *out)

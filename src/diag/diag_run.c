@@ -103,6 +103,11 @@ static bnn_status read_run_json(const char *dir, bnn_diag_run *r, size_t *n_para
         chains <= 0 || np < 0 || points < 0 || outputs < 0)
         st = BNN_ERROR(BNN_EFORMAT, "%s: needs config.chains, model.n_params, model.params (%s)",
                        path, err.text);
+    if (st == BNN_OK && json_is_false(json_object_get(root, "draws_are_samples")))
+        st = BNN_ERROR(BNN_EINVAL, "%s: convergence diagnostics do not apply to this run "
+                       "(method %s): each chain holds one trained network, not a chain of "
+                       "draws; `bnnmc predict` reports its predictive performance", path,
+                       json_string_value(json_object_get(root, "method")));
     if (st == BNN_OK && superchains == 0) superchains = 1;
     if (st == BNN_OK && (superchains < 0 || superchains > chains || chains % superchains))
         st = BNN_ERROR(BNN_EFORMAT, "%s: config.superchains = %lld does not divide config.chains "

@@ -59,13 +59,12 @@ void bnn_posterior_free(bnn_posterior *post)
     post->prior_var = NULL;
 }
 
-static bnn_status posterior_logp_grad(void *ctx, const double *theta, double *grad,
-                                      bnn_logp *out)
+/* Adds the log prior to log_lik and tempers: out and, if grad holds ∇ log-likelihood, grad
+ * becomes ∇ logp. Shared by the full-data and the mini-batch posterior. */
+static void add_prior(const bnn_posterior *post, const double *theta, double log_lik,
+                      double *grad, bnn_logp *out)
 {
-    bnn_posterior *post = ctx;
     const size_t P = post->model->n_params;
-    double log_lik;
-    BNN_TRY(post->backend.ops->loglik_grad(post->backend.ctx, theta, grad, &log_lik));
     double quad = 0;
     for (size_t i = 0; i < P; i++) quad += theta[i] * theta[i] / post->prior_var[i];
     double log_prior = post->log_prior_norm - 0.5 * quad;
@@ -75,6 +74,30 @@ static bnn_status posterior_logp_grad(void *ctx, const double *theta, double *gr
     out->log_lik = log_lik;
     out->log_prior = log_prior;
     out->logp = (log_lik + log_prior) * inv_t;
+}
+
+static bnn_status posterior_logp_grad(void *ctx, const double *theta, double *grad,
+                                      bnn_logp *out)
+{
+    bnn_posterior *post = ctx;
+    double log_lik;
+    BNN_TRY(post->backend.ops->loglik_grad(post->backend.ctx, theta, grad, &log_lik));
+    add_prior(post, theta, log_lik, grad, out);
+    return BNN_OK;
+}
+
+bnn_status bnn_posterior_logp_grad_rows(bnn_posterior *post, const double *theta,
+                                        const size_t *rows, size_t n_rows, double scale,
+                                        double *grad, bnn_logp *out)
+{
+    const bnn_backend *b = &post->backend;
+    if (!b->ops->loglik_grad_rows)
+        return BNN_ERROR(BNN_EINVAL, "the %s backend has no mini-batch gradient", b->ops->name);
+    double log_lik;
+    BNN_TRY(b->ops->loglik_grad_rows(b->ctx, theta, rows, n_rows, grad, &log_lik));
+    if (grad)
+        for (size_t i = 0; i < post->model->n_params; i++) grad[i] *= scale;
+    add_prior(post, theta, scale * log_lik, grad, out);
     return BNN_OK;
 }
 

@@ -33,6 +33,13 @@ void bnn_posterior_free(bnn_posterior *post);
 /* The sampler's view of the posterior. */
 bnn_target bnn_posterior_target(bnn_posterior *post);
 
+/* The mini-batch estimate of the target: the log-likelihood of the training rows
+ * rows[0..n_rows) times `scale` (N/B for a batch of B of the N rows: unbiased for the full sum)
+ * in place of the full one; out->log_lik is the scaled estimate. */
+bnn_status bnn_posterior_logp_grad_rows(bnn_posterior *post, const double *theta,
+                                        const size_t *rows, size_t n_rows, double scale,
+                                        double *grad, bnn_logp *out);
+
 /* Draws θ from the prior, each coordinate scaled by `scale` (1 = the prior itself). */
 void bnn_posterior_draw_prior(const bnn_posterior *post, bnn_rng *rng, double scale,
                               double *theta);

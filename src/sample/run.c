@@ -2,6 +2,7 @@
  * per-iteration schedule (burn-in, warm-up adaptation, sampling) and its recording. */
 #include "sample/run_internal.h"
 
+#include "eval/bma.h"
 #include "nn/symmetry.h"
 
 #include <math.h>
@@ -93,11 +94,8 @@ static bnn_status check_config(const bnn_run_config *c)
     return BNN_OK;
 }
 
-/* Model outputs and likelihood must fit the task of the data. */
-static bnn_status setup_model(struct bnn_run *r)
+bnn_status bnn_run_net_create(const bnn_run_config *c, const bnn_dataset *d, bnn_net *net)
 {
-    const bnn_run_config *c = &r->cfg;
-    const bnn_dataset *d = r->data;
     size_t n_out = 1;
     if (c->lik == BNN_LIK_GAUSSIAN && d->task != BNN_TASK_REGRESS)
         return BNN_ERROR(BNN_EINVAL, "--likelihood gaussian needs a regression data set "
@@ -112,7 +110,12 @@ static bnn_status setup_model(struct bnn_run *r)
     bnn_input_shape shape = {d->train.height, d->train.width, d->train.channels};
     if (!shape.height || !shape.width || !shape.channels)
         shape = (bnn_input_shape){0, 0, d->train.d};
-    BNN_TRY(bnn_net_create(&r->model, c->arch, shape, n_out, c->act, c->lik, c->noise_sd));
+    return bnn_net_create(net, c->arch, shape, n_out, c->act, c->lik, c->noise_sd);
+}
+
+static bnn_status setup_model(struct bnn_run *r)
+{
+    BNN_TRY(bnn_run_net_create(&r->cfg, r->data, &r->model));
     r->n_out = r->model.n_outputs;
     return BNN_OK;
 }
@@ -174,7 +177,7 @@ static void chain_free(struct chain *ch)
 
 /* Initial state: θ₀ = init_scale × a prior draw, from the chain's own stream, or with
  * superchains from the superchain's stream (key word 1 = 2^31 + superchain), so that the chains
- * of a superchain share their start. */
+ * of a superchain share their start; with --init-from, the source run's final weights. */
 static bnn_status chain_init(struct bnn_run *r, struct group *g, struct chain *ch)
 {
     ch->last_checkpoint = now_seconds();
@@ -188,9 +191,15 @@ static bnn_status chain_init(struct bnn_run *r, struct group *g, struct chain *c
     }
     double *theta0 = malloc((r->model.n_params ? r->model.n_params : 1) * sizeof(double));
     if (!theta0) return BNN_ERROR(BNN_ENOMEM, "out of memory");
-    bnn_posterior_draw_prior(&g->post, &init_rng, r->cfg.init_scale, theta0);
-    if (r->cfg.superchains <= 1) rng = init_rng; /* the chain's stream continues after θ₀ */
-    bnn_status s = bnn_hmc_set(ch->hmc, theta0, rng);
+    bnn_status s = BNN_OK;
+    if (r->init) { /* the same source chain for every chain of a superchain */
+        const size_t per = r->cfg.superchains > 1 ? r->cfg.chains / r->cfg.superchains : 1;
+        s = bnn_init_source_theta(r->init, ch->index / per, theta0);
+    } else {
+        bnn_posterior_draw_prior(&g->post, &init_rng, r->cfg.init_scale, theta0);
+        if (r->cfg.superchains <= 1) rng = init_rng; /* the chain's stream continues after θ₀ */
+    }
+    if (s == BNN_OK) s = bnn_hmc_set(ch->hmc, theta0, rng);
     free(theta0);
     return s;
 }
@@ -219,16 +228,8 @@ static bnn_status record_outputs(struct bnn_run *r, struct group *g, struct chai
     BNN_TRY(bnn_npy_writer_append(sampling ? &ch->files.fs : &ch->files.warmup_fs,
                                   as_row(r, ch, fs, M * K), 1));
     if (!sampling) return BNN_OK;
-    for (size_t i = 0; i < r->n_test * K; i++) ch->bma_sum[i] += ch->probs[i];
-    if (r->model.lik == BNN_LIK_GAUSSIAN) {
-        const double sd = r->model.noise_sd, *y = r->data->test.y;
-        for (size_t i = 0; i < r->n_test; i++) {
-            double z = (y[i] - ch->probs[i]) / sd;
-            double ld = -0.5 * z * z - log(sd) - 0.91893853320467274178032973640562;
-            double a = ch->bma_logdens[i], hi = a > ld ? a : ld;
-            ch->bma_logdens[i] = hi + log(exp(a - hi) + exp(ld - hi));
-        }
-    }
+    bnn_bma_add(r->model.lik, r->model.noise_sd, r->data->test.y, r->n_test, K, ch->probs,
+                ch->bma_sum, ch->bma_logdens);
     ch->n_bma++;
     return BNN_OK;
 }
@@ -378,6 +379,12 @@ static bnn_status run_setup(struct bnn_run *r, const bnn_dataset_options *data_o
     BNN_TRY(bnn_cpu_data_set_shards(r->cpu_data, &shards));
     r->json = bnn_run_describe(r, data_opt);
     if (!r->json) return BNN_ERROR(BNN_ENOMEM, "out of memory for run.json");
+    if (r->cfg.init_from[0]) {
+        r->init = malloc(sizeof *r->init);
+        if (!r->init) return BNN_ERROR(BNN_ENOMEM, "out of memory");
+        BNN_TRY(bnn_init_source_open(r->cfg.init_from, json_object_get(r->json, "model"),
+                                     r->init));
+    }
     BNN_TRY(bnn_run_check_existing(r));
     if (r->comm) r->comm->barrier(r); /* every rank has read what was there before */
     if (r->json_writer) BNN_TRY(bnn_store_create(r->cfg.out_dir, 1));
@@ -518,6 +525,7 @@ void bnn_run_free(bnn_run *r)
     free(r->chains);
     free(r->owned);
     free(r->fs_index);
+    free(r->init);
     bnn_cpu_data_free(r->cpu_data);
     bnn_net_free(&r->model);
     json_decref(r->json);

@@ -33,6 +33,9 @@ typedef struct {
     double init_scale;        /* θ₀ = init_scale × a draw from the prior */
     size_t superchains;       /* > 1: chains c·S/K.. share θ₀ in S groups (nested R-hat) */
     int symmetry_moves;       /* after each iteration, permute (and flip) hidden units at random */
+    char init_from[1024];     /* "" or a complete run of the same architecture: chain k starts
+                                 at the final weights of its chain k mod K (store/init_source.h)
+                                 instead of a prior draw */
     uint64_t seed;
     /* execution and recording */
     size_t threads;
@@ -52,6 +55,10 @@ typedef struct {
 
 /* Defaults for every field (documented in `bnnmc sample --help`). */
 void bnn_run_config_defaults(bnn_run_config *c);
+
+/* The network of c (arch, activation, likelihood) for data d: outputs and likelihood must fit
+ * the task (classes, or a regression target). */
+bnn_status bnn_run_net_create(const bnn_run_config *c, const bnn_dataset *d, bnn_net *net);
 
 /* Default rows per block: 256; 1024 from 100 000 parameters; 2048 from 1 000 000. */
 size_t bnn_run_default_block_rows(size_t n_params);

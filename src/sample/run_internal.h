@@ -8,6 +8,7 @@
 #include "backend/cpu.h"
 #include "sample/adapt.h"
 #include "sample/run.h"
+#include "store/init_source.h"
 #include "store/run_store.h"
 
 struct chain {
@@ -67,6 +68,7 @@ struct bnn_run {
     size_t rank_group, n_rank_groups; /* this process runs chains c ≡ rank_group (mod n) */
     size_t *owned;            /* the chains this process runs */
     size_t n_owned;
+    bnn_init_source *init;    /* --init-from: where the chains start, or NULL */
     const struct run_comm *comm;
     void *comm_ctx;
     char warning[8192];       /* a recoverable problem met while resuming, for the caller */

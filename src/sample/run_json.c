@@ -1,5 +1,6 @@
 /* The run's description in run.json: resolved configuration, data, model layout, manifest. */
 #include "sample/run_internal.h"
+#include "sample/run_describe.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -32,10 +33,11 @@ static json_t *config_json(const bnn_run_config *c)
     json_object_set_new(o, "symmetry_moves", json_boolean(c->symmetry_moves));
     json_object_set_new(o, "data_shards", json_integer((json_int_t)c->data_shards));
     json_object_set_new(o, "rank_groups", json_integer((json_int_t)c->rank_groups));
+    if (c->init_from[0]) json_object_set_new(o, "init_from", json_string(c->init_from));
     return o;
 }
 
-static json_t *data_json(const bnn_dataset *d, const bnn_dataset_options *o)
+json_t *bnn_run_data_json(const bnn_dataset *d, const bnn_dataset_options *o)
 {
     json_t *j = json_pack("{s:s?, s:s, s:s, s:s, s:I, s:I, s:I, s:I, s:I, s:b, s:I, s:I}", "name",
                      o->name, "train", d->train_source, "test", d->test_source, "task",
@@ -53,7 +55,7 @@ static json_t *data_json(const bnn_dataset *d, const bnn_dataset_options *o)
     return j;
 }
 
-static json_t *model_json(const bnn_net *net)
+json_t *bnn_run_model_json(const bnn_net *net)
 {
     json_t *params = json_array();
     for (size_t k = 0; k < net->n_tensors; k++) {
@@ -88,7 +90,8 @@ json_t *bnn_run_describe(const struct bnn_run *r, const bnn_dataset_options *dat
     return json_pack("{s:s, s:i, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:s, s:o}", "format",
                      "bnnmc-run", "format_version", 1, "bnnmc_version", "0.1.0", "status",
                      "running", "config", config_json(&r->cfg), "data",
-                     data_json(r->data, data_opt), "model", model_json(&r->model), "fs_points",
+                     bnn_run_data_json(r->data, data_opt), "model",
+                     bnn_run_model_json(&r->model), "fs_points",
                      (json_int_t)r->cfg.fs_points, "fs_outputs", (json_int_t)r->n_out,
                      "fs_output_meaning",
                      r->model.lik == BNN_LIK_GAUSSIAN ? "predictive mean" : "class probability",
@@ -273,6 +276,10 @@ static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *
     c->data_shards = shards ? (size_t)json_integer_value(shards) : 1;
     json_t *rank_groups = json_object_get(o, "rank_groups");
     c->rank_groups = rank_groups ? (size_t)json_integer_value(rank_groups) : 1;
+    const char *init_from = json_string_value(json_object_get(o, "init_from"));
+    if (init_from && snprintf(c->init_from, sizeof c->init_from, "%s", init_from) >=
+                         (int)sizeof c->init_from)
+        return BNN_ERROR(BNN_EFORMAT, "%s: config.init_from is too long", path);
     return BNN_OK;
 }
 

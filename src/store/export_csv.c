@@ -63,6 +63,9 @@ static void put_preamble(FILE *f, const bnn_export_run *r, size_t chain, size_t 
     fprintf(f, "# output\n#   file = output_%zu.csv\n", chain + 1);
     const char *version = json_string_value(json_object_get(r->root, "bnnmc_version"));
     fprintf(f, "# bnnmc_version = %s\n# bnnmc_run = %s\n", version ? version : "unknown", r->dir);
+    const char *method = json_string_value(json_object_get(r->root, "method"));
+    if (method) /* a baseline of `bnnmc train`: the HMC keys above are placeholders */
+        fprintf(f, "# bnnmc_method = %s\n", method);
     char *text = json_dumps(cfg, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(17));
     fprintf(f, "# bnnmc_config = %s\n", text ? text : "{}");
     free(text);

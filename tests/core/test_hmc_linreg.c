@@ -9,15 +9,13 @@
 #include "core/rng.h"
 #include "core_test_util.h"
 #include "diag/diag.h"
+#include "linreg_model.h"
 #include "sample/run.h"
 #include "store/run_store.h"
 
-#define N_TRAIN 50
-#define N_TEST 5
-#define D 3             /* features */
-#define P (D + 1)       /* weights, then the bias (layout of mlp.h for arch "linear") */
-#define NOISE_SD 0.5
-#define PRIOR_VAR 1.0
+#define N_TRAIN LINREG_N_TRAIN
+#define N_TEST LINREG_N_TEST
+#define P LINREG_P
 #define CHAINS 4
 #define WARMUP 500
 #define SAMPLES 10000
@@ -25,73 +23,13 @@
 #define TOL_MCSE 4.0    /* every check: |estimate - exact| <= 4 MCSE */
 #define MAX_RHAT 1.01
 
-/* x (N_TRAIN, D) with correlated columns, y = x·w + b + σ ε. */
-static void make_data(double *x, double *y)
-{
-    static const double w[D] = {0.5, -1.0, 0.3}, b = 0.2;
-    bnn_rng rng;
-    bnn_rng_init(&rng, 99, 0);
-    for (size_t r = 0; r < N_TRAIN; r++) {
-        double z[D + 1];
-        bnn_rng_normals(&rng, z, D + 1);
-        x[r * D + 0] = z[0];
-        x[r * D + 1] = 0.6 * z[0] + 0.8 * z[1];
-        x[r * D + 2] = 1.5 * z[2] + 0.5;
-        y[r] = b + NOISE_SD * z[3];
-        for (size_t j = 0; j < D; j++) y[r] += x[r * D + j] * w[j];
-    }
-}
-
-/* Inverts the symmetric positive definite a (P, P) into inv by Gauss-Jordan elimination. */
-static int invert(const double *a, double *inv)
-{
-    double m[P][2 * P];
-    for (size_t i = 0; i < P; i++)
-        for (size_t j = 0; j < 2 * P; j++) m[i][j] = j < P ? a[i * P + j] : (j - P == i);
-    for (size_t c = 0; c < P; c++) {
-        if (!(m[c][c] > 0)) return -1; /* no pivoting needed for a positive definite matrix */
-        double piv = m[c][c];
-        for (size_t j = 0; j < 2 * P; j++) m[c][j] /= piv;
-        for (size_t i = 0; i < P; i++) {
-            if (i == c) continue;
-            double f = m[i][c];
-            for (size_t j = 0; j < 2 * P; j++) m[i][j] -= f * m[c][j];
-        }
-    }
-    for (size_t i = 0; i < P; i++)
-        for (size_t j = 0; j < P; j++) inv[i * P + j] = m[i][P + j];
-    return 0;
-}
-
-/* Exact posterior: precision A = X̃ᵀX̃/σ² + I/v with X̃ = [x, 1]; cov = A⁻¹; mean = cov X̃ᵀy/σ². */
-static int exact_posterior(const double *x, const double *y, double *mean, double *cov)
-{
-    double a[P * P] = {0}, xty[P] = {0};
-    for (size_t r = 0; r < N_TRAIN; r++) {
-        double row[P];
-        memcpy(row, x + r * D, D * sizeof(double));
-        row[D] = 1;
-        for (size_t i = 0; i < P; i++) {
-            xty[i] += row[i] * y[r] / (NOISE_SD * NOISE_SD);
-            for (size_t j = 0; j < P; j++) a[i * P + j] += row[i] * row[j] / (NOISE_SD * NOISE_SD);
-        }
-    }
-    for (size_t i = 0; i < P; i++) a[i * P + i] += 1 / PRIOR_VAR;
-    if (invert(a, cov) != 0) return -1;
-    for (size_t i = 0; i < P; i++) {
-        mean[i] = 0;
-        for (size_t j = 0; j < P; j++) mean[i] += cov[i * P + j] * xty[j];
-    }
-    return 0;
-}
-
 static void configure(bnn_run_config *c, const char *dir)
 {
     bnn_run_config_defaults(c);
     snprintf(c->arch, sizeof c->arch, "linear");
     c->lik = BNN_LIK_GAUSSIAN;
-    c->noise_sd = NOISE_SD;
-    c->prior = (bnn_prior_options){.n_var = 1, .var = {PRIOR_VAR}, .temperature = 1};
+    c->noise_sd = LINREG_NOISE_SD;
+    c->prior = (bnn_prior_options){.n_var = 1, .var = {LINREG_PRIOR_VAR}, .temperature = 1};
     c->precision = BNN_F64;
     c->chains = CHAINS;
     c->warmup = WARMUP;
@@ -106,14 +44,11 @@ static void configure(bnn_run_config *c, const char *dir)
 }
 
 /* Runs the chains and reads the draws into draws (CHAINS, SAMPLES, P). */
-static int sample(const char *dir, const double *x, const double *y, double *draws)
+static int sample(const char *dir, double *x, double *y, double *draws)
 {
-    bnn_dataset data = {.task = BNN_TASK_REGRESS};
-    data.train = (bnn_table){.n = N_TRAIN, .d = D, .x = (double *)x, .y = (double *)y};
-    data.test = (bnn_table){.n = N_TEST, .d = D, .x = (double *)x, .y = (double *)y};
-    snprintf(data.train_source, sizeof data.train_source, "generated");
-    snprintf(data.test_source, sizeof data.test_source, "generated (first training rows)");
-    bnn_dataset_options opt = {.task = BNN_TASK_REGRESS, .csv = {-1, -1}};
+    bnn_dataset data;
+    bnn_dataset_options opt;
+    linreg_dataset(x, y, &data, &opt);
     bnn_run_config cfg;
     configure(&cfg, dir);
     bnn_run *run = NULL;
@@ -141,16 +76,6 @@ static int sample(const char *dir, const double *x, const double *y, double *dra
     return 0;
 }
 
-/* One quantity q(θ) per draw into q (CHAINS, SAMPLES): θ_i, or (θ_i - μ_i)(θ_j - μ_j) when j < P
- * (centred at the exact mean μ, so that its expectation is exactly cov_ij). */
-static void quantity(const double *draws, const double *mu, size_t i, size_t j, double *q)
-{
-    for (size_t k = 0; k < CHAINS * SAMPLES; k++) {
-        const double *t = draws + k * P;
-        q[k] = j < P ? (t[i] - mu[i]) * (t[j] - mu[j]) : t[i];
-    }
-}
-
 static int check_all(bnn_diag_ws *ws, const double *draws, const double *mu, const double *cov)
 {
     static const char *const names[P] = {"w0", "w1", "w2", "b"};
@@ -160,7 +85,7 @@ static int check_all(bnn_diag_ws *ws, const double *draws, const double *mu, con
     for (size_t i = 0; i < P; i++)
         for (size_t j = i; j <= P; j++) { /* j == P: the mean of θ_i */
             char what[64];
-            quantity(draws, mu, i, j, q);
+            linreg_quantity(draws, CHAINS * SAMPLES, mu, i, j, q);
             if (j == P) snprintf(what, sizeof what, "mean %s", names[i]);
             else snprintf(what, sizeof what, "cov %s,%s", names[i], names[j]);
             double est = bnn_diag_mean(q, SAMPLES, CHAINS, SAMPLES);
@@ -171,7 +96,7 @@ static int check_all(bnn_diag_ws *ws, const double *draws, const double *mu, con
         }
     double worst = 0;
     for (size_t i = 0; i < P; i++) {
-        quantity(draws, mu, i, P, q);
+        linreg_quantity(draws, CHAINS * SAMPLES, mu, i, P, q);
         double r = bnn_diag_rhat(ws, q, SAMPLES, CHAINS, SAMPLES);
         worst = r > worst || isnan(r) ? r : worst;
     }
@@ -184,10 +109,10 @@ static int check_all(bnn_diag_ws *ws, const double *draws, const double *mu, con
 
 int main(void)
 {
-    double x[N_TRAIN * D], y[N_TRAIN], mu[P], cov[P * P];
+    double x[N_TRAIN * LINREG_D], y[N_TRAIN], mu[P], cov[P * P];
     char dir[4096];
-    make_data(x, y);
-    if (exact_posterior(x, y, mu, cov) != 0 || core_mkdtemp(dir, sizeof dir, "linreg") != 0) {
+    linreg_make_data(x, y);
+    if (linreg_exact_posterior(x, y, mu, cov, NULL) != 0 || core_mkdtemp(dir, sizeof dir, "linreg") != 0) {
         printf("not ok set-up\n");
         return 1;
     }
