@@ -44,7 +44,13 @@ static const char usage_text[] =
     "  --act NAME             tanh | relu | swish | erf (default tanh; swish for resnet20-frn)\n"
     "  --likelihood NAME      categorical | gaussian | bernoulli (default categorical)\n"
     "  --noise-sd S           Gaussian likelihood σ (default 1)\n"
-    "  --prior-var V[,V2..]   Gaussian prior variance, one or one per dense layer (default 1)\n"
+    "  --prior FAMILY         gaussian | laplace | student-t:NU | logistic | mixture:PI,S1,S2\n"
+    "                         (default gaussian); with v from --prior-var: N(0, v); Laplace\n"
+    "                         scale √(v/2); Student-t scale √(v(NU-2)/NU) (NU > 2) or √v\n"
+    "                         (NU <= 2); logistic scale √(3v)/π; PI N(0, S1²v) + (1-PI)\n"
+    "                         N(0, S2²v). Variance v except the mixture's (PI S1² + (1-PI)\n"
+    "                         S2²) v and Student-t's with NU <= 2 (infinite)\n"
+    "  --prior-var V[,V2..]   prior variance v, one or one per layer (default 1)\n"
     "  --prior-fan-in         divide each layer's weight variance by its fan-in\n"
     "  --temperature T        divides log-likelihood and log prior (default 1)\n"
     "  --precision P          float32 | float64 (default float32; sums always in double)\n"
@@ -94,7 +100,7 @@ enum {
     O_CHAINS, O_BURN, O_WARMUP, O_SAMPLES, O_THIN, O_STEP, O_TRAJ, O_MAXLF, O_JITTER, O_NO_MH,
     O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
     O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY, O_SHARDS,
-    O_PAD_TO, O_CONFIG, O_RANK_GROUPS
+    O_PAD_TO, O_CONFIG, O_RANK_GROUPS, O_PRIOR
 };
 
 static const struct option long_options[] = {
@@ -115,7 +121,8 @@ static const struct option long_options[] = {
     {"help", 0, 0, O_HELP}, {"checkpoint-interval", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
     {"superchains", 1, 0, O_SUPERCHAINS}, {"symmetry-moves", 0, 0, O_SYMMETRY},
     {"shards", 1, 0, O_SHARDS}, {"pad-to", 1, 0, O_PAD_TO},
-    {"config", 1, 0, O_CONFIG}, {"rank-groups", 1, 0, O_RANK_GROUPS}, {0, 0, 0, 0}};
+    {"config", 1, 0, O_CONFIG}, {"rank-groups", 1, 0, O_RANK_GROUPS},
+    {"prior", 1, 0, O_PRIOR}, {0, 0, 0, 0}};
 
 struct sample_args {
     bnn_run_config cfg;
@@ -173,6 +180,7 @@ static int parse_data_model(struct sample_args *a, int opt, const char *v)
     case O_LIK: return bnn_likelihood_parse(v, &c->lik) == BNN_OK ? 0 : (cli_report_error("--likelihood"), -1);
     case O_NOISE: return opt_double("--noise-sd", v, &c->noise_sd);
     case O_PRIOR_VAR: return bnn_prior_var_parse(v, &c->prior) == BNN_OK ? 0 : (cli_report_error("--prior-var"), -1);
+    case O_PRIOR: return bnn_prior_family_parse(v, &c->prior.family) == BNN_OK ? 0 : (cli_report_error("--prior"), -1);
     case O_FAN_IN: c->prior.divide_by_fan_in = 1; return 0;
     case O_TEMP: return opt_double("--temperature", v, &c->prior.temperature);
     case O_PREC:

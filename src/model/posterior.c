@@ -1,4 +1,4 @@
-/* Gaussian prior, temperature and the log-posterior target over a backend. */
+/* Prior, temperature and the log-posterior target over a backend. */
 #include "model/posterior.h"
 
 #include <errno.h>
@@ -38,6 +38,7 @@ bnn_status bnn_posterior_init(bnn_posterior *post, const bnn_net *m,
     post->model = m;
     post->backend = backend;
     post->temperature = prior->temperature;
+    post->family = prior->family;
     post->prior_var = malloc((m->n_params ? m->n_params : 1) * sizeof(double));
     if (!post->prior_var) return BNN_ERROR(BNN_ENOMEM, "out of memory for the prior");
     for (size_t k = 0; k < m->n_tensors; k++) {
@@ -46,10 +47,7 @@ bnn_status bnn_posterior_init(bnn_posterior *post, const bnn_net *m,
         if (prior->divide_by_fan_in && !t->is_bias) v /= (double)t->fan_in;
         for (size_t i = t->offset; i < t->offset + t->size; i++) post->prior_var[i] = v;
     }
-    const double log_2pi = 1.8378770664093454835606594728112;
-    post->log_prior_norm = 0;
-    for (size_t i = 0; i < m->n_params; i++)
-        post->log_prior_norm += -0.5 * (log_2pi + log(post->prior_var[i]));
+    post->log_prior_norm = bnn_prior_log_norm(&post->family, post->prior_var, m->n_params);
     return BNN_OK;
 }
 
@@ -66,12 +64,11 @@ static bnn_status posterior_logp_grad(void *ctx, const double *theta, double *gr
     const size_t P = post->model->n_params;
     double log_lik;
     BNN_TRY(post->backend.ops->loglik_grad(post->backend.ctx, theta, grad, &log_lik));
-    double quad = 0;
-    for (size_t i = 0; i < P; i++) quad += theta[i] * theta[i] / post->prior_var[i];
-    double log_prior = post->log_prior_norm - 0.5 * quad;
+    double log_prior = post->log_prior_norm +
+                       bnn_prior_log_kernel(&post->family, theta, post->prior_var, P, grad);
     const double inv_t = 1 / post->temperature;
     if (grad)
-        for (size_t i = 0; i < P; i++) grad[i] = (grad[i] - theta[i] / post->prior_var[i]) * inv_t;
+        for (size_t i = 0; i < P; i++) grad[i] *= inv_t;
     out->log_lik = log_lik;
     out->log_prior = log_prior;
     out->logp = (log_lik + log_prior) * inv_t;
@@ -87,7 +84,5 @@ bnn_target bnn_posterior_target(bnn_posterior *post)
 void bnn_posterior_draw_prior(const bnn_posterior *post, bnn_rng *rng, double scale,
                               double *theta)
 {
-    const size_t P = post->model->n_params;
-    bnn_rng_normals(rng, theta, P);
-    for (size_t i = 0; i < P; i++) theta[i] *= scale * sqrt(post->prior_var[i]);
+    bnn_prior_draw(&post->family, post->prior_var, post->model->n_params, scale, rng, theta);
 }

@@ -59,8 +59,9 @@ size_t bnn_run_default_block_rows(size_t n_params)
 
 double bnn_run_default_traj_len(const bnn_run_config *c)
 {
-    double v = 0;
+    double v = 0, k = bnn_prior_variance_factor(&c->prior.family);
     for (size_t i = 0; i < c->prior.n_var; i++) v = c->prior.var[i] > v ? c->prior.var[i] : v;
+    if (isfinite(k)) v *= k; /* else (Student-t, ν ≤ 2) the squared scale: v itself */
     return 1.5707963267948966 * sqrt(v) * sqrt(c->prior.temperature);
 }
 

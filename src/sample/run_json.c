@@ -28,6 +28,9 @@ static json_t *config_json(const bnn_run_config *c)
         (json_int_t)c->fs_points, "out", c->out_dir, "checkpoint_interval",
         c->checkpoint_interval);
     if (!o) return NULL;
+    char family[128];
+    bnn_prior_family_format(&c->prior.family, family, sizeof family);
+    json_object_set_new(o, "prior", json_string(family));
     json_object_set_new(o, "superchains", json_integer((json_int_t)c->superchains));
     json_object_set_new(o, "symmetry_moves", json_boolean(c->symmetry_moves));
     json_object_set_new(o, "data_shards", json_integer((json_int_t)c->data_shards));
@@ -187,6 +190,8 @@ bnn_status bnn_run_check_existing(struct bnn_run *r)
                          err.line, err.text);
     json_t *old_cfg = json_object_get(old, "config"), *new_cfg = json_object_get(r->json, "config");
     json_t *old_data = json_object_get(old, "data"), *new_data = json_object_get(r->json, "data");
+    if (json_is_object(old_cfg) && !json_object_get(old_cfg, "prior")) /* older runs: Gaussian */
+        json_object_set_new(old_cfg, "prior", json_string("gaussian"));
     bnn_status s = BNN_OK;
     const char *diff = NULL;
     if (!json_is_object(old_cfg) || !json_is_object(old_data) ||
@@ -269,6 +274,10 @@ static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *
     c->data_shards = shards ? (size_t)json_integer_value(shards) : 1;
     json_t *rank_groups = json_object_get(o, "rank_groups");
     c->rank_groups = rank_groups ? (size_t)json_integer_value(rank_groups) : 1;
+    json_t *family = json_object_get(o, "prior"); /* absent in older runs: Gaussian */
+    if (family && !json_is_string(family))
+        return BNN_ERROR(BNN_EFORMAT, "%s: config.prior is not a string", path);
+    if (family) BNN_TRY(bnn_prior_family_parse(json_string_value(family), &c->prior.family));
     return BNN_OK;
 }
 

@@ -1,5 +1,6 @@
 /* Gradient of the full log posterior by finite differences (float64) for every activation ×
- * likelihood × prior, its value against a naive direct computation, and float32 vs float64. */
+ * likelihood × prior (Gaussian, the other families, tempered), its value against a naive direct
+ * computation (prior densities from R's nmath), and float32 vs float64. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#define MATHLIB_STANDALONE 1
+#include <Rmath.h>
 
 #include "backend/cpu.h"
 #include "core/rng.h"
@@ -51,6 +54,16 @@ static const struct prior_case priors[] = {
     {"perlayer_fanin", {.n_var = 3, .var = {0.5, 2.0, 1.5}, .divide_by_fan_in = 1,
                         .temperature = 1}},
     {"tempered", {.n_var = 1, .var = {1.3}, .divide_by_fan_in = 0, .temperature = 0.37}},
+    {"laplace", {.n_var = 1, .var = {0.8}, .temperature = 1,
+                 .family = {.kind = BNN_PRIOR_LAPLACE}}},
+    {"student_t_fanin_tempered", {.n_var = 3, .var = {0.5, 2.0, 1.5}, .divide_by_fan_in = 1,
+                                  .temperature = 0.37,
+                                  .family = {.kind = BNN_PRIOR_STUDENT_T, .nu = 3}}},
+    {"logistic", {.n_var = 1, .var = {1.3}, .temperature = 1,
+                  .family = {.kind = BNN_PRIOR_LOGISTIC}}},
+    {"mixture_perlayer", {.n_var = 3, .var = {0.5, 2.0, 1.5}, .temperature = 1,
+                          .family = {.kind = BNN_PRIOR_MIXTURE, .pi = 0.3, .s1 = 1.5,
+                                     .s2 = 0.2}}},
 };
 #define N_PRIORS (sizeof priors / sizeof priors[0])
 #define N_COMBOS (4 * 3 * N_PRIORS)
@@ -183,13 +196,29 @@ static double prior_var_ref(const bnn_mlp *m, const bnn_prior_options *o, size_t
     return NAN;
 }
 
+/* log p(x) of one parameter with variance-setting v, the table of model/prior.h by R's nmath. */
+static double family_ref(const bnn_prior_family *f, double v, double x)
+{
+    double b, s;
+    switch (f->kind) {
+    case BNN_PRIOR_GAUSSIAN: return -0.5 * log(TWO_PI * v) - 0.5 * x * x / v;
+    case BNN_PRIOR_LAPLACE: b = sqrt(v / 2); return -log(2 * b) - fabs(x) / b;
+    case BNN_PRIOR_STUDENT_T:
+        s = f->nu > 2 ? sqrt(v * (f->nu - 2) / f->nu) : sqrt(v);
+        return dt(x / s, f->nu, 1) - log(s);
+    case BNN_PRIOR_LOGISTIC: return dlogis(x, 0, sqrt(3 * v) / M_PI, 1);
+    case BNN_PRIOR_MIXTURE:
+        return log(f->pi * dnorm(x, 0, f->s1 * sqrt(v), 0) +
+                   (1 - f->pi) * dnorm(x, 0, f->s2 * sqrt(v), 0));
+    }
+    return NAN;
+}
+
 static double logprior_ref(const bnn_mlp *m, const bnn_prior_options *o, const double *theta)
 {
     double lp = 0;
-    for (size_t i = 0; i < m->n_params; i++) {
-        double v = prior_var_ref(m, o, i);
-        lp += -0.5 * log(TWO_PI * v) - 0.5 * theta[i] * theta[i] / v;
-    }
+    for (size_t i = 0; i < m->n_params; i++)
+        lp += family_ref(&o->family, prior_var_ref(m, o, i), theta[i]);
     return lp;
 }
 
