@@ -42,7 +42,10 @@ static const char usage_text[] =
     "                         [v][f] conv (v valid, f FRN), r<O>[s<S>] residual block, m<K>|a<K>\n"
     "                         max|avg pool, g global avg pool, d<H> dense; e.g. cnn:c16f,m2,d64\n"
     "  --act NAME             tanh | relu | swish | erf (default tanh; swish for resnet20-frn)\n"
-    "  --likelihood NAME      categorical | gaussian | bernoulli (default categorical)\n"
+    "  --likelihood NAME      categorical | gaussian | bernoulli | hetero-gaussian (default\n"
+    "                         categorical; gaussian with --task regression); hetero-gaussian:\n"
+    "                         2 outputs (μ, s) per target, y ~ N(μ, σ²), σ = softplus(s) +\n"
+    "                         1e-6; predictions report the mixture's mean and sd\n"
     "  --noise-sd S           Gaussian likelihood σ (default 1)\n"
     "  --prior FAMILY         gaussian | laplace | student-t:NU | logistic | mixture:PI,S1,S2\n"
     "                         (default gaussian); with v from --prior-var: N(0, v); Laplace\n"
@@ -52,7 +55,8 @@ static const char usage_text[] =
     "                         S2²) v and Student-t's with NU <= 2 (infinite)\n"
     "  --prior-var V[,V2..]   prior variance v, one or one per layer (default 1)\n"
     "  --prior-fan-in         divide each layer's weight variance by its fan-in\n"
-    "  --temperature T        divides log-likelihood and log prior (default 1)\n"
+    "  --temperature T        divides log-likelihood and log prior (default 1): a Gaussian\n"
+    "                         likelihood's σ acts as σ√T on the mean\n"
     "  --precision P          float32 | float64 (default float32; sums always in double)\n"
     "sampler:\n"
     "  --chains K             chains (default 4)\n"
@@ -163,7 +167,7 @@ static int parse_data_model(struct sample_args *a, int opt, const char *v)
     case O_TASK:
         rc = set_choice("--task", v, "classification", "regression", &choice);
         d->task = choice ? BNN_TASK_REGRESS : BNN_TASK_CLASSIFY;
-        if (choice) c->lik = BNN_LIK_GAUSSIAN;
+        if (choice && !bnn_likelihood_is_regression(c->lik)) c->lik = BNN_LIK_GAUSSIAN;
         return rc;
     case O_CLASSES: return opt_size("--classes", v, &d->n_classes);
     case O_SUBSET: return opt_size("--train-subset", v, &d->train_subset);

@@ -99,14 +99,15 @@ static bnn_status setup_model(struct bnn_run *r)
 {
     const bnn_run_config *c = &r->cfg;
     const bnn_dataset *d = r->data;
-    size_t n_out = 1;
-    if (c->lik == BNN_LIK_GAUSSIAN && d->task != BNN_TASK_REGRESS)
-        return BNN_ERROR(BNN_EINVAL, "--likelihood gaussian needs a regression data set "
-                                     "(--task regression)");
-    if (c->lik != BNN_LIK_GAUSSIAN && d->task != BNN_TASK_CLASSIFY)
+    const int regression = bnn_likelihood_is_regression(c->lik);
+    if (regression && d->task != BNN_TASK_REGRESS)
+        return BNN_ERROR(BNN_EINVAL, "--likelihood %s needs a regression data set (--task "
+                                     "regression)", bnn_likelihood_name(c->lik));
+    if (!regression && d->task != BNN_TASK_CLASSIFY)
         return BNN_ERROR(BNN_EINVAL, "--likelihood %s needs class labels; use --likelihood "
-                                     "gaussian for regression", bnn_likelihood_name(c->lik));
-    if (c->lik == BNN_LIK_CATEGORICAL) n_out = d->n_classes;
+                                     "gaussian or hetero-gaussian for regression",
+                         bnn_likelihood_name(c->lik));
+    const size_t n_out = bnn_likelihood_n_logits(c->lik, d->n_classes);
     if (c->lik == BNN_LIK_BERNOULLI && d->n_classes != 2)
         return BNN_ERROR(BNN_EINVAL, "--likelihood bernoulli needs labels 0 and 1 (the data "
                                      "have %zu classes)", d->n_classes);
@@ -138,6 +139,7 @@ static bnn_status chain_alloc(struct bnn_run *r, struct chain *ch, bnn_target ta
     ch->probs = calloc(out ? out : 1, sizeof(double));
     ch->bma_sum = calloc(out ? out : 1, sizeof(double));
     ch->bma_logdens = calloc(r->n_test ? r->n_test : 1, sizeof(double));
+    ch->bma_sumsq = calloc(r->n_test ? r->n_test : 1, sizeof(double));
     size_t row = P > c->fs_points * r->n_out ? P : c->fs_points * r->n_out;
     ch->row = malloc((row ? row : 1) * sizeof(double));
     ch->fs_row = malloc((c->fs_points * r->n_out + 1) * sizeof(double));
@@ -147,7 +149,8 @@ static bnn_status chain_alloc(struct bnn_run *r, struct chain *ch, bnn_target ta
         ch->unit_scratch = malloc((bnn_mlp_max_hidden_width(r->model.mlp) + 1) * sizeof(size_t));
         if (!ch->unit_scratch) return BNN_ERROR(BNN_ENOMEM, "out of memory");
     }
-    if (!ch->probs || !ch->bma_sum || !ch->bma_logdens || !ch->row || !ch->fs_row)
+    if (!ch->probs || !ch->bma_sum || !ch->bma_logdens || !ch->bma_sumsq || !ch->row ||
+        !ch->fs_row)
         return BNN_ERROR(BNN_ENOMEM, "out of memory for chain %zu", ch->index);
     for (size_t i = 0; i < r->n_test; i++) ch->bma_logdens[i] = -INFINITY;
     const char *descr = c->precision == BNN_F32 ? "<f4" : "<f8";
@@ -168,6 +171,7 @@ static void chain_free(struct chain *ch)
     free(ch->probs);
     free(ch->bma_sum);
     free(ch->bma_logdens);
+    free(ch->bma_sumsq);
     free(ch->row);
     free(ch->fs_row);
     free(ch->unit_scratch);
@@ -205,6 +209,23 @@ static const void *as_row(const struct bnn_run *r, struct chain *ch, const doubl
     return f;
 }
 
+/* Regression: adds this draw's predictive density at each test target to the running
+ * log Σ p(y | θ), and its second moment E[y² | θ] = μ² + σ² to Σ (the mixture's variance). */
+static void record_regression(const struct bnn_run *r, struct chain *ch)
+{
+    const size_t K = r->n_out; /* 1 (μ; σ fixed) or 2 (μ, σ) */
+    const double *y = r->data->test.y;
+    for (size_t i = 0; i < r->n_test; i++) {
+        const double mu = ch->probs[i * K];
+        const double sd = K == 2 ? ch->probs[i * K + 1] : r->model.noise_sd;
+        const double z = (y[i] - mu) / sd;
+        const double ld = -0.5 * z * z - log(sd) - 0.91893853320467274178032973640562;
+        const double a = ch->bma_logdens[i], hi = a > ld ? a : ld;
+        ch->bma_logdens[i] = hi + log(exp(a - hi) + exp(ld - hi));
+        ch->bma_sumsq[i] += mu * mu + sd * sd;
+    }
+}
+
 /* Function-space outputs at the recorded points, and the model-average sums. */
 static bnn_status record_outputs(struct bnn_run *r, struct group *g, struct chain *ch,
                                  int sampling)
@@ -221,15 +242,7 @@ static bnn_status record_outputs(struct bnn_run *r, struct group *g, struct chai
                                   as_row(r, ch, fs, M * K), 1));
     if (!sampling) return BNN_OK;
     for (size_t i = 0; i < r->n_test * K; i++) ch->bma_sum[i] += ch->probs[i];
-    if (r->model.lik == BNN_LIK_GAUSSIAN) {
-        const double sd = r->model.noise_sd, *y = r->data->test.y;
-        for (size_t i = 0; i < r->n_test; i++) {
-            double z = (y[i] - ch->probs[i]) / sd;
-            double ld = -0.5 * z * z - log(sd) - 0.91893853320467274178032973640562;
-            double a = ch->bma_logdens[i], hi = a > ld ? a : ld;
-            ch->bma_logdens[i] = hi + log(exp(a - hi) + exp(ld - hi));
-        }
-    }
+    if (bnn_likelihood_is_regression(r->model.lik)) record_regression(r, ch);
     ch->n_bma++;
     return BNN_OK;
 }
@@ -465,9 +478,11 @@ static bnn_status write_chain_results(struct bnn_run *r, struct chain *ch)
     size_t shape[2] = {r->n_test, r->n_out}, P = r->model.n_params;
     bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, "bma_sum.npy");
     BNN_TRY(bnn_npy_write(path, "<f8", 2, shape, ch->bma_sum));
-    if (r->model.lik == BNN_LIK_GAUSSIAN) {
+    if (bnn_likelihood_is_regression(r->model.lik)) {
         bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, "bma_logdens.npy");
         BNN_TRY(bnn_npy_write(path, "<f8", 1, shape, ch->bma_logdens));
+        bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, "bma_sumsq.npy");
+        BNN_TRY(bnn_npy_write(path, "<f8", 1, shape, ch->bma_sumsq));
     }
     bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, "inv_mass.npy");
     return bnn_npy_write(path, "<f8", 1, &P, ch->hmc->inv_mass);

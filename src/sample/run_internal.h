@@ -21,6 +21,7 @@ struct chain {
     int probs_valid;
     double *bma_sum;          /* (n_test, n_out) Σ over sampling iterations */
     double *bma_logdens;      /* (n_test) regression: running log Σ p(y | θ) */
+    double *bma_sumsq;        /* (n_test) regression: Σ E[y² | θ] = Σ (μ² + σ²) */
     size_t n_bma;
     void *row;                /* conversion buffer for one recorded row */
     double *fs_row;           /* (fs_points, n_out) the recorded function-space outputs */

@@ -80,6 +80,13 @@ static json_t *model_json(const bnn_net *net)
     return o;
 }
 
+/* What the recorded outputs of one test input are (run.json's fs_output_meaning). */
+static const char *fs_meaning(bnn_likelihood lik)
+{
+    if (lik == BNN_LIK_GAUSSIAN) return "predictive mean";
+    return lik == BNN_LIK_HETERO_GAUSSIAN ? "predictive mean and sd" : "class probability";
+}
+
 json_t *bnn_run_describe(const struct bnn_run *r, const bnn_dataset_options *data_opt)
 {
     json_t *stats = json_array();
@@ -89,9 +96,7 @@ json_t *bnn_run_describe(const struct bnn_run *r, const bnn_dataset_options *dat
                      "running", "config", config_json(&r->cfg), "data",
                      data_json(r->data, data_opt), "model", model_json(&r->model), "fs_points",
                      (json_int_t)r->cfg.fs_points, "fs_outputs", (json_int_t)r->n_out,
-                     "fs_output_meaning",
-                     r->model.lik == BNN_LIK_GAUSSIAN ? "predictive mean" : "class probability",
-                     "stat_names", stats);
+                     "fs_output_meaning", fs_meaning(r->model.lik), "stat_names", stats);
 }
 
 /* Adds the chain's arrays to the manifest. */
@@ -121,9 +126,11 @@ static void describe_chain(const struct bnn_run *r, const struct chain *ch, json
     size_t b[2] = {r->n_test, r->n_out};
     snprintf(path, sizeof path, "chain_%03zu/bma_sum.npy", ch->index);
     json_array_append_new(arrays, bnn_store_manifest_entry("bma_sum", c, path, "float64", 2, b, bma_dims));
-    if (r->model.lik == BNN_LIK_GAUSSIAN) {
+    if (bnn_likelihood_is_regression(r->model.lik)) {
         snprintf(path, sizeof path, "chain_%03zu/bma_logdens.npy", ch->index);
         json_array_append_new(arrays, bnn_store_manifest_entry("bma_logdens", c, path, "float64", 1, b, bma_dims));
+        snprintf(path, sizeof path, "chain_%03zu/bma_sumsq.npy", ch->index);
+        json_array_append_new(arrays, bnn_store_manifest_entry("bma_sumsq", c, path, "float64", 1, b, bma_dims));
     }
     snprintf(path, sizeof path, "chain_%03zu/inv_mass.npy", ch->index);
     json_array_append_new(arrays, bnn_store_manifest_entry("inv_mass", c, path, "float64", 1, &r->model.n_params, mass_dims));
@@ -289,11 +296,15 @@ static bnn_status data_from_json(json_t *o, const char *path, bnn_dataset_option
     json_int_t n_classes, subset, target_col, header;
     int standardized;
     json_error_t err;
-    if (json_unpack_ex(o, &err, 0, "{s?s, s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:I}", "name", &name,
-                       "train", &train, "test", &test, "task", &task, "n_classes", &n_classes,
-                       "train_subset", &subset, "standardized", &standardized, "target_col",
-                       &target_col, "csv_header", &header) != 0)
+    json_t *name_json = NULL; /* a string, or null for data from --train/--test */
+    if (json_unpack_ex(o, &err, 0, "{s?o, s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:I}", "name",
+                       &name_json, "train", &train, "test", &test, "task", &task, "n_classes",
+                       &n_classes, "train_subset", &subset, "standardized", &standardized,
+                       "target_col", &target_col, "csv_header", &header) != 0)
         return BNN_ERROR(BNN_EFORMAT, "%s: data: %s", path, err.text);
+    if (name_json && !json_is_null(name_json) && !json_is_string(name_json))
+        return BNN_ERROR(BNN_EFORMAT, "%s: data.name is neither a string nor null", path);
+    name = json_string_value(name_json);
     memset(d, 0, sizeof *d);
     if (name) {
         snprintf(st->name, sizeof st->name, "%s", name);

@@ -38,6 +38,8 @@ static size_t chain_arrays(const struct bnn_run *r, struct chain *ch, bnn_ckpt_p
     parts[n++] = (bnn_ckpt_part){ch->probs, out};
     parts[n++] = (bnn_ckpt_part){ch->bma_sum, out};
     parts[n++] = (bnn_ckpt_part){ch->bma_logdens, r->n_test * sizeof(double)};
+    if (bnn_likelihood_is_regression(r->model.lik))
+        parts[n++] = (bnn_ckpt_part){ch->bma_sumsq, r->n_test * sizeof(double)};
     return n;
 }
 
@@ -59,7 +61,7 @@ bnn_status bnn_run_chain_checkpoint(struct bnn_run *r, struct chain *ch)
         .divergences = ch->divergences, .gradients = ch->gradients,
         .accept_sum = ch->accept_sum, .progress_step_size = ch->step_size,
         .rows = {w[0]->rows, w[1]->rows, w[2]->rows, w[3]->rows, ch->files.log.n_records}};
-    bnn_ckpt_part parts[9] = {{&sc, sizeof sc}};
+    bnn_ckpt_part parts[10] = {{&sc, sizeof sc}};
     size_t n = 1 + chain_arrays(r, ch, parts + 1);
     char path[1200], prev[1200];
     bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, "checkpoint.bin");
@@ -138,7 +140,7 @@ static bnn_status restore_from(struct bnn_run *r, struct chain *ch, const char *
     struct chain_scalars sc;
     bnn_status s = bnn_ckpt_take(&cur, &sc, sizeof sc);
     if (s == BNN_OK) s = check_scalars(r, ch, &sc, path);
-    bnn_ckpt_part parts[8];
+    bnn_ckpt_part parts[9];
     size_t n = s == BNN_OK ? chain_arrays(r, ch, parts) : 0;
     for (size_t i = 0; s == BNN_OK && i < n; i++)
         s = bnn_ckpt_take(&cur, (void *)parts[i].data, parts[i].len);

@@ -11,6 +11,7 @@
  *   DIR/chain_NNN/bma_sum.npy     (n_test, output) float64: Σ over sampling iterations of the
  *                                 predicted probabilities (regression: means)
  *   DIR/chain_NNN/bma_logdens.npy (n_test) float64, regression only: log Σ_draws p(y | θ)
+ *   DIR/chain_NNN/bma_sumsq.npy   (n_test) float64, regression only: Σ_draws (μ² + σ²)
  *   DIR/chain_NNN/inv_mass.npy    (param) float64: the adapted inverse metric
  *   DIR/chain_NNN/records.log     per iteration: where its rows are and their CRC-32
  *   DIR/chain_NNN/checkpoint.bin  the chain's whole state (and checkpoint.prev.bin) */

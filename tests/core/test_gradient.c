@@ -42,7 +42,7 @@
 #define KINK_MARGIN 1e-3
 
 static const char *const act_names[] = {"tanh", "relu", "swish", "erf"};
-static const char *const lik_names[] = {"categorical", "gaussian", "bernoulli"};
+static const char *const lik_names[] = {"categorical", "gaussian", "bernoulli", "hetero-gaussian"};
 
 struct prior_case {
     const char *name;
@@ -66,7 +66,8 @@ static const struct prior_case priors[] = {
                                      .s2 = 0.2}}},
 };
 #define N_PRIORS (sizeof priors / sizeof priors[0])
-#define N_COMBOS (4 * 3 * N_PRIORS)
+#define N_LIKS 4
+#define N_COMBOS (4 * N_LIKS * N_PRIORS)
 
 struct combo {
     bnn_activation act;
@@ -85,7 +86,7 @@ struct problem {
     double y[N_ROWS];
 };
 
-/* Inputs N(0,1); targets a class (categorical), U(-3, 3) (Gaussian) or 0/1 (Bernoulli). */
+/* Inputs N(0,1); targets a class (categorical), U(-3, 3) (both Gaussians) or 0/1 (Bernoulli). */
 static void make_data(bnn_likelihood lik, double *x, double *y)
 {
     bnn_rng rng;
@@ -102,7 +103,7 @@ static void make_data(bnn_likelihood lik, double *x, double *y)
 static void problem_init(struct problem *p, const struct combo *c, bnn_precision prec)
 {
     make_data(c->lik, p->x, p->y);
-    size_t n_out = c->lik == BNN_LIK_CATEGORICAL ? N_CLASSES : 1;
+    size_t n_out = bnn_likelihood_n_logits(c->lik, N_CLASSES);
     bnn_input_shape shape = {0, 0, N_IN};
     assert_int_equal(bnn_net_create(&p->model, ARCH, shape, n_out, c->act, c->lik, NOISE_SD),
                      BNN_OK);
@@ -138,6 +139,10 @@ static double row_loglik_ref(bnn_likelihood lik, const double *f, size_t k, doub
     if (lik == BNN_LIK_GAUSSIAN) {
         double r = (y - f[0]) / NOISE_SD;
         return -0.5 * r * r - log(NOISE_SD) - 0.5 * log(TWO_PI);
+    }
+    if (lik == BNN_LIK_HETERO_GAUSSIAN) { /* f = (μ, s), σ = softplus(s) + 1e-6 */
+        double sd = log1p(exp(f[1])) + 1e-6, r = (y - f[0]) / sd;
+        return -0.5 * r * r - log(sd) - 0.5 * log(TWO_PI);
     }
     if (lik == BNN_LIK_BERNOULLI) return y * f[0] - log1p(exp(f[0]));
     double top = f[0], s = 0;
@@ -376,7 +381,7 @@ int main(void)
     const CMUnitTestFunction fns[3] = {test_fd_gradient, test_value, test_f32};
     size_t n = 0;
     for (int a = 0; a < 4; a++)
-        for (int l = 0; l < 3; l++)
+        for (int l = 0; l < N_LIKS; l++)
             for (size_t q = 0; q < N_PRIORS; q++, n++)
                 combos[n] = (struct combo){(bnn_activation)a, (bnn_likelihood)l, &priors[q]};
     for (size_t k = 0; k < 3; k++)
