@@ -55,6 +55,14 @@ static const char usage_text[] =
     "                         S2²) v and Student-t's with NU <= 2 (infinite)\n"
     "  --prior-var V[,V2..]   prior variance v, one or one per layer (default 1)\n"
     "  --prior-fan-in         divide each layer's weight variance by its fan-in\n"
+    "  --prior-hyper gamma:A,B  hierarchical prior (Gaussian only): each layer's precision\n"
+    "                         τ = 1/v is unknown, τ ~ Gamma(shape A, rate B), starting at\n"
+    "                         1/--prior-var; redrawn from its conditional after every HMC\n"
+    "                         iteration (Gibbs, one extra gradient); recorded in hyper.npy\n"
+    "  --ard                  with --prior-hyper (MLP): one precision per input unit for the\n"
+    "                         first layer's weights (automatic relevance determination)\n"
+    "  --noise-hyper gamma:A,B  --likelihood gaussian: the noise precision 1/σ² is unknown,\n"
+    "                         ~ Gamma(A, B), starting at 1/--noise-sd², Gibbs-updated too\n"
     "  --temperature T        divides log-likelihood and log prior (default 1): a Gaussian\n"
     "                         likelihood's σ acts as σ√T on the mean\n"
     "  --precision P          float32 | float64 (default float32; sums always in double)\n"
@@ -104,7 +112,7 @@ enum {
     O_CHAINS, O_BURN, O_WARMUP, O_SAMPLES, O_THIN, O_STEP, O_TRAJ, O_MAXLF, O_JITTER, O_NO_MH,
     O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
     O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY, O_SHARDS,
-    O_PAD_TO, O_CONFIG, O_RANK_GROUPS, O_PRIOR
+    O_PAD_TO, O_CONFIG, O_RANK_GROUPS, O_PRIOR, O_PRIOR_HYPER, O_ARD, O_NOISE_HYPER
 };
 
 static const struct option long_options[] = {
@@ -126,7 +134,8 @@ static const struct option long_options[] = {
     {"superchains", 1, 0, O_SUPERCHAINS}, {"symmetry-moves", 0, 0, O_SYMMETRY},
     {"shards", 1, 0, O_SHARDS}, {"pad-to", 1, 0, O_PAD_TO},
     {"config", 1, 0, O_CONFIG}, {"rank-groups", 1, 0, O_RANK_GROUPS},
-    {"prior", 1, 0, O_PRIOR}, {0, 0, 0, 0}};
+    {"prior", 1, 0, O_PRIOR}, {"prior-hyper", 1, 0, O_PRIOR_HYPER}, {"ard", 0, 0, O_ARD},
+    {"noise-hyper", 1, 0, O_NOISE_HYPER}, {0, 0, 0, 0}};
 
 struct sample_args {
     bnn_run_config cfg;
@@ -186,6 +195,13 @@ static int parse_data_model(struct sample_args *a, int opt, const char *v)
     case O_PRIOR_VAR: return bnn_prior_var_parse(v, &c->prior) == BNN_OK ? 0 : (cli_report_error("--prior-var"), -1);
     case O_PRIOR: return bnn_prior_family_parse(v, &c->prior.family) == BNN_OK ? 0 : (cli_report_error("--prior"), -1);
     case O_FAN_IN: c->prior.divide_by_fan_in = 1; return 0;
+    case O_PRIOR_HYPER:
+        rc = bnn_gamma_prior_parse("--prior-hyper", v, &c->prior.hyper.layers);
+        return rc == BNN_OK ? 0 : (cli_report_error("--prior-hyper"), -1);
+    case O_ARD: c->prior.hyper.ard = 1; return 0;
+    case O_NOISE_HYPER:
+        rc = bnn_gamma_prior_parse("--noise-hyper", v, &c->prior.hyper.noise);
+        return rc == BNN_OK ? 0 : (cli_report_error("--noise-hyper"), -1);
     case O_TEMP: return opt_double("--temperature", v, &c->prior.temperature);
     case O_PREC:
         rc = set_choice("--precision", v, "float32", "float64", &choice);

@@ -52,8 +52,7 @@ bnn_status bnn_prior_family_parse(const char *text, bnn_prior_family *out)
     return BNN_OK;
 }
 
-/* The shortest of %.15g, %.16g, %.17g that reads back as x. */
-static void format_number(char *buf, size_t len, double x)
+void bnn_format_double(char *buf, size_t len, double x)
 {
     for (int digits = 15; digits <= 17; digits++) {
         snprintf(buf, len, "%.*g", digits, x);
@@ -69,13 +68,13 @@ void bnn_prior_family_format(const bnn_prior_family *f, char *buf, size_t len)
     case BNN_PRIOR_LAPLACE: snprintf(buf, len, "laplace"); break;
     case BNN_PRIOR_LOGISTIC: snprintf(buf, len, "logistic"); break;
     case BNN_PRIOR_STUDENT_T:
-        format_number(a, sizeof a, f->nu);
+        bnn_format_double(a, sizeof a, f->nu);
         snprintf(buf, len, "student-t:%s", a);
         break;
     case BNN_PRIOR_MIXTURE:
-        format_number(a, sizeof a, f->pi);
-        format_number(b, sizeof b, f->s1);
-        format_number(c, sizeof c, f->s2);
+        bnn_format_double(a, sizeof a, f->pi);
+        bnn_format_double(b, sizeof b, f->s1);
+        bnn_format_double(c, sizeof c, f->s2);
         snprintf(buf, len, "mixture:%s,%s,%s", a, b, c);
         break;
     }

@@ -39,6 +39,9 @@ bnn_status bnn_prior_family_parse(const char *text, bnn_prior_family *out);
 /* The canonical text of a family (parses back to the same values), e.g. "student-t:3". */
 void bnn_prior_family_format(const bnn_prior_family *f, char *buf, size_t len);
 
+/* The shortest of %.15g, %.16g, %.17g that reads back as x (0.1 as "0.1"). */
+void bnn_format_double(char *buf, size_t len, double x);
+
 /* A parameter's prior variance divided by its v: 1, π S1² + (1−π) S2² (mixture), or INFINITY
  * (Student-t with ν ≤ 2). */
 double bnn_prior_variance_factor(const bnn_prior_family *f);

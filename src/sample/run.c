@@ -116,7 +116,7 @@ static bnn_status setup_model(struct bnn_run *r)
         shape = (bnn_input_shape){0, 0, d->train.d};
     BNN_TRY(bnn_net_create(&r->model, c->arch, shape, n_out, c->act, c->lik, c->noise_sd));
     r->n_out = r->model.n_outputs;
-    return BNN_OK;
+    return bnn_prior_options_check(&c->prior, &r->model);
 }
 
 /* fs_points test rows, evenly spread: row i·n_test / M. */
@@ -157,15 +157,15 @@ static bnn_status chain_alloc(struct bnn_run *r, struct chain *ch, bnn_target ta
     size_t rows[5];
     if (r->resume) BNN_TRY(bnn_run_chain_restore(r, ch, rows, &ch->restored));
     if (!r->writer) return BNN_OK;
+    const bnn_chain_shape shape = {P, c->fs_points, r->n_out, ch->post.n_hyper};
     if (ch->restored)
-        return bnn_store_chain_reopen(c->out_dir, ch->index, descr, P, c->fs_points, r->n_out,
-                                      rows, &ch->files);
-    return bnn_store_chain_open(c->out_dir, ch->index, descr, P, c->fs_points, r->n_out,
-                                &ch->files);
+        return bnn_store_chain_reopen(c->out_dir, ch->index, descr, &shape, rows, &ch->files);
+    return bnn_store_chain_open(c->out_dir, ch->index, descr, &shape, &ch->files);
 }
 
 static void chain_free(struct chain *ch)
 {
+    bnn_posterior_free(&ch->post);
     bnn_hmc_free(ch->hmc);
     bnn_mass_adapt_free(&ch->mass);
     free(ch->probs);
@@ -180,7 +180,7 @@ static void chain_free(struct chain *ch)
 /* Initial state: θ₀ = init_scale × a prior draw, from the chain's own stream, or with
  * superchains from the superchain's stream (key word 1 = 2^31 + superchain), so that the chains
  * of a superchain share their start. */
-static bnn_status chain_init(struct bnn_run *r, struct group *g, struct chain *ch)
+static bnn_status chain_init(struct bnn_run *r, struct chain *ch)
 {
     ch->last_checkpoint = now_seconds();
     if (ch->restored) return BNN_OK;
@@ -193,7 +193,7 @@ static bnn_status chain_init(struct bnn_run *r, struct group *g, struct chain *c
     }
     double *theta0 = malloc((r->model.n_params ? r->model.n_params : 1) * sizeof(double));
     if (!theta0) return BNN_ERROR(BNN_ENOMEM, "out of memory");
-    bnn_posterior_draw_prior(&g->post, &init_rng, r->cfg.init_scale, theta0);
+    bnn_posterior_draw_prior(&ch->post, &init_rng, r->cfg.init_scale, theta0);
     if (r->cfg.superchains <= 1) rng = init_rng; /* the chain's stream continues after θ₀ */
     bnn_status s = bnn_hmc_set(ch->hmc, theta0, rng);
     free(theta0);
@@ -217,7 +217,7 @@ static void record_regression(const struct bnn_run *r, struct chain *ch)
     const double *y = r->data->test.y;
     for (size_t i = 0; i < r->n_test; i++) {
         const double mu = ch->probs[i * K];
-        const double sd = K == 2 ? ch->probs[i * K + 1] : r->model.noise_sd;
+        const double sd = K == 2 ? ch->probs[i * K + 1] : ch->post.noise_sd;
         const double z = (y[i] - mu) / sd;
         const double ld = -0.5 * z * z - log(sd) - 0.91893853320467274178032973640562;
         const double a = ch->bma_logdens[i], hi = a > ld ? a : ld;
@@ -276,17 +276,26 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
     if (c->symmetry_moves) /* a random relabelling of hidden units: same function, new θ */
         BNN_TRY(bnn_mlp_symmetry_move(r->model.mlp, ch->hmc->theta, ch->hmc->grad,
                                       &ch->hmc->rng, ch->unit_scratch));
+    size_t gradients = st.n_leapfrog;
+    if (ch->post.n_hyper) { /* Gibbs: the precisions given θ; then logp and ∇ at the new ones */
+        BNN_TRY(bnn_posterior_gibbs(&ch->post, ch->hmc->theta, ch->hmc->current.log_lik,
+                                    &ch->hmc->rng));
+        BNN_TRY(bnn_hmc_refresh(ch->hmc));
+        gradients++;
+    }
     double row[BNN_N_STATS] = {
         [BNN_STAT_PHASE] = phase, [BNN_STAT_ACCEPT_PROB] = st.accept_prob,
         [BNN_STAT_ACCEPTED] = st.accepted, [BNN_STAT_DIVERGENT] = st.divergent,
         [BNN_STAT_ENERGY] = st.energy, [BNN_STAT_ENERGY_ERROR] = st.energy_error,
         [BNN_STAT_STEP_SIZE] = st.step_size, [BNN_STAT_N_LEAPFROG] = (double)st.n_leapfrog,
-        [BNN_STAT_LOG_LIK] = st.logp.log_lik, [BNN_STAT_LOG_PRIOR] = st.logp.log_prior};
+        [BNN_STAT_LOG_LIK] = ch->hmc->current.log_lik,
+        [BNN_STAT_LOG_PRIOR] = ch->hmc->current.log_prior};
     if (r->comm) BNN_TRY(r->comm->check_state(r, g, ch));
     if (st.accepted) ch->probs_valid = 0;
     if (r->writer) {
         const int weights = phase == 2 && (it - c->burn_in - c->warmup) % c->thin == 0;
         BNN_TRY(bnn_npy_writer_append(&ch->files.stats, row, 1));
+        if (ch->post.n_hyper) BNN_TRY(bnn_npy_writer_append(&ch->files.hyper, ch->post.hyper, 1));
         BNN_TRY(record_outputs(r, g, ch, phase == 2));
         if (weights)
             BNN_TRY(bnn_npy_writer_append(&ch->files.weights,
@@ -298,7 +307,7 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
     ch->iter++;
     ch->accept_sum += st.accept_prob;
     ch->divergences += (size_t)st.divergent;
-    ch->gradients += st.n_leapfrog;
+    ch->gradients += gradients;
     ch->step_size = ch->hmc->step_size;
     pthread_mutex_unlock(&r->lock);
     const double t = now_seconds();
@@ -319,7 +328,7 @@ static void *group_main(void *arg)
     const size_t total = r->cfg.burn_in + r->cfg.warmup + r->cfg.samples;
     bnn_status s = BNN_OK;
     for (size_t k = g->index; s == BNN_OK && k < r->n_owned; k += r->n_groups)
-        s = chain_init(r, g, &r->chains[r->owned[k]]);
+        s = chain_init(r, &r->chains[r->owned[k]]);
     for (int busy = 1; s == BNN_OK && busy;) { /* chains resumed from checkpoints may differ */
         busy = 0;
         for (size_t k = g->index; s == BNN_OK && k < r->n_owned; k += r->n_groups) {
@@ -355,16 +364,18 @@ static bnn_status setup_groups(struct bnn_run *r)
         g->index = gi;
         BNN_TRY(bnn_cpu_backend_alloc(&r->model, r->cpu_data, per_group, &g->backend));
         if (r->comm) BNN_TRY(r->comm->wrap_backend(r, &g->backend));
-        BNN_TRY(bnn_posterior_init(&g->post, &r->model, &c->prior, g->backend));
     }
     for (size_t ci = 0; ci < c->chains; ci++) {
         bnn_chain_files *f = &r->chains[ci].files;
-        f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = f->log.fd = -1;
+        f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = f->hyper.fd = f->log.fd = -1;
     }
     for (size_t ci = 0; ci < c->chains; ci++) r->chains[ci].index = ci;
     for (size_t k = 0; k < r->n_owned; k++) {
-        struct group *g = &r->groups[k % r->n_groups];
-        BNN_TRY(chain_alloc(r, &r->chains[r->owned[k]], bnn_posterior_target(&g->post)));
+        struct chain *ch = &r->chains[r->owned[k]];
+        BNN_TRY(bnn_posterior_init(&ch->post, &r->model, &c->prior,
+                                   r->groups[k % r->n_groups].backend));
+        ch->post.n_obs = r->data->train.n;
+        BNN_TRY(chain_alloc(r, ch, bnn_posterior_target(&ch->post)));
     }
     return BNN_OK;
 }
@@ -526,10 +537,8 @@ void bnn_run_free(bnn_run *r)
         bnn_store_chain_close(&r->chains[ci].files);
         chain_free(&r->chains[ci]);
     }
-    for (size_t gi = 0; r->groups && gi < r->n_groups; gi++) {
-        bnn_posterior_free(&r->groups[gi].post);
+    for (size_t gi = 0; r->groups && gi < r->n_groups; gi++)
         bnn_backend_free(&r->groups[gi].backend);
-    }
     free(r->groups);
     free(r->chains);
     free(r->owned);

@@ -12,6 +12,7 @@
 
 struct chain {
     size_t index;
+    bnn_posterior post;       /* the chain's own: its hyperparameters are part of its state */
     bnn_hmc *hmc;
     bnn_dual_avg dual_avg;
     bnn_mass_adapt mass;
@@ -36,8 +37,7 @@ struct chain {
 struct group {
     struct bnn_run *run;
     size_t index;
-    bnn_backend backend;
-    bnn_posterior post;
+    bnn_backend backend;      /* shared by the group's chains */
     pthread_t thread;
     int started;
     bnn_status status;

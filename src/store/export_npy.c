@@ -109,6 +109,8 @@ static bnn_status copy_chain(const bnn_export_run *r, const char *out_dir, size_
         {"bma_sumsq.npy", (size_t)-1, "[\"test_point\"]",
          "regression: sum over draws of E[y^2 | theta] = mu^2 + sigma^2 at each test point"},
         {"inv_mass.npy", (size_t)-1, "[\"param\"]", "the adapted inverse metric (diagonal)"},
+        {"hyper.npy", (size_t)-1, "[\"iteration\", \"hyper\"]",
+         "hierarchical prior: the precisions after every iteration; run.hyper_names"},
     };
     for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++)
         BNN_TRY(copy_one(r, out_dir, (long)c, &specs[k], buf, bytes, list));

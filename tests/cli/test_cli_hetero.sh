@@ -3,7 +3,8 @@
 # 405/101 as experiments/weight-vs-function/run.sh does): a short run, its run.json, `predict
 # --json` against the predictive mixture recomputed in numpy from the recorded (μ, σ) of every
 # draw (mean, sd and NLL = −log of the average density over draws), a resumed extension
-# byte-identical to an uninterrupted run, and the head refused on class labels.
+# byte-identical to an uninterrupted run, and the head refused on class labels; and the Gaussian
+# head with a Gibbs-sampled noise precision (--noise-hyper).
 # Exits 77 (skipped) without numpy or the CSV.
 # usage: test_cli_hetero.sh BNNMC JSON_VALUE
 set -u
@@ -79,6 +80,30 @@ if expect_success "sample 15 samples" "$bnnmc" sample "${args[@]}" --samples 15 
     [ $differ = 0 ] && echo "ok resumed extension: every chain array equals the uninterrupted run's" ||
         fail "resumed extension differs from the uninterrupted run"
 fi
+
+# The Gaussian head with hierarchical precisions of the weights and of the noise (Gibbs):
+# hyper.npy's last column is tau.noise, and the noise sd it implies settles near the residual sd
+# of the fit (Boston, standardised: a noise sd between 0.15 and 0.8, tau.noise in (1.5, 45)).
+if expect_success "sample --likelihood gaussian --noise-hyper --prior-hyper" "$bnnmc" sample \
+    --train "$tmp/train.csv" --test "$tmp/test.csv" --header no --task regression --arch mlp:10 \
+    --prior-fan-in --prior-hyper gamma:2,1 --noise-hyper gamma:2,1 --warmup 30 --samples 30 \
+    --chains 2 --quiet --out "$tmp/noise"; then
+    out=$("$py" - "$tmp/noise" <<'EOF'
+import json, sys
+import numpy as np
+run = sys.argv[1]
+names = json.load(open(run + "/run.json"))["hyper_names"]
+h = np.load(run + "/chain_000/hyper.npy")
+tau = h[30:, -1].mean()
+ok = names == ["tau.layer0", "tau.layer1", "tau.noise"] and h.shape == (60, 3) and 1.5 < tau < 45
+print("ok" if ok else "bad", f"{names}, shape {h.shape}, mean tau.noise {tau:.3g} (sd {tau ** -0.5:.3g})")
+EOF
+)
+    [ "${out%% *}" = ok ] && echo "ok noise precision sampled: ${out#ok }" || fail "noise precision: $out"
+    expect_success "predict of the --noise-hyper run" "$bnnmc" predict "$tmp/noise" --json
+fi
+expect_error "--noise-hyper with hetero-gaussian is refused" "--noise-hyper needs --likelihood gaussian" -- \
+    "$bnnmc" sample "${args[@]}" --noise-hyper gamma:2,1 --samples 5 --out "$tmp/bad"
 
 expect_error "hetero-gaussian on class labels is refused" "needs a regression data set" -- \
     "$bnnmc" sample --data digits --likelihood hetero-gaussian --quiet --out "$tmp/bad"

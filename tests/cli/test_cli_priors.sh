@@ -1,7 +1,8 @@
 #!/bin/bash
 # Each prior family end to end on the bundled digits: a short run per --prior, its canonical name
 # in run.json, a finite log prior at every iteration, a BMA accuracy far above chance; a bad
-# family is refused with its name, and --prior cannot change when a run resumes.
+# family is refused with its name, and --prior cannot change when a run resumes; hierarchical
+# prior options are refused where they cannot apply.
 # usage: test_cli_priors.sh BNNMC JSON_VALUE
 set -u
 bnnmc=${1:?usage: $0 BNNMC JSON_VALUE}
@@ -57,4 +58,16 @@ expect_error "--resume refuses a new --prior" "--prior cannot be changed" -- \
 expect_error "repeating a run with another --prior is refused" "config.prior differs" -- \
     "$bnnmc" sample --data digits --arch mlp:10 --prior logistic --warmup 15 --samples 15 \
     --chains 2 --fs-points 20 --quiet --out "$tmp/run-laplace"
+# Hierarchical priors: refused where the Gibbs update has no conjugate conditional or the model
+# lacks what they govern (their runs: tests/store/test_resume_hyper.sh, tests/cli/test_cli_hetero.sh)
+expect_error "--prior-hyper with a Laplace prior is refused" "needs --prior gaussian" -- \
+    "$bnnmc" sample --data digits --prior laplace --prior-hyper gamma:2,1 --quiet --out "$tmp/bad"
+expect_error "--ard without --prior-hyper is refused" "--ard needs --prior-hyper" -- \
+    "$bnnmc" sample --data digits --ard --quiet --out "$tmp/bad"
+expect_error "--noise-hyper on class labels is refused" "--noise-hyper needs --likelihood gaussian" -- \
+    "$bnnmc" sample --data digits --noise-hyper gamma:2,1 --quiet --out "$tmp/bad"
+expect_error "a malformed Gamma prior is refused" "--prior-hyper 'gamma:2'" "gamma:SHAPE,RATE" -- \
+    "$bnnmc" sample --data digits --prior-hyper gamma:2 --quiet --out "$tmp/bad"
+[ ! -e "$tmp/bad" ] && echo "ok refused runs leave no run directory" ||
+    fail "a refused run left $tmp/bad behind"
 finish

@@ -372,11 +372,59 @@ static void test_f32(void **state)
     if (!ok) fail();
 }
 
+/* A posterior with hyperparameters (layer and noise precisions, set by hand) has the log density
+ * and gradient of the posterior whose --prior-var and --noise-sd are their inverses: the noise
+ * precision rescales the backend's likelihood (computed at NOISE_SD), exactly. */
+static void test_hyper_equals_fixed(void **state)
+{
+    (void)state;
+    const double tau[4] = {2.5, 0.8, 1.7, 4.0}; /* tau.layer0..2, tau.noise */
+    const struct prior_case fixed_prior = {
+        "fixed", {.n_var = 3, .var = {1 / tau[0], 1 / tau[1], 1 / tau[2]}, .divide_by_fan_in = 1,
+                  .temperature = 0.37}};
+    struct prior_case hyper_prior = fixed_prior;
+    hyper_prior.opt.hyper = (bnn_hyper_options){.layers = {1, 2, 1}, .noise = {1, 3, 2}};
+    const struct combo ch = {BNN_ACT_TANH, BNN_LIK_GAUSSIAN, &hyper_prior};
+    struct problem h, f;
+    problem_init(&h, &ch, BNN_F64);
+    assert_int_equal(h.post.n_hyper, 4);
+    h.post.n_obs = N_ROWS;
+    bnn_posterior_set_hyper(&h.post, tau);
+    /* the same data, a net whose σ is τ_noise^(-1/2) and a posterior without hyperparameters */
+    make_data(BNN_LIK_GAUSSIAN, f.x, f.y);
+    const bnn_input_shape shape = {0, 0, N_IN};
+    assert_int_equal(bnn_net_create(&f.model, ARCH, shape, 1, BNN_ACT_TANH, BNN_LIK_GAUSSIAN,
+                                    1 / sqrt(tau[3])), BNN_OK);
+    assert_int_equal(bnn_cpu_data_alloc(BNN_F64, N_IN, f.x, f.y, N_ROWS, NULL, 0, BLOCK_ROWS,
+                                        &f.data), BNN_OK);
+    assert_int_equal(bnn_cpu_backend_alloc(&f.model, f.data, 2, &f.backend), BNN_OK);
+    assert_int_equal(bnn_posterior_init(&f.post, &f.model, &fixed_prior.opt, f.backend), BNN_OK);
+    f.target = bnn_posterior_target(&f.post);
+    const size_t P = h.model.n_params;
+    double theta[256], gh[256], gf[256];
+    assert_true(P <= 256);
+    draw_theta(&h, theta);
+    bnn_logp lh, lf;
+    assert_int_equal(h.target.logp_grad(h.target.ctx, theta, gh, &lh), BNN_OK);
+    assert_int_equal(f.target.logp_grad(f.target.ctx, theta, gf, &lf), BNN_OK);
+    double worst = fmax(fabs(lh.log_lik - lf.log_lik) / fabs(lf.log_lik),
+                        fmax(fabs(lh.log_prior - lf.log_prior) / fabs(lf.log_prior),
+                             fabs(lh.logp - lf.logp) / fabs(lf.logp)));
+    for (size_t i = 0; i < P; i++) worst = fmax(worst, rel_err(gh[i], gf[i]));
+    int ok = worst < VALUE_TOL;
+    print_message("%s hyperparameters set by hand equal the fixed prior and noise: log_lik %.12g, "
+                  "log_prior %.12g; max rel err %.1e (tol %.0e)\n", ok ? "ok" : "not ok",
+                  lh.log_lik, lh.log_prior, worst, VALUE_TOL);
+    problem_free(&h);
+    problem_free(&f);
+    if (!ok) fail();
+}
+
 int main(void)
 {
     static struct combo combos[N_COMBOS];
     static char names[3 * N_COMBOS][80];
-    static struct CMUnitTest tests[3 * N_COMBOS];
+    static struct CMUnitTest tests[3 * N_COMBOS + 1];
     static const char *const kinds[3] = {"gradient", "value", "float32"};
     const CMUnitTestFunction fns[3] = {test_fd_gradient, test_value, test_f32};
     size_t n = 0;
@@ -392,5 +440,7 @@ int main(void)
             tests[k * N_COMBOS + i] = (struct CMUnitTest){.name = name, .test_func = fns[k],
                                                           .initial_state = &combos[i]};
         }
+    tests[3 * N_COMBOS] = (struct CMUnitTest){.name = "hyper equals fixed",
+                                              .test_func = test_hyper_equals_fixed};
     return cmocka_run_group_tests_name("gradient", tests, NULL, NULL);
 }
