@@ -15,7 +15,9 @@ static void usage(FILE *f)
             "weight and of every recorded test-point output (function space), and per-chain\n"
             "acceptance, divergences, step size, leapfrog steps and E-BFMI.\n"
             "Writes RUN/diagnostics.json (schema: docs/diagnostics-json.md) and\n"
-            "RUN/diag_{weight,function}_{rhat,ess_bulk,ess_tail}.npy for plotting.\n\n"
+            "RUN/diag_{weight,function}_{rhat,ess_bulk,ess_tail}.npy for plotting. With a\n"
+            "hierarchical prior (sample --prior-hyper, --noise-hyper), the same for every\n"
+            "hyperparameter over the sampling iterations of hyper.npy (diag_hyper_*.npy).\n\n"
             "Also: nested R-hat when run.json has config.superchains > 1 (chain c in superchain\n"
             "floor(c / (K/S))); chain islands (pairwise function-space agreement, total\n"
             "variation, 2-chain R-hat); per-layer posterior marginals against the prior; and a\n"
@@ -36,10 +38,9 @@ static void usage(FILE *f)
             "  bnnmc diagnose runs/digits --align\n");
 }
 
-static void print_space(const bnn_diag_run *r, const bnn_diag_space *sp, int weights)
+static void print_space(const bnn_diag_run *r, const bnn_diag_space *sp, const char *what)
 {
-    printf("\n%s space: %zu quantities, %zu chains x %zu draws", weights ? "weight" : "function",
-           sp->n, r->n_chain, sp->draws);
+    printf("\n%s: %zu quantities, %zu chains x %zu draws", what, sp->n, r->n_chain, sp->draws);
     if (sp->n_nan) printf(" (%zu with R-hat NaN: constant or non-finite draws)", sp->n_nan);
     printf("\n  R-hat     q50 %.4f  q90 %.4f  q99 %.4f  max %.4f\n", sp->rhat_q50, sp->rhat_q90,
            sp->rhat_q99, sp->rhat_max);
@@ -51,8 +52,7 @@ static void print_space(const bnn_diag_run *r, const bnn_diag_space *sp, int wei
     for (size_t k = 0; k < sp->n_worst; k++) {
         char name[128];
         size_t i = sp->worst[k];
-        if (weights) bnn_diag_weight_name(r, i, name, sizeof name);
-        else bnn_diag_function_name(r, i, name, sizeof name);
+        bnn_diag_quantity_name(r, sp, i, name, sizeof name);
         printf("          %-24s %10.4f %10.1f %10.1f\n", name, sp->rhat[i], sp->ess_bulk[i],
                sp->ess_tail[i]);
     }
@@ -105,7 +105,7 @@ static void print_report(const bnn_diag_run *r, const char *dir, double seconds)
     if (r->superchains > 1) printf(" in %zu superchains", r->superchains);
     printf(" (%.1f s)\n", seconds);
     if (r->weight.present) {
-        print_space(r, &r->weight, 1);
+        print_space(r, &r->weight, "weight space");
         print_extras(&r->weight);
     } else {
         printf("\nweight space: no weights.npy\n");
@@ -114,14 +114,18 @@ static void print_report(const bnn_diag_run *r, const char *dir, double seconds)
         printf("\naligned (%s; %zu draws moved, %.2f sweeps per draw):",
                r->align_mode == 2 ? "per chain" : "per draw", r->align_changed,
                r->align_mean_sweeps);
-        print_space(r, &r->weight_aligned, 1);
+        print_space(r, &r->weight_aligned, "weight space");
         print_extras(&r->weight_aligned);
     }
     if (r->function.present) {
-        print_space(r, &r->function, 0);
+        print_space(r, &r->function, "function space");
         print_extras(&r->function);
     } else {
         printf("\nfunction space: no fs.npy\n");
+    }
+    if (r->hyper.present) {
+        print_space(r, &r->hyper, "hyperparameters (precisions of the hierarchical prior)");
+        print_extras(&r->hyper);
     }
     print_islands_marginals(r);
     printf("\nsample stats (sampling iterations):\n  %5s %10s %10s %10s %6s %10s %10s %8s\n",

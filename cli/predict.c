@@ -17,6 +17,10 @@ static const char usage_text[] =
     "directory RUN (a rejected proposal counts the repeated state): accuracy, NLL, ECE (20\n"
     "equal-count bins) and Brier score for classification, RMSE and NLL for regression;\n"
     "overall and per chain, with each chain's acceptance rate and divergences.\n"
+    "Regression: the predictive distribution at a test input is the mixture over draws of\n"
+    "N(μ, σ²) (σ = --noise-sd, or the hetero-gaussian head's own σ); NLL is -log of the\n"
+    "average density over draws, sd (mean_sd) the mixture's standard deviation averaged over\n"
+    "the test set; --json also lists predictive_mean and predictive_sd per test input.\n"
     "\n"
     "example:\n"
     "  bnnmc predict runs/digits --json\n";
@@ -38,12 +42,14 @@ static void print_text(const bnn_predict_result *r)
                r->overall.ece, r->overall.brier);
         printf("BMA test accuracy: %.4f\n", r->overall.accuracy);
     } else {
-        printf("%-8s %9s %9s %9s %9s %10s\n", "", "rmse", "nll", "accept", "steps", "divergent");
+        printf("%-8s %9s %9s %9s %9s %9s %10s\n", "", "rmse", "nll", "sd", "accept", "steps",
+               "divergent");
         for (size_t c = 0; c < r->n_chains; c++)
-            printf("chain %-2zu %9.4f %9.4f %9.3f %9.1f %10zu\n", c, r->chain_reg[c].rmse,
-                   r->chain_reg[c].nll, r->chain_stats[c].accept_rate,
+            printf("chain %-2zu %9.4f %9.4f %9.4f %9.3f %9.1f %10zu\n", c, r->chain_reg[c].rmse,
+                   r->chain_reg[c].nll, r->chain_reg[c].mean_sd, r->chain_stats[c].accept_rate,
                    r->chain_stats[c].n_leapfrog, r->chain_stats[c].divergences);
-        printf("%-8s %9.4f %9.4f\n", "all", r->overall_reg.rmse, r->overall_reg.nll);
+        printf("%-8s %9.4f %9.4f %9.4f\n", "all", r->overall_reg.rmse, r->overall_reg.nll,
+               r->overall_reg.mean_sd);
         if (r->target_sd != 1)
             printf("targets were standardised (sd %.6g): in the original units RMSE %.4f, "
                    "NLL %.4f\n", r->target_sd, r->overall_reg.rmse * r->target_sd,
@@ -57,7 +63,18 @@ static json_t *metrics_json(const bnn_predict_result *r, const bnn_class_metrics
     if (r->classification)
         return json_pack("{s:f, s:f, s:f, s:f}", "accuracy", m->accuracy, "nll", m->nll, "ece",
                          m->ece, "brier", m->brier);
-    return json_pack("{s:f, s:f}", "rmse", g->rmse, "nll", g->nll);
+    json_t *o = json_pack("{s:f, s:f}", "rmse", g->rmse, "nll", g->nll);
+    json_object_set_new(o, "mean_sd", isfinite(g->mean_sd) ? json_real(g->mean_sd) : json_null());
+    return o;
+}
+
+/* n numbers as a JSON array (NaN as null). */
+static json_t *numbers_json(const double *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; i < n; i++)
+        json_array_append_new(a, isfinite(v[i]) ? json_real(v[i]) : json_null());
+    return a;
 }
 
 static void print_json(const bnn_predict_result *r)
@@ -83,6 +100,8 @@ static void print_json(const bnn_predict_result *r)
         json_object_set_new(root, "rmse_original_units", json_real(r->overall_reg.rmse * r->target_sd));
         json_object_set_new(root, "nll_original_units",
                             json_real(r->overall_reg.nll + log(r->target_sd)));
+        json_object_set_new(root, "predictive_mean", numbers_json(r->mean, r->n_test));
+        json_object_set_new(root, "predictive_sd", numbers_json(r->sd, r->n_test));
     }
     char *text = json_dumps(root, JSON_INDENT(2) | JSON_REAL_PRECISION(17));
     if (text) puts(text);

@@ -46,11 +46,29 @@ static const char usage_text[] =
     "                         [v][f] conv (v valid, f FRN), r<O>[s<S>] residual block, m<K>|a<K>\n"
     "                         max|avg pool, g global avg pool, d<H> dense; e.g. cnn:c16f,m2,d64\n"
     "  --act NAME             tanh | relu | swish | erf (default tanh; swish for resnet20-frn)\n"
-    "  --likelihood NAME      categorical | gaussian | bernoulli (default categorical)\n"
+    "  --likelihood NAME      categorical | gaussian | bernoulli | hetero-gaussian (default\n"
+    "                         categorical; gaussian with --task regression); hetero-gaussian:\n"
+    "                         2 outputs (μ, s) per target, y ~ N(μ, σ²), σ = softplus(s) +\n"
+    "                         1e-6; predictions report the mixture's mean and sd\n"
     "  --noise-sd S           Gaussian likelihood σ (default 1)\n"
-    "  --prior-var V[,V2..]   Gaussian prior variance, one or one per dense layer (default 1)\n"
+    "  --prior FAMILY         gaussian | laplace | student-t:NU | logistic | mixture:PI,S1,S2\n"
+    "                         (default gaussian); with v from --prior-var: N(0, v); Laplace\n"
+    "                         scale √(v/2); Student-t scale √(v(NU-2)/NU) (NU > 2) or √v\n"
+    "                         (NU <= 2); logistic scale √(3v)/π; PI N(0, S1²v) + (1-PI)\n"
+    "                         N(0, S2²v). Variance v except the mixture's (PI S1² + (1-PI)\n"
+    "                         S2²) v and Student-t's with NU <= 2 (infinite)\n"
+    "  --prior-var V[,V2..]   prior variance v, one or one per layer (default 1)\n"
     "  --prior-fan-in         divide each layer's weight variance by its fan-in\n"
-    "  --temperature T        divides log-likelihood and log prior (default 1)\n"
+    "  --prior-hyper gamma:A,B  hierarchical prior (Gaussian only): each layer's precision\n"
+    "                         τ = 1/v is unknown, τ ~ Gamma(shape A, rate B), starting at\n"
+    "                         1/--prior-var; redrawn from its conditional after every HMC\n"
+    "                         iteration (Gibbs, one extra gradient); recorded in hyper.npy\n"
+    "  --ard                  with --prior-hyper (MLP): one precision per input unit for the\n"
+    "                         first layer's weights (automatic relevance determination)\n"
+    "  --noise-hyper gamma:A,B  --likelihood gaussian: the noise precision 1/σ² is unknown,\n"
+    "                         ~ Gamma(A, B), starting at 1/--noise-sd², Gibbs-updated too\n"
+    "  --temperature T        divides log-likelihood and log prior (default 1): a Gaussian\n"
+    "                         likelihood's σ acts as σ√T on the mean\n"
     "  --precision P          float32 | float64 (default float32; sums always in double)\n"
     "sampler:\n"
     "  --chains K             chains (default 4)\n"
@@ -101,7 +119,8 @@ enum {
     O_CHAINS, O_BURN, O_WARMUP, O_SAMPLES, O_THIN, O_STEP, O_TRAJ, O_MAXLF, O_JITTER, O_NO_MH,
     O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
     O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY, O_SHARDS,
-    O_PAD_TO, O_CONFIG, O_RANK_GROUPS, O_STD_TARGET, O_INIT_FROM
+    O_PAD_TO, O_CONFIG, O_RANK_GROUPS, O_STD_TARGET, O_INIT_FROM, O_PRIOR, O_PRIOR_HYPER, O_ARD,
+    O_NOISE_HYPER
 };
 
 static const struct option long_options[] = {
@@ -124,7 +143,8 @@ static const struct option long_options[] = {
     {"shards", 1, 0, O_SHARDS}, {"pad-to", 1, 0, O_PAD_TO},
     {"config", 1, 0, O_CONFIG}, {"rank-groups", 1, 0, O_RANK_GROUPS},
     {"standardize-target", 0, 0, O_STD_TARGET}, {"init-from", 1, 0, O_INIT_FROM},
-    {0, 0, 0, 0}};
+    {"prior", 1, 0, O_PRIOR}, {"prior-hyper", 1, 0, O_PRIOR_HYPER}, {"ard", 0, 0, O_ARD},
+    {"noise-hyper", 1, 0, O_NOISE_HYPER}, {0, 0, 0, 0}};
 
 struct sample_args {
     bnn_run_config cfg;
@@ -165,7 +185,7 @@ static int parse_data_model(struct sample_args *a, int opt, const char *v)
     case O_TASK:
         rc = set_choice("--task", v, "classification", "regression", &choice);
         d->task = choice ? BNN_TASK_REGRESS : BNN_TASK_CLASSIFY;
-        if (choice) c->lik = BNN_LIK_GAUSSIAN;
+        if (choice && !bnn_likelihood_is_regression(c->lik)) c->lik = BNN_LIK_GAUSSIAN;
         return rc;
     case O_CLASSES: return opt_size("--classes", v, &d->n_classes);
     case O_SUBSET: return opt_size("--train-subset", v, &d->train_subset);
@@ -183,7 +203,15 @@ static int parse_data_model(struct sample_args *a, int opt, const char *v)
     case O_LIK: return bnn_likelihood_parse(v, &c->lik) == BNN_OK ? 0 : (cli_report_error("--likelihood"), -1);
     case O_NOISE: return opt_double("--noise-sd", v, &c->noise_sd);
     case O_PRIOR_VAR: return bnn_prior_var_parse(v, &c->prior) == BNN_OK ? 0 : (cli_report_error("--prior-var"), -1);
+    case O_PRIOR: return bnn_prior_family_parse(v, &c->prior.family) == BNN_OK ? 0 : (cli_report_error("--prior"), -1);
     case O_FAN_IN: c->prior.divide_by_fan_in = 1; return 0;
+    case O_PRIOR_HYPER:
+        rc = bnn_gamma_prior_parse("--prior-hyper", v, &c->prior.hyper.layers);
+        return rc == BNN_OK ? 0 : (cli_report_error("--prior-hyper"), -1);
+    case O_ARD: c->prior.hyper.ard = 1; return 0;
+    case O_NOISE_HYPER:
+        rc = bnn_gamma_prior_parse("--noise-hyper", v, &c->prior.hyper.noise);
+        return rc == BNN_OK ? 0 : (cli_report_error("--noise-hyper"), -1);
     case O_TEMP: return opt_double("--temperature", v, &c->prior.temperature);
     case O_PREC:
         rc = set_choice("--precision", v, "float32", "float64", &choice);

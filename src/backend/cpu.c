@@ -57,6 +57,11 @@ bnn_status bnn_cpu_data_alloc(bnn_precision prec, size_t d, const double *x_trai
     return BNN_OK;
 }
 
+void bnn_cpu_data_set_targets(bnn_cpu_data *data, const double *y_train)
+{
+    if (data->n_train) memcpy(data->y_train, y_train, data->n_train * sizeof(double));
+}
+
 void bnn_shard_blocks(const bnn_shard_layout *l, size_t block_rows, size_t s, size_t *k0,
                       size_t *k1)
 {

@@ -17,6 +17,10 @@ bnn_status bnn_cpu_data_alloc(bnn_precision prec, size_t d, const double *x_trai
                               size_t n_predict, size_t block_rows, bnn_cpu_data **out);
 void bnn_cpu_data_free(bnn_cpu_data *data);
 
+/* Replaces the training targets (n_train, in the order given to bnn_cpu_data_alloc), as a
+ * simulation that regenerates the data does (the Geweke test); no backend may be computing. */
+void bnn_cpu_data_set_targets(bnn_cpu_data *data, const double *y_train);
+
 /* Training blocks are summed in a fixed order of two levels: blocks in order within each of
  * n_shards shards (fixed groups of consecutive blocks), then shards in order. A process may hold
  * only some shards (data parallelism over MPI ranks); summing the shard sums of all processes in

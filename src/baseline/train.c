@@ -345,13 +345,16 @@ static bnn_status chain_alloc(struct bnn_train *t, struct train_chain *ch)
     ch->probs = calloc(out ? out : 1, sizeof(double));
     ch->bma_sum = calloc(out ? out : 1, sizeof(double));
     ch->bma_logdens = calloc(t->n_test ? t->n_test : 1, sizeof(double));
+    ch->bma_sumsq = calloc(t->n_test ? t->n_test : 1, sizeof(double));
     ch->fs_row = calloc(fs ? fs : 1, sizeof(double));
     ch->row = malloc((P > fs ? P : fs ? fs : 1) * sizeof(double));
-    if (!ch->probs || !ch->bma_sum || !ch->bma_logdens || !ch->fs_row || !ch->row)
+    if (!ch->probs || !ch->bma_sum || !ch->bma_logdens || !ch->bma_sumsq || !ch->fs_row ||
+        !ch->row)
         return BNN_ERROR(BNN_ENOMEM, "out of memory for chain %zu", ch->index);
     for (size_t i = 0; i < t->n_test; i++) ch->bma_logdens[i] = -INFINITY;
+    const bnn_chain_shape shape = {P, c->fs_points, t->n_out, 0}; /* no hyperparameters */
     return bnn_store_chain_open(c->out_dir, ch->index, c->precision == BNN_F32 ? "<f4" : "<f8",
-                                P, c->fs_points, t->n_out, &ch->files);
+                                &shape, &ch->files);
 }
 
 static void chain_free(struct train_chain *ch)
@@ -367,6 +370,7 @@ static void chain_free(struct train_chain *ch)
     free(ch->probs);
     free(ch->bma_sum);
     free(ch->bma_logdens);
+    free(ch->bma_sumsq);
     free(ch->fs_row);
     free(ch->row);
 }

@@ -26,6 +26,7 @@ struct train_chain {
     double *probs;            /* (n_test, n_out) predictions at the draw being recorded */
     double *bma_sum;          /* (n_test, n_out) Σ over draws */
     double *bma_logdens;      /* (n_test) regression: log Σ_draws p(y | θ) */
+    double *bma_sumsq;        /* (n_test) regression: Σ_draws (μ² + σ²) */
     double *fs_row;           /* (fs_points, n_out) */
     void *row;                /* conversion buffer for one recorded row */
     size_t n_bma;

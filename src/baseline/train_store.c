@@ -119,8 +119,10 @@ void bnn_train_describe_arrays(const struct bnn_train *t, json_t *root, const ch
         add_entry(arrays, k, "fs", dt, 3, f, fs_dims);
         add_entry(arrays, k, "warmup_fs", dt, 3, f0, warm_dims);
         add_entry(arrays, k, "bma_sum", "float64", 2, b, bma_dims);
-        if (t->model.lik == BNN_LIK_GAUSSIAN)
+        if (bnn_likelihood_is_regression(t->model.lik)) {
             add_entry(arrays, k, "bma_logdens", "float64", 1, b, bma_dims);
+            add_entry(arrays, k, "bma_sumsq", "float64", 1, b, bma_dims);
+        }
         add_entry(arrays, k, "final", "float64", 1, &P, p_dims);
         if (t->cfg.method == BNN_TRAIN_VI) add_entry(arrays, k, "vi_sd", "float64", 1, &P, p_dims);
         json_array_append_new(iters, json_integer((json_int_t)draws));
@@ -154,7 +156,7 @@ bnn_status bnn_train_record_draw(struct bnn_train *t, struct train_group *g,
     for (size_t i = 0; i < M; i++)
         memcpy(ch->fs_row + i * K, ch->probs + t->fs_index[i] * K, K * sizeof(double));
     bnn_bma_add(t->model.lik, t->model.noise_sd, t->data->test.y, t->n_test, K, ch->probs,
-                ch->bma_sum, ch->bma_logdens);
+                ch->bma_sum, ch->bma_logdens, ch->bma_sumsq);
     ch->n_bma++;
     /* No Metropolis step and no Hamiltonian: every draw is kept (accept 1), energy is NaN. */
     const double row[BNN_N_STATS] = {
@@ -179,9 +181,11 @@ bnn_status bnn_train_write_chain_results(struct bnn_train *t, struct train_chain
     size_t shape[2] = {t->n_test, t->n_out}, P = t->model.n_params;
     bnn_store_chain_path(path, sizeof path, dir, ch->index, "bma_sum.npy");
     BNN_TRY(bnn_npy_write(path, "<f8", 2, shape, ch->bma_sum));
-    if (t->model.lik == BNN_LIK_GAUSSIAN) {
+    if (bnn_likelihood_is_regression(t->model.lik)) {
         bnn_store_chain_path(path, sizeof path, dir, ch->index, "bma_logdens.npy");
         BNN_TRY(bnn_npy_write(path, "<f8", 1, shape, ch->bma_logdens));
+        bnn_store_chain_path(path, sizeof path, dir, ch->index, "bma_sumsq.npy");
+        BNN_TRY(bnn_npy_write(path, "<f8", 1, shape, ch->bma_sumsq));
     }
     bnn_store_chain_path(path, sizeof path, dir, ch->index, "final.npy");
     BNN_TRY(bnn_npy_write(path, "<f8", 1, &P, final));

@@ -20,7 +20,8 @@ typedef struct {
     const char *arch;       /* any --arch bnn_net_create accepts */
     bnn_activation act;
     bnn_input_shape in;     /* plain rows: height = width = 0, channels = inputs */
-    size_t n_classes;       /* last-layer outputs (1 for Gaussian and Bernoulli) */
+    size_t n_classes;       /* last-layer outputs (1 for Gaussian and Bernoulli, 2 for
+                               hetero-Gaussian) */
     bnn_likelihood lik;
     size_t n_rows;          /* synthetic training rows N */
     size_t n_threads;

@@ -48,3 +48,23 @@ void bnn_rng_normals(bnn_rng *r, double *out, size_t n)
         if (i + 1 < n) out[i + 1] = radius * sin(two_pi * u2);
     }
 }
+
+double bnn_rng_gamma(bnn_rng *r, double shape)
+{
+    if (shape < 1) { /* Gamma(a) = Gamma(a + 1) · U^(1/a) */
+        double u = bnn_rng_uniform(r);
+        return bnn_rng_gamma(r, shape + 1) * pow(u, 1 / shape);
+    }
+    const double d = shape - 1.0 / 3.0, c = 1 / sqrt(9 * d);
+    for (;;) {
+        double x, v;
+        do {
+            bnn_rng_normals(r, &x, 1);
+            v = 1 + c * x;
+        } while (v <= 0);
+        v = v * v * v;
+        double u = bnn_rng_uniform(r), x2 = x * x;
+        if (u < 1 - 0.0331 * x2 * x2) return d * v;
+        if (log(u) < 0.5 * x2 + d * (1 - v + log(v))) return d * v;
+    }
+}

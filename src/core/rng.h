@@ -23,4 +23,9 @@ double bnn_rng_uniform(bnn_rng *r);
 /* n independent standard normals (Box-Muller; one block gives two). */
 void bnn_rng_normals(bnn_rng *r, double *out, size_t n);
 
+/* A Gamma(shape, 1) variate (shape > 0; divide by a rate for Gamma(shape, rate)): Marsaglia and
+ * Tsang's squeeze-rejection method, with U^(1/shape) boosting for shape < 1. Consumes a varying
+ * number of blocks, always the same for the same stream state. */
+double bnn_rng_gamma(bnn_rng *r, double shape);
+
 #endif

@@ -85,6 +85,22 @@ static bnn_status read_blocks(json_t *params, const char *path, size_t n_params,
     return BNN_OK;
 }
 
+/* run.json's hyper_names: the columns of each chain's hyper.npy. */
+static bnn_status read_hyper_names(json_t *names, const char *path, bnn_diag_run *r)
+{
+    if (!json_is_array(names) || json_array_size(names) > (1u << 20))
+        return BNN_ERROR(BNN_EFORMAT, "%s: hyper_names is not a list of names", path);
+    r->n_hyper = json_array_size(names);
+    r->hyper_names = calloc(r->n_hyper ? r->n_hyper : 1, sizeof *r->hyper_names);
+    if (!r->hyper_names) return BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
+    for (size_t k = 0; k < r->n_hyper; k++) {
+        const char *name = json_string_value(json_array_get(names, k));
+        if (!name) return BNN_ERROR(BNN_EFORMAT, "%s: hyper_names[%zu] is not a string", path, k);
+        snprintf(r->hyper_names[k], sizeof r->hyper_names[k], "%s", name);
+    }
+    return BNN_OK;
+}
+
 static bnn_status read_run_json(const char *dir, bnn_diag_run *r, size_t *n_params)
 {
     char path[1024];
@@ -94,13 +110,16 @@ static bnn_status read_run_json(const char *dir, bnn_diag_run *r, size_t *n_para
     if (!root && err.line < 1) return BNN_ERROR(BNN_EIO, "%s", err.text); /* names the file */
     if (!root)
         return BNN_ERROR(BNN_EFORMAT, "%s:%d:%d: %s", path, err.line, err.column, err.text);
-    json_int_t chains = 0, np = 0, points = 0, outputs = 0, superchains = 1;
-    json_t *params = NULL;
+    json_int_t chains = 0, np = 0, points = 0, outputs = 0, superchains = 1, burn_in = 0;
+    json_int_t warmup = 0;
+    json_t *params = NULL, *hyper = NULL;
     bnn_status st = BNN_OK;
-    if (json_unpack_ex(root, &err, 0, "{s:{s:I, s?:I}, s:{s:I, s:o}, s?:I, s?:I}", "config",
-                       "chains", &chains, "superchains", &superchains, "model", "n_params", &np,
-                       "params", &params, "fs_points", &points, "fs_outputs", &outputs) ||
-        chains <= 0 || np < 0 || points < 0 || outputs < 0)
+    if (json_unpack_ex(root, &err, 0, "{s:{s:I, s?:I, s?:I, s?:I}, s:{s:I, s:o}, s?:I, s?:I, "
+                       "s?:o}", "config", "chains", &chains, "superchains", &superchains,
+                       "burn_in", &burn_in, "warmup", &warmup, "model", "n_params", &np,
+                       "params", &params, "fs_points", &points, "fs_outputs", &outputs,
+                       "hyper_names", &hyper) ||
+        chains <= 0 || np < 0 || points < 0 || outputs < 0 || burn_in < 0 || warmup < 0)
         st = BNN_ERROR(BNN_EFORMAT, "%s: needs config.chains, model.n_params, model.params (%s)",
                        path, err.text);
     if (st == BNN_OK && json_is_false(json_object_get(root, "draws_are_samples")))
@@ -124,8 +143,10 @@ static bnn_status read_run_json(const char *dir, bnn_diag_run *r, size_t *n_para
         r->fs_points = (size_t)points;
         r->fs_outputs = (size_t)outputs;
         *n_params = (size_t)np;
+        r->first_sampling = (size_t)burn_in + (size_t)warmup;
         st = read_blocks(params, path, *n_params, r);
     }
+    if (st == BNN_OK && hyper) st = read_hyper_names(hyper, path, r);
     json_decref(root);
     return st;
 }
@@ -242,13 +263,14 @@ static void *worker_run(void *arg)
     return NULL;
 }
 
-/* Reads quantities [first, first + count) of every chain's first n rows into block. */
-static bnn_status read_block(chain_array *a, size_t K, size_t n, size_t Q, size_t first,
-                             size_t count, double *row, double *block)
+/* Reads quantities [first, first + count) of every chain's rows [skip, skip + n) into block. */
+static bnn_status read_block(chain_array *a, size_t K, size_t skip, size_t n, size_t Q,
+                             size_t first, size_t count, double *row, double *block)
 {
     for (size_t c = 0; c < K; c++)
         for (size_t i = 0; i < n; i++) {
-            BNN_TRY(bnn_npy_read_doubles(a[c].f, a[c].path, &a[c].h, i * Q + first, count, row));
+            BNN_TRY(bnn_npy_read_doubles(a[c].f, a[c].path, &a[c].h, (skip + i) * Q + first,
+                                         count, row));
             for (size_t j = 0; j < count; j++) block[(j * K + c) * n + i] = row[j];
         }
     return BNN_OK;
@@ -288,7 +310,7 @@ static bnn_status space_alloc(bnn_diag_space *sp, size_t Q, size_t n, size_t K,
     return BNN_OK;
 }
 
-static bnn_status stream_space(chain_array *a, size_t K, size_t n, size_t Q,
+static bnn_status stream_space(chain_array *a, size_t K, size_t skip, size_t n, size_t Q,
                                const bnn_diag_run_options *opt, const space_plan *plan,
                                bnn_diag_space *sp)
 {
@@ -309,7 +331,7 @@ static bnn_status stream_space(chain_array *a, size_t K, size_t n, size_t Q,
     }
     for (size_t first = 0; st == BNN_OK && first < Q; first += B) {
         size_t count = Q - first < B ? Q - first : B;
-        st = read_block(a, K, n, Q, first, count, row, block);
+        st = read_block(a, K, skip, n, Q, first, count, row, block);
         for (size_t t = 0; t < T; t++) {
             w[t].first = first;
             w[t].count = count;
@@ -326,10 +348,12 @@ static bnn_status stream_space(chain_array *a, size_t K, size_t n, size_t Q,
 }
 
 /* Opens NAME in every chain; the space is absent if no chain has it. Rows per quantity: the
- * product of the trailing dimensions, which must be `expect` (or anything when expect = 0). */
-static bnn_status diagnose_space(const char *dir, const char *name, size_t expect, size_t K,
-                                 const bnn_diag_run_options *opt, const space_plan *plan,
-                                 bnn_diag_space *sp)
+ * product of the trailing dimensions, which must be `expect` (or anything when expect = 0).
+ * The first `skip` rows of each chain are left out (warm-up rows of an array of every
+ * iteration). */
+static bnn_status diagnose_space(const char *dir, const char *name, size_t expect, size_t skip,
+                                 size_t K, const bnn_diag_run_options *opt,
+                                 const space_plan *plan, bnn_diag_space *sp)
 {
     chain_array *a = calloc(K, sizeof *a);
     if (!a) return BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
@@ -353,7 +377,10 @@ static bnn_status diagnose_space(const char *dir, const char *name, size_t expec
     if (st == BNN_OK && n_missing && n_missing < K)
         st = BNN_ERROR(BNN_EFORMAT, "%s/chain_*/%s: present for %zu of %zu chains", dir, name,
                        K - n_missing, K);
-    if (st == BNN_OK && n_missing == 0) st = stream_space(a, K, n, Q, opt, plan, sp);
+    if (st == BNN_OK && n_missing == 0 && n < skip)
+        st = BNN_ERROR(BNN_EFORMAT, "%s/chain_*/%s: %zu rows, fewer than the %zu of warm-up",
+                       dir, name, n, skip);
+    if (st == BNN_OK && n_missing == 0) st = stream_space(a, K, skip, n - skip, Q, opt, plan, sp);
     if (st == BNN_OK && sp->present) st = diag_space_summarise(sp);
     arrays_close(a, K);
     free(a);
@@ -412,7 +439,7 @@ static bnn_status diagnose_aligned(const char *dir, size_t n_params, const bnn_d
     r->align_mode = opt->align;
     r->align_changed = info.n_changed;
     r->align_mean_sweeps = info.mean_sweeps;
-    return diagnose_space(dir, "aligned_weights.npy", n_params, r->n_chain, opt, plan,
+    return diagnose_space(dir, "aligned_weights.npy", n_params, 0, r->n_chain, opt, plan,
                           &r->weight_aligned);
 }
 
@@ -472,14 +499,19 @@ bnn_status bnn_diag_run_compute(const char *run_dir, const bnn_diag_run_options 
     space_plan wplan = {nest, 1, 0}, fplan = {nest, 0, r->n_chain > 1};
     for (size_t c = 0; st == BNN_OK && c < r->n_chain; c++) st = chain_stats(run_dir, c, &r->chain[c]);
     if (st == BNN_OK)
-        st = diagnose_space(run_dir, "weights.npy", n_params, r->n_chain, opt, &wplan, &r->weight);
+        st = diagnose_space(run_dir, "weights.npy", n_params, 0, r->n_chain, opt, &wplan,
+                            &r->weight);
     if (st == BNN_OK && opt->align && r->weight.present)
         st = diagnose_aligned(run_dir, n_params, opt, &wplan, r);
     if (st == BNN_OK)
-        st = diagnose_space(run_dir, "fs.npy", r->fs_points * r->fs_outputs, r->n_chain, opt,
+        st = diagnose_space(run_dir, "fs.npy", r->fs_points * r->fs_outputs, 0, r->n_chain, opt,
                             &fplan, &r->function);
-    bnn_diag_space *spaces[3] = {&r->weight, &r->weight_aligned, &r->function};
-    for (size_t k = 0; st == BNN_OK && k < 3; k++) st = space_finish(spaces[k], r->n_chain, opt);
+    space_plan hplan = {nest, 1, 0}; /* hyper.npy holds every iteration: skip the warm-up */
+    if (st == BNN_OK && r->n_hyper)
+        st = diagnose_space(run_dir, "hyper.npy", r->n_hyper, r->first_sampling, r->n_chain, opt,
+                            &hplan, &r->hyper);
+    bnn_diag_space *spaces[4] = {&r->weight, &r->weight_aligned, &r->function, &r->hyper};
+    for (size_t k = 0; st == BNN_OK && k < 4; k++) st = space_finish(spaces[k], r->n_chain, opt);
     if (st == BNN_OK) st = diagnose_extras(run_dir, opt, r);
     free(ids);
     if (st != BNN_OK) {
@@ -507,6 +539,8 @@ void bnn_diag_run_free(bnn_diag_run *r)
     space_free(&r->weight);
     space_free(&r->function);
     space_free(&r->weight_aligned);
+    space_free(&r->hyper);
+    free(r->hyper_names);
     bnn_islands_free(&r->islands);
     bnn_marginals_free(&r->marginals);
     free(r->blocks);

@@ -69,6 +69,11 @@ typedef struct {
     bnn_islands islands;
     bnn_marginals marginals;
     size_t fs_points, fs_outputs;
+    /* Hyperparameters of a hierarchical prior (run.json hyper_names, chain_NNN/hyper.npy) over
+     * the sampling iterations; absent (n_hyper 0) without them. Moments give their means. */
+    size_t n_hyper, first_sampling;
+    char (*hyper_names)[64];      /* (n_hyper) */
+    bnn_diag_space hyper;
     bnn_diag_param_block *blocks; /* (n_blocks) from run.json's model.params */
     size_t n_blocks;
     bnn_diag_chain_stats *chain;  /* (n_chain) */
@@ -90,13 +95,16 @@ bnn_status bnn_diag_run_compute(const char *run_dir, const bnn_diag_run_options 
 void bnn_diag_run_free(bnn_diag_run *r);
 
 /* Name of weight i ("layer0.w[3,17]", 0-based indices) or function-space quantity i
- * ("p[point,output]"). */
+ * ("p[point,output]"); hyperparameters are named by hyper_names. */
 void bnn_diag_weight_name(const bnn_diag_run *r, size_t i, char *buf, size_t len);
 void bnn_diag_function_name(const bnn_diag_run *r, size_t i, char *buf, size_t len);
+/* Name of quantity i of space sp, one of r's spaces. */
+void bnn_diag_quantity_name(const bnn_diag_run *r, const bnn_diag_space *sp, size_t i, char *buf,
+                            size_t len);
 
-/* Writes RUN/diagnostics.json and the per-quantity arrays RUN/diag_{weight,function}_
+/* Writes RUN/diagnostics.json and the per-quantity arrays RUN/diag_{weight,function,hyper}_
  * {rhat,ess_bulk,ess_tail}.npy (float64; weights shape (n_params), function space shape
- * (points, outputs)). */
+ * (points, outputs), hyperparameters (n_hyper)). */
 bnn_status bnn_diag_run_write(const bnn_diag_run *r, const char *run_dir);
 
 #endif

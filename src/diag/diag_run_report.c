@@ -111,19 +111,25 @@ void bnn_diag_function_name(const bnn_diag_run *r, size_t i, char *buf, size_t l
     snprintf(buf, len, "p[%zu,%zu]", i / C, i % C);
 }
 
+void bnn_diag_quantity_name(const bnn_diag_run *r, const bnn_diag_space *sp, size_t i, char *buf,
+                            size_t len)
+{
+    if (sp == &r->function) bnn_diag_function_name(r, i, buf, len);
+    else if (sp == &r->hyper && i < r->n_hyper) snprintf(buf, len, "%s", r->hyper_names[i]);
+    else bnn_diag_weight_name(r, i, buf, len);
+}
+
 /* ---- diagnostics.json ----------------------------------------------------------------------- */
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
-static json_t *space_json(const bnn_diag_run *r, const bnn_diag_space *sp, int weights,
-                          const char *prefix)
+static json_t *space_json(const bnn_diag_run *r, const bnn_diag_space *sp, const char *prefix)
 {
     json_t *worst = json_array();
     for (size_t k = 0; k < sp->n_worst; k++) {
         char name[128];
         size_t i = sp->worst[k];
-        if (weights) bnn_diag_weight_name(r, i, name, sizeof name);
-        else bnn_diag_function_name(r, i, name, sizeof name);
+        bnn_diag_quantity_name(r, sp, i, name, sizeof name);
         json_array_append_new(worst, json_pack("{s:s, s:I, s:o, s:o, s:o}", "name", name,
                                                "index", (json_int_t)i, "rhat", num(sp->rhat[i]),
                                                "ess_bulk", num(sp->ess_bulk[i]), "ess_tail",
@@ -154,6 +160,21 @@ static json_t *space_json(const bnn_diag_run *r, const bnn_diag_space *sp, int w
         json_object_set_new(json_object_get(o, "arrays"), "rhat_nested", json_string(a_nested));
     }
     if (sp->has_null) json_object_set_new(o, "null", bnn_null_rhat_json(&sp->null));
+    return o;
+}
+
+/* The hyperparameters: the space's summary plus every one by name, with its mean. */
+static json_t *hyper_json(const bnn_diag_run *r)
+{
+    const bnn_diag_space *sp = &r->hyper;
+    json_t *o = space_json(r, sp, "hyper"), *list = json_array();
+    for (size_t i = 0; i < sp->n; i++)
+        json_array_append_new(list, json_pack("{s:s, s:o, s:o, s:o, s:o}", "name",
+                                              r->hyper_names[i], "mean", num(sp->moments[i]),
+                                              "rhat", num(sp->rhat[i]), "ess_bulk",
+                                              num(sp->ess_bulk[i]), "ess_tail",
+                                              num(sp->ess_tail[i])));
+    json_object_set_new(o, "quantities", list);
     return o;
 }
 
@@ -197,14 +218,14 @@ bnn_status bnn_diag_run_write(const bnn_diag_run *r, const char *run_dir)
 {
     json_t *root = json_pack("{s:s, s:i, s:I}", "format", "bnnmc-diagnostics", "format_version",
                              1, "chains", (json_int_t)r->n_chain);
-    json_object_set_new(root, "weight", r->weight.present ? space_json(r, &r->weight, 1, "weight")
+    json_object_set_new(root, "weight", r->weight.present ? space_json(r, &r->weight, "weight")
                                                           : json_null());
     json_object_set_new(root, "function", r->function.present
-                                              ? space_json(r, &r->function, 0, "function")
+                                              ? space_json(r, &r->function, "function")
                                               : json_null());
     json_object_set_new(root, "superchains", json_integer((json_int_t)r->superchains));
     json_object_set_new(root, "weight_aligned", r->weight_aligned.present
-                                                    ? space_json(r, &r->weight_aligned, 1,
+                                                    ? space_json(r, &r->weight_aligned,
                                                                  "weight_aligned")
                                                     : json_null());
     if (r->weight_aligned.present)
@@ -217,6 +238,7 @@ bnn_status bnn_diag_run_write(const bnn_diag_run *r, const char *run_dir)
                                                         : json_null());
     json_object_set_new(root, "marginals", r->has_marginals ? bnn_marginals_json(&r->marginals)
                                                             : json_null());
+    json_object_set_new(root, "hyper", r->hyper.present ? hyper_json(r) : json_null());
     json_object_set_new(root, "sample_stats", stats_json(r));
     char path[1024], tmp[1100];
     snprintf(path, sizeof path, "%s/diagnostics.json", run_dir);
@@ -229,6 +251,7 @@ bnn_status bnn_diag_run_write(const bnn_diag_run *r, const char *run_dir)
     if (r->weight.present) BNN_TRY(write_arrays(&r->weight, run_dir, "weight", 1, &r->weight.n));
     if (r->weight_aligned.present)
         BNN_TRY(write_arrays(&r->weight_aligned, run_dir, "weight_aligned", 1, &r->weight_aligned.n));
+    if (r->hyper.present) BNN_TRY(write_arrays(&r->hyper, run_dir, "hyper", 1, &r->hyper.n));
     if (r->function.present) {
         size_t shape[2] = {r->fs_points, r->fs_outputs};
         if (shape[0] * shape[1] != r->function.n) {

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "diag/diag_internal.h"
+#include "model/prior.h"
 
 bnn_status bnn_marginals_prior_var(const char *run_dir, size_t P, double *prior_var)
 {
@@ -28,6 +29,13 @@ bnn_status bnn_marginals_prior_var(const char *run_dir, size_t P, double *prior_
     size_t L = st == BNN_OK ? json_array_size(widths) - 1 : 0, nv = json_array_size(pv), i = 0;
     if (st == BNN_OK && nv != 1 && nv != L)
         st = BNN_ERROR(BNN_EFORMAT, "%s: config.prior_var has %zu entries for %zu layers", path, nv, L);
+    /* the family's variance is a multiple of v (model/prior.h); absent in older runs: Gaussian */
+    bnn_prior_family family = {.kind = BNN_PRIOR_GAUSSIAN};
+    json_t *fam = json_object_get(json_object_get(root, "config"), "prior");
+    if (st == BNN_OK && fam &&
+        (!json_is_string(fam) || bnn_prior_family_parse(json_string_value(fam), &family) != BNN_OK))
+        st = BNN_ERROR(BNN_EFORMAT, "%s: config.prior is not a prior family", path);
+    const double factor = bnn_prior_variance_factor(&family);
     for (size_t l = 0; st == BNN_OK && l < L; l++) {
         double v = json_number_value(json_array_get(pv, nv == 1 ? 0 : l));
         size_t in = (size_t)json_integer_value(json_array_get(widths, l));
@@ -36,8 +44,8 @@ bnn_status bnn_marginals_prior_var(const char *run_dir, size_t P, double *prior_
             st = BNN_ERROR(BNN_EFORMAT, "%s: prior or widths do not fit %zu parameters", path, P);
             break;
         }
-        for (size_t k = 0; k < in * out; k++) prior_var[i++] = fan_in ? v / (double)in : v;
-        for (size_t k = 0; k < out; k++) prior_var[i++] = v;
+        for (size_t k = 0; k < in * out; k++) prior_var[i++] = factor * (fan_in ? v / (double)in : v);
+        for (size_t k = 0; k < out; k++) prior_var[i++] = factor * v;
     }
     if (st == BNN_OK && i != P)
         st = BNN_ERROR(BNN_EFORMAT, "%s: widths give %zu parameters, not %zu", path, i, P);

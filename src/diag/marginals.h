@@ -56,7 +56,8 @@ bnn_status bnn_marginals_compute(const double *moments, const double *moments_al
 void bnn_marginals_free(bnn_marginals *m);
 
 /* prior_var (P) per parameter from RUN/run.json (config.prior_var, one per dense layer or one
- * for all; config.prior_var_divided_by_fan_in; model.widths). */
+ * for all; config.prior_var_divided_by_fan_in; model.widths), times the variance factor of the
+ * prior family config.prior (INFINITY for Student-t with ν ≤ 2; see model/prior.h). */
 bnn_status bnn_marginals_prior_var(const char *run_dir, size_t P, double *prior_var);
 
 /* The check as JSON (docs/diagnostics-json.md, MARGINALS). */

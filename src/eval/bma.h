@@ -7,10 +7,11 @@
 
 #include "model/likelihood.h"
 
-/* Adds one draw's predictive outputs out (n_test, n_out) to sum (n_test, n_out); for a Gaussian
- * likelihood (out = means) also logdens[i] := log(exp(logdens[i]) + N(y_i | out_i, noise_sd²)),
- * logdens starting at -inf. */
+/* Adds one draw's predictive outputs out (n_test, n_out) to sum (n_test, n_out). For the
+ * regression heads (out = μ, or μ and σ for hetero-gaussian; σ = noise_sd for gaussian) also
+ * logdens[i] := log(exp(logdens[i]) + N(y_i | μ_i, σ_i²)), logdens starting at -inf, and
+ * sumsq[i] += μ_i² + σ_i² (the predictive mixture's second moment). */
 void bnn_bma_add(bnn_likelihood lik, double noise_sd, const double *y, size_t n_test,
-                 size_t n_out, const double *out, double *sum, double *logdens);
+                 size_t n_out, const double *out, double *sum, double *logdens, double *sumsq);
 
 #endif

@@ -72,14 +72,16 @@ bnn_status bnn_class_metrics_compute(const double *probs, const double *labels, 
     return bnn_ece_equal_count(probs, labels, n, k, 20, &out->ece);
 }
 
-void bnn_regress_metrics_compute(const double *mean, const double *logdens, const double *y,
-                                 size_t n, bnn_regress_metrics *out)
+void bnn_regress_metrics_compute(const double *mean, const double *sd, const double *logdens,
+                                 const double *y, size_t n, bnn_regress_metrics *out)
 {
-    double se = 0, nll = 0;
+    double se = 0, nll = 0, sd_sum = 0;
     for (size_t i = 0; i < n; i++) {
         se += (mean[i] - y[i]) * (mean[i] - y[i]);
         nll -= logdens[i];
+        sd_sum += sd ? sd[i] : NAN;
     }
     out->rmse = sqrt(se / (double)n);
     out->nll = nll / (double)n;
+    out->mean_sd = sd_sum / (double)n;
 }

@@ -26,12 +26,14 @@ bnn_status bnn_ece_equal_count(const double *probs, const double *labels, size_t
                                size_t n_bins, double *ece);
 
 typedef struct {
-    double rmse; /* of the predictive mean */
-    double nll;  /* mean of -log p(y | data), the predictive density a mixture over draws */
+    double rmse;    /* of the predictive mean */
+    double nll;     /* mean of -log p(y | data), the predictive density a mixture over draws */
+    double mean_sd; /* mean over inputs of the predictive standard deviation (NaN if unknown) */
 } bnn_regress_metrics;
 
-/* mean (n) predictive means; logdens (n) log of the predictive density at each target. */
-void bnn_regress_metrics_compute(const double *mean, const double *logdens, const double *y,
-                                 size_t n, bnn_regress_metrics *out);
+/* mean (n) predictive means; sd (n) their standard deviations, or NULL; logdens (n) log of the
+ * predictive density at each target. */
+void bnn_regress_metrics_compute(const double *mean, const double *sd, const double *logdens,
+                                 const double *y, size_t n, bnn_regress_metrics *out);
 
 #endif

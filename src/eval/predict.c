@@ -1,4 +1,5 @@
-/* Bayesian model average metrics of a run directory. */
+/* Bayesian model average metrics of a run directory; regression: the predictive mixture's
+ * mean and standard deviation at every test input. */
 #include "eval/predict.h"
 
 #include <jansson.h>
@@ -6,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "data/npy.h"
 #include "store/run_store.h"
@@ -16,17 +18,50 @@ static bnn_status read_npy(const char *path, size_t expect, double **out)
     return bnn_npy_load_doubles(path, expect, "is this a finished bnnmc run?", NULL, out);
 }
 
-/* Chain c's model-average: probabilities (or means) and, for regression, log densities. */
+/* One chain's model-average sums: probabilities (or regression outputs) and, for regression,
+ * log densities and second moments (NULL for runs written before bma_sumsq.npy existed). */
+struct chain_sums {
+    double *sum, *logdens, *sumsq;
+};
+
 static bnn_status read_chain(const char *dir, size_t c, size_t n, size_t k, int classification,
-                             double **sum, double **logdens)
+                             struct chain_sums *cs)
 {
     char path[1200];
+    *cs = (struct chain_sums){0};
     snprintf(path, sizeof path, "%s/chain_%03zu/bma_sum.npy", dir, c);
-    BNN_TRY(read_npy(path, n * k, sum));
-    *logdens = NULL;
+    BNN_TRY(read_npy(path, n * k, &cs->sum));
     if (classification) return BNN_OK;
     snprintf(path, sizeof path, "%s/chain_%03zu/bma_logdens.npy", dir, c);
-    return read_npy(path, n, logdens);
+    BNN_TRY(read_npy(path, n, &cs->logdens));
+    snprintf(path, sizeof path, "%s/chain_%03zu/bma_sumsq.npy", dir, c);
+    return access(path, F_OK) == 0 ? read_npy(path, n, &cs->sumsq) : BNN_OK;
+}
+
+static void chain_sums_free(struct chain_sums *cs)
+{
+    free(cs->sum);
+    free(cs->logdens);
+    free(cs->sumsq);
+}
+
+/* Regression over `draws` draws: the mixture's mean (n) from the sums of the k outputs (the
+ * mean is output 0) and, when sumsq is not NULL, its standard deviation (n) from Σ E[y² | θ]. */
+static void regression_moments(const double *sum, const double *sumsq, size_t n, size_t k,
+                               double draws, double *mean, double *sd)
+{
+    for (size_t i = 0; i < n; i++) {
+        mean[i] = sum[i * k] / draws;
+        double var = sumsq ? sumsq[i] / draws - mean[i] * mean[i] : NAN;
+        sd[i] = var > 0 ? sqrt(var) : sumsq ? 0 : NAN;
+    }
+}
+
+/* log(e^a + e^b) without overflow. */
+static double log_add(double a, double b)
+{
+    double hi = a > b ? a : b;
+    return hi == -INFINITY ? hi : hi + log(exp(a - hi) + exp(b - hi));
 }
 
 static bnn_status read_manifest(const char *dir, bnn_predict_result *out, size_t *k,
@@ -96,6 +131,30 @@ bnn_status bnn_chain_summary_read(const char *dir, size_t chain, bnn_chain_summa
     return s;
 }
 
+/* Adds chain c's sums into the totals and computes its own metrics. */
+static bnn_status add_chain(bnn_predict_result *out, size_t c, size_t draws, size_t k,
+                            const double *y, struct chain_sums *cs, double *total,
+                            double *total_ld, double *total_sq, int *have_sq)
+{
+    const size_t n = out->n_test;
+    for (size_t i = 0; i < n * k; i++) total[i] += cs->sum[i];
+    if (out->classification) {
+        for (size_t i = 0; i < n * k; i++) cs->sum[i] /= (double)draws;
+        return bnn_class_metrics_compute(cs->sum, y, n, k, &out->chain[c]);
+    }
+    *have_sq &= cs->sumsq != NULL;
+    for (size_t i = 0; i < n; i++) {
+        total_ld[i] = log_add(total_ld[i], cs->logdens[i]);
+        cs->logdens[i] -= log((double)draws);
+        if (cs->sumsq) total_sq[i] += cs->sumsq[i];
+    }
+    /* out->mean and out->sd hold this chain's moments until the overall ones replace them */
+    regression_moments(cs->sum, cs->sumsq, n, k, (double)draws, out->mean, out->sd);
+    bnn_regress_metrics_compute(out->mean, cs->sumsq ? out->sd : NULL, cs->logdens, y, n,
+                                &out->chain_reg[c]);
+    return BNN_OK;
+}
+
 bnn_status bnn_predict_run(const char *dir, bnn_predict_result *out)
 {
     memset(out, 0, sizeof *out);
@@ -115,12 +174,16 @@ bnn_status bnn_predict_run(const char *dir, bnn_predict_result *out)
                       dir, k, n);
     double *y = NULL, *total = s == BNN_OK ? calloc(n * k + 1, sizeof(double)) : NULL;
     double *total_ld = s == BNN_OK ? malloc((n + 1) * sizeof(double)) : NULL;
+    double *total_sq = s == BNN_OK ? calloc(n + 1, sizeof(double)) : NULL;
+    int have_sq = 1;
     out->chain = calloc(C + 1, sizeof *out->chain);
     out->chain_reg = calloc(C + 1, sizeof *out->chain_reg);
     out->chain_draws = calloc(C + 1, sizeof *out->chain_draws);
     out->chain_stats = calloc(C + 1, sizeof *out->chain_stats);
-    if (s == BNN_OK && (!total || !total_ld || !out->chain || !out->chain_reg ||
-                        !out->chain_draws || !out->chain_stats))
+    out->mean = calloc(n + 1, sizeof *out->mean);
+    out->sd = calloc(n + 1, sizeof *out->sd);
+    if (s == BNN_OK && (!total || !total_ld || !total_sq || !out->chain || !out->chain_reg ||
+                        !out->chain_draws || !out->chain_stats || !out->mean || !out->sd))
         s = BNN_ERROR(BNN_ENOMEM, "out of memory");
     if (s == BNN_OK) s = read_npy(path, n, &y);
     out->n_test = n;
@@ -133,43 +196,33 @@ bnn_status bnn_predict_run(const char *dir, bnn_predict_result *out)
             break;
         }
         size_t draws = (size_t)count;
-        double *sum = NULL, *ld = NULL;
-        s = read_chain(dir, c, n, k, out->classification, &sum, &ld);
+        struct chain_sums cs;
+        s = read_chain(dir, c, n, k, out->classification, &cs);
         if (s == BNN_OK) s = bnn_chain_summary_read(dir, c, &out->chain_stats[c]);
         if (s == BNN_OK && draws == 0)
             s = BNN_ERROR(BNN_EINVAL, "%s: chain %zu has no sampling iterations", dir, c);
         if (s == BNN_OK) {
             out->chain_draws[c] = draws;
             out->n_draws += draws;
-            for (size_t i = 0; i < n * k; i++) total[i] += sum[i];
-            for (size_t i = 0; i < n * k; i++) sum[i] /= (double)draws;
-            if (out->classification) {
-                s = bnn_class_metrics_compute(sum, y, n, k, &out->chain[c]);
-            } else {
-                for (size_t i = 0; i < n; i++) {
-                    double a = total_ld[i], b = ld[i], hi = a > b ? a : b;
-                    total_ld[i] = hi + log(exp(a - hi) + exp(b - hi));
-                    ld[i] -= log((double)draws);
-                }
-                bnn_regress_metrics_compute(sum, ld, y, n, &out->chain_reg[c]);
-            }
+            s = add_chain(out, c, draws, k, y, &cs, total, total_ld, total_sq, &have_sq);
         }
-        free(sum);
-        free(ld);
+        chain_sums_free(&cs);
     }
-    if (s == BNN_OK) {
+    if (s == BNN_OK && out->classification) {
         for (size_t i = 0; i < n * k; i++) total[i] /= (double)out->n_draws;
-        if (out->classification) {
-            s = bnn_class_metrics_compute(total, y, n, k, &out->overall);
-        } else {
-            for (size_t i = 0; i < n; i++) total_ld[i] -= log((double)out->n_draws);
-            bnn_regress_metrics_compute(total, total_ld, y, n, &out->overall_reg);
-        }
+        s = bnn_class_metrics_compute(total, y, n, k, &out->overall);
+    } else if (s == BNN_OK) {
+        for (size_t i = 0; i < n; i++) total_ld[i] -= log((double)out->n_draws);
+        regression_moments(total, have_sq ? total_sq : NULL, n, k, (double)out->n_draws,
+                           out->mean, out->sd);
+        bnn_regress_metrics_compute(out->mean, have_sq ? out->sd : NULL, total_ld, y, n,
+                                    &out->overall_reg);
     }
     out->n_out = k;
     out->bma = total;
     out->targets = y;
     free(total_ld);
+    free(total_sq);
     json_decref(counts);
     if (s != BNN_OK) bnn_predict_result_free(out);
     return s;
@@ -185,6 +238,9 @@ void bnn_predict_result_free(bnn_predict_result *r)
     free(r->targets);
     r->bma = NULL;
     r->targets = NULL;
+    free(r->mean);
+    free(r->sd);
+    r->mean = r->sd = NULL;
     r->chain_stats = NULL;
     r->chain = NULL;
     r->chain_reg = NULL;

@@ -36,6 +36,10 @@ typedef struct {
     bnn_regress_metrics *chain_reg; /* (n_chains) */
     size_t *chain_draws;            /* (n_chains) */
     bnn_chain_summary *chain_stats; /* (n_chains) sampling-phase statistics */
+    /* Regression, all chains: the predictive distribution, a mixture over draws of N(μ, σ²),
+     * at each test input: its mean and standard deviation (NaN for runs that recorded no
+     * second moments). */
+    double *mean, *sd;              /* (n_test) */
 } bnn_predict_result;
 
 /* Reads RUN/run.json, RUN/test_targets.npy and each chain's model-average sums. */

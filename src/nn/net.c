@@ -69,6 +69,10 @@ bnn_status bnn_net_create(bnn_net *net, const char *arch, bnn_input_shape in, si
                           bnn_activation act, bnn_likelihood lik, double noise_sd)
 {
     memset(net, 0, sizeof *net);
+    if (lik != BNN_LIK_CATEGORICAL && n_logits != bnn_likelihood_n_logits(lik, n_logits))
+        return BNN_ERROR(BNN_EINVAL, "--likelihood %s needs %zu last-layer outputs, not %zu",
+                         bnn_likelihood_name(lik), bnn_likelihood_n_logits(lik, n_logits),
+                         n_logits);
     net->n_inputs = in.channels * (in.height ? in.height : 1) * (in.width ? in.width : 1);
     net->n_logits = n_logits;
     net->n_outputs = bnn_likelihood_n_outputs(lik, n_logits);

@@ -173,3 +173,13 @@ bnn_status bnn_hmc_find_step_size(bnn_hmc *s)
     s->step_size = eps;
     return BNN_OK;
 }
+
+bnn_status bnn_hmc_refresh(bnn_hmc *s)
+{
+    BNN_TRY(s->target.logp_grad(s->target.ctx, s->theta, s->grad, &s->current));
+    check_gradient(s->grad, s->dim, &s->current);
+    if (!isfinite(s->current.logp))
+        return BNN_ERROR(BNN_ENUM, "the log posterior or its gradient is not finite after the "
+                                   "hyperparameter update");
+    return BNN_OK;
+}

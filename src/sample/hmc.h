@@ -51,6 +51,10 @@ void bnn_hmc_free(bnn_hmc *s);
 /* Sets the position (and computes logp and gradient there), unit mass, ε from the options. */
 bnn_status bnn_hmc_set(bnn_hmc *s, const double *theta0, bnn_rng rng);
 
+/* Recomputes the cached log density and gradient at the current position, after the target
+ * changed (a Gibbs update of its hyperparameters): one gradient evaluation. */
+bnn_status bnn_hmc_refresh(bnn_hmc *s);
+
 /* One HMC iteration; metropolis = 0 accepts every finite proposal (burn-in). Consumes the same
  * random numbers whether or not the proposal is accepted. */
 bnn_status bnn_hmc_iterate(bnn_hmc *s, int metropolis, bnn_hmc_stats *st);

@@ -60,8 +60,9 @@ size_t bnn_run_default_block_rows(size_t n_params)
 
 double bnn_run_default_traj_len(const bnn_run_config *c)
 {
-    double v = 0;
+    double v = 0, k = bnn_prior_variance_factor(&c->prior.family);
     for (size_t i = 0; i < c->prior.n_var; i++) v = c->prior.var[i] > v ? c->prior.var[i] : v;
+    if (isfinite(k)) v *= k; /* else (Student-t, ν ≤ 2) the squared scale: v itself */
     return 1.5707963267948966 * sqrt(v) * sqrt(c->prior.temperature);
 }
 
@@ -96,14 +97,15 @@ static bnn_status check_config(const bnn_run_config *c)
 
 bnn_status bnn_run_net_create(const bnn_run_config *c, const bnn_dataset *d, bnn_net *net)
 {
-    size_t n_out = 1;
-    if (c->lik == BNN_LIK_GAUSSIAN && d->task != BNN_TASK_REGRESS)
-        return BNN_ERROR(BNN_EINVAL, "--likelihood gaussian needs a regression data set "
-                                     "(--task regression)");
-    if (c->lik != BNN_LIK_GAUSSIAN && d->task != BNN_TASK_CLASSIFY)
+    const int regression = bnn_likelihood_is_regression(c->lik);
+    if (regression && d->task != BNN_TASK_REGRESS)
+        return BNN_ERROR(BNN_EINVAL, "--likelihood %s needs a regression data set (--task "
+                                     "regression)", bnn_likelihood_name(c->lik));
+    if (!regression && d->task != BNN_TASK_CLASSIFY)
         return BNN_ERROR(BNN_EINVAL, "--likelihood %s needs class labels; use --likelihood "
-                                     "gaussian for regression", bnn_likelihood_name(c->lik));
-    if (c->lik == BNN_LIK_CATEGORICAL) n_out = d->n_classes;
+                                     "gaussian or hetero-gaussian for regression",
+                         bnn_likelihood_name(c->lik));
+    const size_t n_out = bnn_likelihood_n_logits(c->lik, d->n_classes);
     if (c->lik == BNN_LIK_BERNOULLI && d->n_classes != 2)
         return BNN_ERROR(BNN_EINVAL, "--likelihood bernoulli needs labels 0 and 1 (the data "
                                      "have %zu classes)", d->n_classes);
@@ -117,7 +119,7 @@ static bnn_status setup_model(struct bnn_run *r)
 {
     BNN_TRY(bnn_run_net_create(&r->cfg, r->data, &r->model));
     r->n_out = r->model.n_outputs;
-    return BNN_OK;
+    return bnn_prior_options_check(&r->cfg.prior, &r->model);
 }
 
 /* fs_points test rows, evenly spread: row i·n_test / M. */
@@ -140,6 +142,7 @@ static bnn_status chain_alloc(struct bnn_run *r, struct chain *ch, bnn_target ta
     ch->probs = calloc(out ? out : 1, sizeof(double));
     ch->bma_sum = calloc(out ? out : 1, sizeof(double));
     ch->bma_logdens = calloc(r->n_test ? r->n_test : 1, sizeof(double));
+    ch->bma_sumsq = calloc(r->n_test ? r->n_test : 1, sizeof(double));
     size_t row = P > c->fs_points * r->n_out ? P : c->fs_points * r->n_out;
     ch->row = malloc((row ? row : 1) * sizeof(double));
     ch->fs_row = malloc((c->fs_points * r->n_out + 1) * sizeof(double));
@@ -149,27 +152,29 @@ static bnn_status chain_alloc(struct bnn_run *r, struct chain *ch, bnn_target ta
         ch->unit_scratch = malloc((bnn_mlp_max_hidden_width(r->model.mlp) + 1) * sizeof(size_t));
         if (!ch->unit_scratch) return BNN_ERROR(BNN_ENOMEM, "out of memory");
     }
-    if (!ch->probs || !ch->bma_sum || !ch->bma_logdens || !ch->row || !ch->fs_row)
+    if (!ch->probs || !ch->bma_sum || !ch->bma_logdens || !ch->bma_sumsq || !ch->row ||
+        !ch->fs_row)
         return BNN_ERROR(BNN_ENOMEM, "out of memory for chain %zu", ch->index);
     for (size_t i = 0; i < r->n_test; i++) ch->bma_logdens[i] = -INFINITY;
     const char *descr = c->precision == BNN_F32 ? "<f4" : "<f8";
     size_t rows[5];
     if (r->resume) BNN_TRY(bnn_run_chain_restore(r, ch, rows, &ch->restored));
     if (!r->writer) return BNN_OK;
+    const bnn_chain_shape shape = {P, c->fs_points, r->n_out, ch->post.n_hyper};
     if (ch->restored)
-        return bnn_store_chain_reopen(c->out_dir, ch->index, descr, P, c->fs_points, r->n_out,
-                                      rows, &ch->files);
-    return bnn_store_chain_open(c->out_dir, ch->index, descr, P, c->fs_points, r->n_out,
-                                &ch->files);
+        return bnn_store_chain_reopen(c->out_dir, ch->index, descr, &shape, rows, &ch->files);
+    return bnn_store_chain_open(c->out_dir, ch->index, descr, &shape, &ch->files);
 }
 
 static void chain_free(struct chain *ch)
 {
+    bnn_posterior_free(&ch->post);
     bnn_hmc_free(ch->hmc);
     bnn_mass_adapt_free(&ch->mass);
     free(ch->probs);
     free(ch->bma_sum);
     free(ch->bma_logdens);
+    free(ch->bma_sumsq);
     free(ch->row);
     free(ch->fs_row);
     free(ch->unit_scratch);
@@ -178,7 +183,7 @@ static void chain_free(struct chain *ch)
 /* Initial state: θ₀ = init_scale × a prior draw, from the chain's own stream, or with
  * superchains from the superchain's stream (key word 1 = 2^31 + superchain), so that the chains
  * of a superchain share their start; with --init-from, the source run's final weights. */
-static bnn_status chain_init(struct bnn_run *r, struct group *g, struct chain *ch)
+static bnn_status chain_init(struct bnn_run *r, struct chain *ch)
 {
     ch->last_checkpoint = now_seconds();
     if (ch->restored) return BNN_OK;
@@ -196,7 +201,7 @@ static bnn_status chain_init(struct bnn_run *r, struct group *g, struct chain *c
         const size_t per = r->cfg.superchains > 1 ? r->cfg.chains / r->cfg.superchains : 1;
         s = bnn_init_source_theta(r->init, ch->index / per, theta0);
     } else {
-        bnn_posterior_draw_prior(&g->post, &init_rng, r->cfg.init_scale, theta0);
+        bnn_posterior_draw_prior(&ch->post, &init_rng, r->cfg.init_scale, theta0);
         if (r->cfg.superchains <= 1) rng = init_rng; /* the chain's stream continues after θ₀ */
     }
     if (s == BNN_OK) s = bnn_hmc_set(ch->hmc, theta0, rng);
@@ -228,8 +233,8 @@ static bnn_status record_outputs(struct bnn_run *r, struct group *g, struct chai
     BNN_TRY(bnn_npy_writer_append(sampling ? &ch->files.fs : &ch->files.warmup_fs,
                                   as_row(r, ch, fs, M * K), 1));
     if (!sampling) return BNN_OK;
-    bnn_bma_add(r->model.lik, r->model.noise_sd, r->data->test.y, r->n_test, K, ch->probs,
-                ch->bma_sum, ch->bma_logdens);
+    bnn_bma_add(r->model.lik, ch->post.noise_sd, r->data->test.y, r->n_test, K, ch->probs,
+                ch->bma_sum, ch->bma_logdens, ch->bma_sumsq);
     ch->n_bma++;
     return BNN_OK;
 }
@@ -263,17 +268,26 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
     if (c->symmetry_moves) /* a random relabelling of hidden units: same function, new θ */
         BNN_TRY(bnn_mlp_symmetry_move(r->model.mlp, ch->hmc->theta, ch->hmc->grad,
                                       &ch->hmc->rng, ch->unit_scratch));
+    size_t gradients = st.n_leapfrog;
+    if (ch->post.n_hyper) { /* Gibbs: the precisions given θ; then logp and ∇ at the new ones */
+        BNN_TRY(bnn_posterior_gibbs(&ch->post, ch->hmc->theta, ch->hmc->current.log_lik,
+                                    &ch->hmc->rng));
+        BNN_TRY(bnn_hmc_refresh(ch->hmc));
+        gradients++;
+    }
     double row[BNN_N_STATS] = {
         [BNN_STAT_PHASE] = phase, [BNN_STAT_ACCEPT_PROB] = st.accept_prob,
         [BNN_STAT_ACCEPTED] = st.accepted, [BNN_STAT_DIVERGENT] = st.divergent,
         [BNN_STAT_ENERGY] = st.energy, [BNN_STAT_ENERGY_ERROR] = st.energy_error,
         [BNN_STAT_STEP_SIZE] = st.step_size, [BNN_STAT_N_LEAPFROG] = (double)st.n_leapfrog,
-        [BNN_STAT_LOG_LIK] = st.logp.log_lik, [BNN_STAT_LOG_PRIOR] = st.logp.log_prior};
+        [BNN_STAT_LOG_LIK] = ch->hmc->current.log_lik,
+        [BNN_STAT_LOG_PRIOR] = ch->hmc->current.log_prior};
     if (r->comm) BNN_TRY(r->comm->check_state(r, g, ch));
     if (st.accepted) ch->probs_valid = 0;
     if (r->writer) {
         const int weights = phase == 2 && (it - c->burn_in - c->warmup) % c->thin == 0;
         BNN_TRY(bnn_npy_writer_append(&ch->files.stats, row, 1));
+        if (ch->post.n_hyper) BNN_TRY(bnn_npy_writer_append(&ch->files.hyper, ch->post.hyper, 1));
         BNN_TRY(record_outputs(r, g, ch, phase == 2));
         if (weights)
             BNN_TRY(bnn_npy_writer_append(&ch->files.weights,
@@ -285,7 +299,7 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
     ch->iter++;
     ch->accept_sum += st.accept_prob;
     ch->divergences += (size_t)st.divergent;
-    ch->gradients += st.n_leapfrog;
+    ch->gradients += gradients;
     ch->step_size = ch->hmc->step_size;
     pthread_mutex_unlock(&r->lock);
     const double t = now_seconds();
@@ -306,7 +320,7 @@ static void *group_main(void *arg)
     const size_t total = r->cfg.burn_in + r->cfg.warmup + r->cfg.samples;
     bnn_status s = BNN_OK;
     for (size_t k = g->index; s == BNN_OK && k < r->n_owned; k += r->n_groups)
-        s = chain_init(r, g, &r->chains[r->owned[k]]);
+        s = chain_init(r, &r->chains[r->owned[k]]);
     for (int busy = 1; s == BNN_OK && busy;) { /* chains resumed from checkpoints may differ */
         busy = 0;
         for (size_t k = g->index; s == BNN_OK && k < r->n_owned; k += r->n_groups) {
@@ -342,16 +356,18 @@ static bnn_status setup_groups(struct bnn_run *r)
         g->index = gi;
         BNN_TRY(bnn_cpu_backend_alloc(&r->model, r->cpu_data, per_group, &g->backend));
         if (r->comm) BNN_TRY(r->comm->wrap_backend(r, &g->backend));
-        BNN_TRY(bnn_posterior_init(&g->post, &r->model, &c->prior, g->backend));
     }
     for (size_t ci = 0; ci < c->chains; ci++) {
         bnn_chain_files *f = &r->chains[ci].files;
-        f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = f->log.fd = -1;
+        f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = f->hyper.fd = f->log.fd = -1;
     }
     for (size_t ci = 0; ci < c->chains; ci++) r->chains[ci].index = ci;
     for (size_t k = 0; k < r->n_owned; k++) {
-        struct group *g = &r->groups[k % r->n_groups];
-        BNN_TRY(chain_alloc(r, &r->chains[r->owned[k]], bnn_posterior_target(&g->post)));
+        struct chain *ch = &r->chains[r->owned[k]];
+        BNN_TRY(bnn_posterior_init(&ch->post, &r->model, &c->prior,
+                                   r->groups[k % r->n_groups].backend));
+        ch->post.n_obs = r->data->train.n;
+        BNN_TRY(chain_alloc(r, ch, bnn_posterior_target(&ch->post)));
     }
     return BNN_OK;
 }
@@ -471,9 +487,11 @@ static bnn_status write_chain_results(struct bnn_run *r, struct chain *ch)
     size_t shape[2] = {r->n_test, r->n_out}, P = r->model.n_params;
     bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, "bma_sum.npy");
     BNN_TRY(bnn_npy_write(path, "<f8", 2, shape, ch->bma_sum));
-    if (r->model.lik == BNN_LIK_GAUSSIAN) {
+    if (bnn_likelihood_is_regression(r->model.lik)) {
         bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, "bma_logdens.npy");
         BNN_TRY(bnn_npy_write(path, "<f8", 1, shape, ch->bma_logdens));
+        bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, "bma_sumsq.npy");
+        BNN_TRY(bnn_npy_write(path, "<f8", 1, shape, ch->bma_sumsq));
     }
     bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, "inv_mass.npy");
     return bnn_npy_write(path, "<f8", 1, &P, ch->hmc->inv_mass);
@@ -517,10 +535,8 @@ void bnn_run_free(bnn_run *r)
         bnn_store_chain_close(&r->chains[ci].files);
         chain_free(&r->chains[ci]);
     }
-    for (size_t gi = 0; r->groups && gi < r->n_groups; gi++) {
-        bnn_posterior_free(&r->groups[gi].post);
+    for (size_t gi = 0; r->groups && gi < r->n_groups; gi++)
         bnn_backend_free(&r->groups[gi].backend);
-    }
     free(r->groups);
     free(r->chains);
     free(r->owned);

@@ -63,7 +63,8 @@ bnn_status bnn_run_net_create(const bnn_run_config *c, const bnn_dataset *d, bnn
 /* Default rows per block: 256; 1024 from 100 000 parameters; 2048 from 1 000 000. */
 size_t bnn_run_default_block_rows(size_t n_params);
 
-/* Default trajectory length (π/2)·σ·√T with σ² the largest prior variance, as in the paper. */
+/* Default trajectory length (π/2)·σ·√T with σ² the largest prior variance, as in the paper (for
+ * a Student-t prior with ν ≤ 2, whose variance is infinite, the largest squared scale). */
 double bnn_run_default_traj_len(const bnn_run_config *c);
 
 /* Storage for the strings a bnn_dataset_options read back from run.json points into. */

@@ -13,6 +13,7 @@
 
 struct chain {
     size_t index;
+    bnn_posterior post;       /* the chain's own: its hyperparameters are part of its state */
     bnn_hmc *hmc;
     bnn_dual_avg dual_avg;
     bnn_mass_adapt mass;
@@ -22,6 +23,7 @@ struct chain {
     int probs_valid;
     double *bma_sum;          /* (n_test, n_out) Σ over sampling iterations */
     double *bma_logdens;      /* (n_test) regression: running log Σ p(y | θ) */
+    double *bma_sumsq;        /* (n_test) regression: Σ E[y² | θ] = Σ (μ² + σ²) */
     size_t n_bma;
     void *row;                /* conversion buffer for one recorded row */
     double *fs_row;           /* (fs_points, n_out) the recorded function-space outputs */
@@ -36,8 +38,7 @@ struct chain {
 struct group {
     struct bnn_run *run;
     size_t index;
-    bnn_backend backend;
-    bnn_posterior post;
+    bnn_backend backend;      /* shared by the group's chains */
     pthread_t thread;
     int started;
     bnn_status status;

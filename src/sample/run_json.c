@@ -29,6 +29,15 @@ static json_t *config_json(const bnn_run_config *c)
         (json_int_t)c->fs_points, "out", c->out_dir, "checkpoint_interval",
         c->checkpoint_interval);
     if (!o) return NULL;
+    char text[128];
+    bnn_prior_family_format(&c->prior.family, text, sizeof text);
+    json_object_set_new(o, "prior", json_string(text));
+    const bnn_hyper_options *h = &c->prior.hyper;
+    bnn_gamma_prior_format(&h->layers, text, sizeof text);
+    json_object_set_new(o, "prior_hyper", h->layers.on ? json_string(text) : json_null());
+    json_object_set_new(o, "ard", json_boolean(h->ard));
+    bnn_gamma_prior_format(&h->noise, text, sizeof text);
+    json_object_set_new(o, "noise_hyper", h->noise.on ? json_string(text) : json_null());
     json_object_set_new(o, "superchains", json_integer((json_int_t)c->superchains));
     json_object_set_new(o, "symmetry_moves", json_boolean(c->symmetry_moves));
     json_object_set_new(o, "data_shards", json_integer((json_int_t)c->data_shards));
@@ -83,19 +92,33 @@ json_t *bnn_run_model_json(const bnn_net *net)
     return o;
 }
 
+/* What the recorded outputs of one test input are (run.json's fs_output_meaning). */
+static const char *fs_meaning(bnn_likelihood lik)
+{
+    if (lik == BNN_LIK_GAUSSIAN) return "predictive mean";
+    return lik == BNN_LIK_HETERO_GAUSSIAN ? "predictive mean and sd" : "class probability";
+}
+
 json_t *bnn_run_describe(const struct bnn_run *r, const bnn_dataset_options *data_opt)
 {
-    json_t *stats = json_array();
+    json_t *stats = json_array(), *hyper = json_array();
     for (size_t i = 0; i < BNN_N_STATS; i++) json_array_append_new(stats, json_string(bnn_stat_names[i]));
-    return json_pack("{s:s, s:i, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:s, s:o}", "format",
+    const bnn_hyper_options *h = &r->cfg.prior.hyper;
+    for (size_t k = 0; k < bnn_hyper_count(&r->model, h); k++) {
+        char name[64];
+        bnn_hyper_name(&r->model, h, k, name, sizeof name);
+        json_array_append_new(hyper, json_string(name));
+    }
+    json_t *o = json_pack("{s:s, s:i, s:s, s:s, s:o, s:o, s:o, s:I, s:I, s:s, s:o}", "format",
                      "bnnmc-run", "format_version", 1, "bnnmc_version", "0.1.0", "status",
                      "running", "config", config_json(&r->cfg), "data",
                      bnn_run_data_json(r->data, data_opt), "model",
                      bnn_run_model_json(&r->model), "fs_points",
                      (json_int_t)r->cfg.fs_points, "fs_outputs", (json_int_t)r->n_out,
-                     "fs_output_meaning",
-                     r->model.lik == BNN_LIK_GAUSSIAN ? "predictive mean" : "class probability",
-                     "stat_names", stats);
+                     "fs_output_meaning", fs_meaning(r->model.lik), "stat_names", stats);
+    if (o) json_object_set_new(o, "hyper_names", hyper);
+    else json_decref(hyper);
+    return o;
 }
 
 /* Adds the chain's arrays to the manifest. */
@@ -125,12 +148,21 @@ static void describe_chain(const struct bnn_run *r, const struct chain *ch, json
     size_t b[2] = {r->n_test, r->n_out};
     snprintf(path, sizeof path, "chain_%03zu/bma_sum.npy", ch->index);
     json_array_append_new(arrays, bnn_store_manifest_entry("bma_sum", c, path, "float64", 2, b, bma_dims));
-    if (r->model.lik == BNN_LIK_GAUSSIAN) {
+    if (bnn_likelihood_is_regression(r->model.lik)) {
         snprintf(path, sizeof path, "chain_%03zu/bma_logdens.npy", ch->index);
         json_array_append_new(arrays, bnn_store_manifest_entry("bma_logdens", c, path, "float64", 1, b, bma_dims));
+        snprintf(path, sizeof path, "chain_%03zu/bma_sumsq.npy", ch->index);
+        json_array_append_new(arrays, bnn_store_manifest_entry("bma_sumsq", c, path, "float64", 1, b, bma_dims));
     }
     snprintf(path, sizeof path, "chain_%03zu/inv_mass.npy", ch->index);
     json_array_append_new(arrays, bnn_store_manifest_entry("inv_mass", c, path, "float64", 1, &r->model.n_params, mass_dims));
+    const size_t n_hyper = bnn_hyper_count(&r->model, &r->cfg.prior.hyper);
+    if (n_hyper) {
+        static const char *const hyper_dims[] = {"iteration", "hyper"};
+        size_t hs[2] = {ch->files.stats.rows, n_hyper};
+        snprintf(path, sizeof path, "chain_%03zu/hyper.npy", ch->index);
+        json_array_append_new(arrays, bnn_store_manifest_entry("hyper", c, path, "float64", 2, hs, hyper_dims));
+    }
 }
 
 void bnn_run_describe_arrays(const struct bnn_run *r, json_t *root, const char *status)
@@ -194,6 +226,13 @@ bnn_status bnn_run_check_existing(struct bnn_run *r)
                          err.line, err.text);
     json_t *old_cfg = json_object_get(old, "config"), *new_cfg = json_object_get(r->json, "config");
     json_t *old_data = json_object_get(old, "data"), *new_data = json_object_get(r->json, "data");
+    /* settings added since format version 1 began: an older run had their defaults */
+    if (json_is_object(old_cfg)) {
+        json_t *defaults = json_pack("{s:s, s:n, s:b, s:n}", "prior", "gaussian", "prior_hyper",
+                                     "ard", 0, "noise_hyper");
+        json_object_update_missing(old_cfg, defaults);
+        json_decref(defaults);
+    }
     bnn_status s = BNN_OK;
     const char *diff = NULL;
     if (!json_is_object(old_cfg) || !json_is_object(old_data) ||
@@ -280,6 +319,17 @@ static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *
     if (init_from && snprintf(c->init_from, sizeof c->init_from, "%s", init_from) >=
                          (int)sizeof c->init_from)
         return BNN_ERROR(BNN_EFORMAT, "%s: config.init_from is too long", path);
+    json_t *family = json_object_get(o, "prior"); /* absent in older runs: Gaussian */
+    if (family && !json_is_string(family))
+        return BNN_ERROR(BNN_EFORMAT, "%s: config.prior is not a string", path);
+    if (family) BNN_TRY(bnn_prior_family_parse(json_string_value(family), &c->prior.family));
+    bnn_hyper_options *h = &c->prior.hyper; /* absent in older runs: none */
+    json_t *layers = json_object_get(o, "prior_hyper"), *noise = json_object_get(o, "noise_hyper");
+    if (json_is_string(layers))
+        BNN_TRY(bnn_gamma_prior_parse("config.prior_hyper", json_string_value(layers), &h->layers));
+    if (json_is_string(noise))
+        BNN_TRY(bnn_gamma_prior_parse("config.noise_hyper", json_string_value(noise), &h->noise));
+    h->ard = json_is_true(json_object_get(o, "ard"));
     return BNN_OK;
 }
 
@@ -291,11 +341,15 @@ static bnn_status data_from_json(json_t *o, const char *path, bnn_dataset_option
     json_int_t n_classes, subset, target_col, header;
     int standardized;
     json_error_t err;
-    if (json_unpack_ex(o, &err, 0, "{s?s, s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:I}", "name", &name,
-                       "train", &train, "test", &test, "task", &task, "n_classes", &n_classes,
-                       "train_subset", &subset, "standardized", &standardized, "target_col",
-                       &target_col, "csv_header", &header) != 0)
+    json_t *name_json = NULL; /* a string, or null for data from --train/--test */
+    if (json_unpack_ex(o, &err, 0, "{s?o, s:s, s:s, s:s, s:I, s:I, s:b, s:I, s:I}", "name",
+                       &name_json, "train", &train, "test", &test, "task", &task, "n_classes",
+                       &n_classes, "train_subset", &subset, "standardized", &standardized,
+                       "target_col", &target_col, "csv_header", &header) != 0)
         return BNN_ERROR(BNN_EFORMAT, "%s: data: %s", path, err.text);
+    if (name_json && !json_is_null(name_json) && !json_is_string(name_json))
+        return BNN_ERROR(BNN_EFORMAT, "%s: data.name is neither a string nor null", path);
+    name = json_string_value(name_json);
     memset(d, 0, sizeof *d);
     if (name) {
         snprintf(st->name, sizeof st->name, "%s", name);

@@ -38,6 +38,10 @@ static size_t chain_arrays(const struct bnn_run *r, struct chain *ch, bnn_ckpt_p
     parts[n++] = (bnn_ckpt_part){ch->probs, out};
     parts[n++] = (bnn_ckpt_part){ch->bma_sum, out};
     parts[n++] = (bnn_ckpt_part){ch->bma_logdens, r->n_test * sizeof(double)};
+    if (bnn_likelihood_is_regression(r->model.lik))
+        parts[n++] = (bnn_ckpt_part){ch->bma_sumsq, r->n_test * sizeof(double)};
+    if (ch->post.n_hyper) /* the hyperparameters θ's log density and gradient were taken at */
+        parts[n++] = (bnn_ckpt_part){ch->post.hyper, ch->post.n_hyper * sizeof(double)};
     return n;
 }
 
@@ -59,7 +63,7 @@ bnn_status bnn_run_chain_checkpoint(struct bnn_run *r, struct chain *ch)
         .divergences = ch->divergences, .gradients = ch->gradients,
         .accept_sum = ch->accept_sum, .progress_step_size = ch->step_size,
         .rows = {w[0]->rows, w[1]->rows, w[2]->rows, w[3]->rows, ch->files.log.n_records}};
-    bnn_ckpt_part parts[9] = {{&sc, sizeof sc}};
+    bnn_ckpt_part parts[11] = {{&sc, sizeof sc}};
     size_t n = 1 + chain_arrays(r, ch, parts + 1);
     char path[1200], prev[1200];
     bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, "checkpoint.bin");
@@ -104,23 +108,26 @@ static void apply_scalars(struct chain *ch, const struct chain_scalars *sc)
     ch->step_size = sc->progress_step_size;
 }
 
-/* 1 if the chain's files hold at least the rows and records a checkpoint recorded. */
-static int arrays_hold(const struct bnn_run *r, size_t chain, const uint64_t rows[5])
+/* 1 if the chain's files hold at least the rows and records a checkpoint recorded (hyper.npy,
+ * when the chain has hyperparameters, as many rows as stats.npy). */
+static int arrays_hold(const struct bnn_run *r, const struct chain *ch, const uint64_t rows[5])
 {
-    static const char *const names[5] = {"stats.npy", "weights.npy", "fs.npy", "warmup_fs.npy",
-                                         "records.log"};
+    static const char *const names[6] = {"stats.npy", "weights.npy", "fs.npy", "warmup_fs.npy",
+                                         "records.log", "hyper.npy"};
     const size_t item = (size_t)r->cfg.precision, h = BNN_NPY_WRITER_HEADER_BYTES;
-    const size_t row_bytes[5] = {BNN_N_STATS * sizeof(double), r->model.n_params * item,
+    const size_t row_bytes[6] = {BNN_N_STATS * sizeof(double), r->model.n_params * item,
                                  r->cfg.fs_points * r->n_out * item,
-                                 r->cfg.fs_points * r->n_out * item, BNN_LOG_RECORD_BYTES};
-    const size_t header[5] = {h, h, h, h, BNN_LOG_HEADER_BYTES};
-    for (size_t i = 0; i < 5; i++) {
+                                 r->cfg.fs_points * r->n_out * item, BNN_LOG_RECORD_BYTES,
+                                 ch->post.n_hyper * sizeof(double)};
+    const size_t header[6] = {h, h, h, h, BNN_LOG_HEADER_BYTES, h};
+    const uint64_t n_rows[6] = {rows[0], rows[1], rows[2], rows[3], rows[4], rows[0]};
+    for (size_t i = 0; i < (ch->post.n_hyper ? 6u : 5u); i++) {
         char path[1200];
         struct stat st;
-        bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, chain, names[i]);
-        if (stat(path, &st) != 0 || (uint64_t)st.st_size < header[i] + rows[i] * row_bytes[i]) {
+        bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, names[i]);
+        if (stat(path, &st) != 0 || (uint64_t)st.st_size < header[i] + n_rows[i] * row_bytes[i]) {
             BNN_ERROR(BNN_EFORMAT, "%s holds fewer than the %llu rows its checkpoint recorded",
-                      path, (unsigned long long)rows[i]);
+                      path, (unsigned long long)n_rows[i]);
             return 0;
         }
     }
@@ -138,7 +145,7 @@ static bnn_status restore_from(struct bnn_run *r, struct chain *ch, const char *
     struct chain_scalars sc;
     bnn_status s = bnn_ckpt_take(&cur, &sc, sizeof sc);
     if (s == BNN_OK) s = check_scalars(r, ch, &sc, path);
-    bnn_ckpt_part parts[8];
+    bnn_ckpt_part parts[10];
     size_t n = s == BNN_OK ? chain_arrays(r, ch, parts) : 0;
     for (size_t i = 0; s == BNN_OK && i < n; i++)
         s = bnn_ckpt_take(&cur, (void *)parts[i].data, parts[i].len);
@@ -147,8 +154,9 @@ static bnn_status restore_from(struct bnn_run *r, struct chain *ch, const char *
                       len - cur.pos);
     free(payload);
     BNN_TRY(s);
-    if (!arrays_hold(r, ch->index, sc.rows)) return BNN_EFORMAT;
+    if (!arrays_hold(r, ch, sc.rows)) return BNN_EFORMAT;
     apply_scalars(ch, &sc);
+    if (ch->post.n_hyper) bnn_posterior_set_hyper(&ch->post, ch->post.hyper);
     for (size_t i = 0; i < 5; i++) rows[i] = (size_t)sc.rows[i];
     return BNN_OK;
 }

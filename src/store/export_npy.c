@@ -106,7 +106,11 @@ static bnn_status copy_chain(const bnn_export_run *r, const char *out_dir, size_
          "sum over all of this chain's sampling iterations of the test-set predictions"},
         {"bma_logdens.npy", (size_t)-1, "[\"test_point\"]",
          "regression: log of the sum over draws of p(y | theta) at each test point"},
+        {"bma_sumsq.npy", (size_t)-1, "[\"test_point\"]",
+         "regression: sum over draws of E[y^2 | theta] = mu^2 + sigma^2 at each test point"},
         {"inv_mass.npy", (size_t)-1, "[\"param\"]", "the adapted inverse metric (diagonal)"},
+        {"hyper.npy", (size_t)-1, "[\"iteration\", \"hyper\"]",
+         "hierarchical prior: the precisions after every iteration; run.hyper_names"},
     };
     for (size_t k = 0; k < sizeof specs / sizeof specs[0]; k++)
         BNN_TRY(copy_one(r, out_dir, (long)c, &specs[k], buf, bytes, list));

@@ -52,17 +52,18 @@ void bnn_store_chain_path(char *buf, size_t len, const char *dir, size_t chain, 
     snprintf(buf, len, "%s/chain_%03zu/%s", dir, chain, name);
 }
 
-bnn_status bnn_store_chain_open(const char *dir, size_t chain, const char *descr, size_t n_params,
-                                size_t fs_points, size_t fs_outputs, bnn_chain_files *f)
+bnn_status bnn_store_chain_open(const char *dir, size_t chain, const char *descr,
+                                const bnn_chain_shape *shape, bnn_chain_files *f)
 {
     char path[1200];
     snprintf(path, sizeof path, "%s/chain_%03zu", dir, chain);
     BNN_TRY(make_dirs(path));
-    const size_t n_stats = BNN_N_STATS, fs_shape[2] = {fs_points, fs_outputs};
-    f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = f->log.fd = -1;
-    /* a fresh chain: checkpoints of a run this one replaces must not be resumed later */
-    static const char *const stale[] = {"checkpoint.bin", "checkpoint.prev.bin"};
-    for (size_t i = 0; i < 2; i++) {
+    const size_t n_stats = BNN_N_STATS, fs_shape[2] = {shape->fs_points, shape->fs_outputs};
+    f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = f->hyper.fd = f->log.fd = -1;
+    /* a fresh chain: checkpoints (and hyperparameters) of a run this one replaces must not be
+     * resumed or read later */
+    static const char *const stale[] = {"checkpoint.bin", "checkpoint.prev.bin", "hyper.npy"};
+    for (size_t i = 0; i < 3; i++) {
         bnn_store_chain_path(path, sizeof path, dir, chain, stale[i]);
         if (unlink(path) != 0 && errno != ENOENT)
             return BNN_ERROR(BNN_EIO, "cannot remove %s: %s", path, strerror(errno));
@@ -70,30 +71,38 @@ bnn_status bnn_store_chain_open(const char *dir, size_t chain, const char *descr
     bnn_store_chain_path(path, sizeof path, dir, chain, "stats.npy");
     BNN_TRY(bnn_npy_writer_open(&f->stats, path, "<f8", 1, &n_stats));
     bnn_store_chain_path(path, sizeof path, dir, chain, "weights.npy");
-    BNN_TRY(bnn_npy_writer_open(&f->weights, path, descr, 1, &n_params));
+    BNN_TRY(bnn_npy_writer_open(&f->weights, path, descr, 1, &shape->n_params));
     bnn_store_chain_path(path, sizeof path, dir, chain, "fs.npy");
     BNN_TRY(bnn_npy_writer_open(&f->fs, path, descr, 2, fs_shape));
     bnn_store_chain_path(path, sizeof path, dir, chain, "warmup_fs.npy");
     BNN_TRY(bnn_npy_writer_open(&f->warmup_fs, path, descr, 2, fs_shape));
+    if (shape->n_hyper) {
+        bnn_store_chain_path(path, sizeof path, dir, chain, "hyper.npy");
+        BNN_TRY(bnn_npy_writer_open(&f->hyper, path, "<f8", 1, &shape->n_hyper));
+    }
     bnn_store_chain_path(path, sizeof path, dir, chain, "records.log");
     return bnn_log_open(&f->log, path);
 }
 
 bnn_status bnn_store_chain_reopen(const char *dir, size_t chain, const char *descr,
-                                  size_t n_params, size_t fs_points, size_t fs_outputs,
-                                  const size_t rows[5], bnn_chain_files *f)
+                                  const bnn_chain_shape *shape, const size_t rows[5],
+                                  bnn_chain_files *f)
 {
     char path[1200];
-    const size_t n_stats = BNN_N_STATS, fs_shape[2] = {fs_points, fs_outputs};
-    f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = f->log.fd = -1;
+    const size_t n_stats = BNN_N_STATS, fs_shape[2] = {shape->fs_points, shape->fs_outputs};
+    f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = f->hyper.fd = f->log.fd = -1;
     bnn_store_chain_path(path, sizeof path, dir, chain, "records.log");
     BNN_TRY(bnn_log_reopen(&f->log, path, rows[4]));
     bnn_store_chain_path(path, sizeof path, dir, chain, "stats.npy");
     BNN_TRY(bnn_npy_writer_reopen(&f->stats, path, "<f8", 1, &n_stats, rows[0]));
     bnn_store_chain_path(path, sizeof path, dir, chain, "weights.npy");
-    BNN_TRY(bnn_npy_writer_reopen(&f->weights, path, descr, 1, &n_params, rows[1]));
+    BNN_TRY(bnn_npy_writer_reopen(&f->weights, path, descr, 1, &shape->n_params, rows[1]));
     bnn_store_chain_path(path, sizeof path, dir, chain, "fs.npy");
     BNN_TRY(bnn_npy_writer_reopen(&f->fs, path, descr, 2, fs_shape, rows[2]));
+    if (shape->n_hyper) {
+        bnn_store_chain_path(path, sizeof path, dir, chain, "hyper.npy");
+        BNN_TRY(bnn_npy_writer_reopen(&f->hyper, path, "<f8", 1, &shape->n_hyper, rows[0]));
+    }
     bnn_store_chain_path(path, sizeof path, dir, chain, "warmup_fs.npy");
     return bnn_npy_writer_reopen(&f->warmup_fs, path, descr, 2, fs_shape, rows[3]);
 }
@@ -114,6 +123,7 @@ bnn_status bnn_store_chain_flush(bnn_chain_files *f)
 {
     bnn_npy_writer *w[4] = {&f->stats, &f->weights, &f->fs, &f->warmup_fs};
     for (size_t i = 0; i < 4; i++) BNN_TRY(bnn_npy_writer_flush(w[i]));
+    if (f->hyper.fd >= 0) BNN_TRY(bnn_npy_writer_flush(&f->hyper));
     return bnn_log_flush(&f->log);
 }
 
@@ -122,14 +132,15 @@ bnn_status bnn_store_chain_sync(bnn_chain_files *f)
     BNN_TRY(bnn_npy_writer_sync(&f->stats));
     BNN_TRY(bnn_npy_writer_sync(&f->weights));
     BNN_TRY(bnn_npy_writer_sync(&f->fs));
+    if (f->hyper.fd >= 0) BNN_TRY(bnn_npy_writer_sync(&f->hyper));
     return bnn_npy_writer_sync(&f->warmup_fs);
 }
 
 bnn_status bnn_store_chain_close(bnn_chain_files *f)
 {
-    bnn_npy_writer *w[] = {&f->stats, &f->weights, &f->fs, &f->warmup_fs};
+    bnn_npy_writer *w[] = {&f->stats, &f->weights, &f->fs, &f->warmup_fs, &f->hyper};
     bnn_status first = BNN_OK;
-    for (size_t i = 0; i < 4; i++) {
+    for (size_t i = 0; i < 5; i++) {
         bnn_status s = bnn_npy_writer_close(w[i]);
         if (first == BNN_OK) first = s;
     }

@@ -11,6 +11,9 @@
  *   DIR/chain_NNN/bma_sum.npy     (n_test, output) float64: Σ over sampling iterations of the
  *                                 predicted probabilities (regression: means)
  *   DIR/chain_NNN/bma_logdens.npy (n_test) float64, regression only: log Σ_draws p(y | θ)
+ *   DIR/chain_NNN/bma_sumsq.npy   (n_test) float64, regression only: Σ_draws (μ² + σ²)
+ *   DIR/chain_NNN/hyper.npy       (iteration, hyper) float64, every iteration, with a hierarchical
+ *                                 prior: the precisions after the iteration's Gibbs update
  *   DIR/chain_NNN/inv_mass.npy    (param) float64: the adapted inverse metric
  *   DIR/chain_NNN/records.log     per iteration: where its rows are and their CRC-32
  *   DIR/chain_NNN/checkpoint.bin  the chain's whole state (and checkpoint.prev.bin) */
@@ -41,21 +44,28 @@ extern const char *const bnn_stat_names[BNN_N_STATS];
 
 typedef struct {
     bnn_npy_writer stats, weights, fs, warmup_fs;
+    bnn_npy_writer hyper; /* hyper.npy, one row per iteration (like stats); fd -1 without */
     bnn_record_log log;  /* records.log: one checksummed record per iteration */
 } bnn_chain_files;
+
+/* The shape of a chain's arrays: params per weight row, function-space points and outputs,
+ * hyperparameters per hyper row (0: no hyper.npy). */
+typedef struct {
+    size_t n_params, fs_points, fs_outputs, n_hyper;
+} bnn_chain_shape;
 
 /* Creates DIR (and parents). Refuses a directory that already holds a run.json unless
  * overwrite is set. */
 bnn_status bnn_store_create(const char *dir, int overwrite);
 
 /* Opens chain `chain`'s arrays. descr is the dtype of weights and function-space outputs. */
-bnn_status bnn_store_chain_open(const char *dir, size_t chain, const char *descr, size_t n_params,
-                                size_t fs_points, size_t fs_outputs, bnn_chain_files *f);
+bnn_status bnn_store_chain_open(const char *dir, size_t chain, const char *descr,
+                                const bnn_chain_shape *shape, bnn_chain_files *f);
 /* Reopens chain `chain`'s arrays after a restart, cut back to rows[] = (stats, weights, fs,
- * warmup_fs rows, log records) as recorded by its checkpoint. */
+ * warmup_fs rows, log records) as recorded by its checkpoint; hyper.npy to the stats rows. */
 bnn_status bnn_store_chain_reopen(const char *dir, size_t chain, const char *descr,
-                                  size_t n_params, size_t fs_points, size_t fs_outputs,
-                                  const size_t rows[5], bnn_chain_files *f);
+                                  const bnn_chain_shape *shape, const size_t rows[5],
+                                  bnn_chain_files *f);
 
 /* Appends the record of the iteration whose rows were just appended (weights only if
  * with_weights, function space to fs or warmup_fs). */

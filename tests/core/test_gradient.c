@@ -1,5 +1,6 @@
 /* Gradient of the full log posterior by finite differences (float64) for every activation ×
- * likelihood × prior, its value against a naive direct computation, and float32 vs float64. */
+ * likelihood × prior (Gaussian, the other families, tempered), its value against a naive direct
+ * computation (prior densities from R's nmath), and float32 vs float64. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #include <cmocka.h>
+#define MATHLIB_STANDALONE 1
+#include <Rmath.h>
 
 #include "backend/cpu.h"
 #include "core/rng.h"
@@ -39,7 +42,7 @@
 #define KINK_MARGIN 1e-3
 
 static const char *const act_names[] = {"tanh", "relu", "swish", "erf"};
-static const char *const lik_names[] = {"categorical", "gaussian", "bernoulli"};
+static const char *const lik_names[] = {"categorical", "gaussian", "bernoulli", "hetero-gaussian"};
 
 struct prior_case {
     const char *name;
@@ -51,9 +54,20 @@ static const struct prior_case priors[] = {
     {"perlayer_fanin", {.n_var = 3, .var = {0.5, 2.0, 1.5}, .divide_by_fan_in = 1,
                         .temperature = 1}},
     {"tempered", {.n_var = 1, .var = {1.3}, .divide_by_fan_in = 0, .temperature = 0.37}},
+    {"laplace", {.n_var = 1, .var = {0.8}, .temperature = 1,
+                 .family = {.kind = BNN_PRIOR_LAPLACE}}},
+    {"student_t_fanin_tempered", {.n_var = 3, .var = {0.5, 2.0, 1.5}, .divide_by_fan_in = 1,
+                                  .temperature = 0.37,
+                                  .family = {.kind = BNN_PRIOR_STUDENT_T, .nu = 3}}},
+    {"logistic", {.n_var = 1, .var = {1.3}, .temperature = 1,
+                  .family = {.kind = BNN_PRIOR_LOGISTIC}}},
+    {"mixture_perlayer", {.n_var = 3, .var = {0.5, 2.0, 1.5}, .temperature = 1,
+                          .family = {.kind = BNN_PRIOR_MIXTURE, .pi = 0.3, .s1 = 1.5,
+                                     .s2 = 0.2}}},
 };
 #define N_PRIORS (sizeof priors / sizeof priors[0])
-#define N_COMBOS (4 * 3 * N_PRIORS)
+#define N_LIKS 4
+#define N_COMBOS (4 * N_LIKS * N_PRIORS)
 
 struct combo {
     bnn_activation act;
@@ -72,7 +86,7 @@ struct problem {
     double y[N_ROWS];
 };
 
-/* Inputs N(0,1); targets a class (categorical), U(-3, 3) (Gaussian) or 0/1 (Bernoulli). */
+/* Inputs N(0,1); targets a class (categorical), U(-3, 3) (both Gaussians) or 0/1 (Bernoulli). */
 static void make_data(bnn_likelihood lik, double *x, double *y)
 {
     bnn_rng rng;
@@ -89,7 +103,7 @@ static void make_data(bnn_likelihood lik, double *x, double *y)
 static void problem_init(struct problem *p, const struct combo *c, bnn_precision prec)
 {
     make_data(c->lik, p->x, p->y);
-    size_t n_out = c->lik == BNN_LIK_CATEGORICAL ? N_CLASSES : 1;
+    size_t n_out = bnn_likelihood_n_logits(c->lik, N_CLASSES);
     bnn_input_shape shape = {0, 0, N_IN};
     assert_int_equal(bnn_net_create(&p->model, ARCH, shape, n_out, c->act, c->lik, NOISE_SD),
                      BNN_OK);
@@ -125,6 +139,10 @@ static double row_loglik_ref(bnn_likelihood lik, const double *f, size_t k, doub
     if (lik == BNN_LIK_GAUSSIAN) {
         double r = (y - f[0]) / NOISE_SD;
         return -0.5 * r * r - log(NOISE_SD) - 0.5 * log(TWO_PI);
+    }
+    if (lik == BNN_LIK_HETERO_GAUSSIAN) { /* f = (μ, s), σ = softplus(s) + 1e-6 */
+        double sd = log1p(exp(f[1])) + 1e-6, r = (y - f[0]) / sd;
+        return -0.5 * r * r - log(sd) - 0.5 * log(TWO_PI);
     }
     if (lik == BNN_LIK_BERNOULLI) return y * f[0] - log1p(exp(f[0]));
     double top = f[0], s = 0;
@@ -183,13 +201,29 @@ static double prior_var_ref(const bnn_mlp *m, const bnn_prior_options *o, size_t
     return NAN;
 }
 
+/* log p(x) of one parameter with variance-setting v, the table of model/prior.h by R's nmath. */
+static double family_ref(const bnn_prior_family *f, double v, double x)
+{
+    double b, s;
+    switch (f->kind) {
+    case BNN_PRIOR_GAUSSIAN: return -0.5 * log(TWO_PI * v) - 0.5 * x * x / v;
+    case BNN_PRIOR_LAPLACE: b = sqrt(v / 2); return -log(2 * b) - fabs(x) / b;
+    case BNN_PRIOR_STUDENT_T:
+        s = f->nu > 2 ? sqrt(v * (f->nu - 2) / f->nu) : sqrt(v);
+        return dt(x / s, f->nu, 1) - log(s);
+    case BNN_PRIOR_LOGISTIC: return dlogis(x, 0, sqrt(3 * v) / M_PI, 1);
+    case BNN_PRIOR_MIXTURE:
+        return log(f->pi * dnorm(x, 0, f->s1 * sqrt(v), 0) +
+                   (1 - f->pi) * dnorm(x, 0, f->s2 * sqrt(v), 0));
+    }
+    return NAN;
+}
+
 static double logprior_ref(const bnn_mlp *m, const bnn_prior_options *o, const double *theta)
 {
     double lp = 0;
-    for (size_t i = 0; i < m->n_params; i++) {
-        double v = prior_var_ref(m, o, i);
-        lp += -0.5 * log(TWO_PI * v) - 0.5 * theta[i] * theta[i] / v;
-    }
+    for (size_t i = 0; i < m->n_params; i++)
+        lp += family_ref(&o->family, prior_var_ref(m, o, i), theta[i]);
     return lp;
 }
 
@@ -338,16 +372,64 @@ static void test_f32(void **state)
     if (!ok) fail();
 }
 
+/* A posterior with hyperparameters (layer and noise precisions, set by hand) has the log density
+ * and gradient of the posterior whose --prior-var and --noise-sd are their inverses: the noise
+ * precision rescales the backend's likelihood (computed at NOISE_SD), exactly. */
+static void test_hyper_equals_fixed(void **state)
+{
+    (void)state;
+    const double tau[4] = {2.5, 0.8, 1.7, 4.0}; /* tau.layer0..2, tau.noise */
+    const struct prior_case fixed_prior = {
+        "fixed", {.n_var = 3, .var = {1 / tau[0], 1 / tau[1], 1 / tau[2]}, .divide_by_fan_in = 1,
+                  .temperature = 0.37}};
+    struct prior_case hyper_prior = fixed_prior;
+    hyper_prior.opt.hyper = (bnn_hyper_options){.layers = {1, 2, 1}, .noise = {1, 3, 2}};
+    const struct combo ch = {BNN_ACT_TANH, BNN_LIK_GAUSSIAN, &hyper_prior};
+    struct problem h, f;
+    problem_init(&h, &ch, BNN_F64);
+    assert_int_equal(h.post.n_hyper, 4);
+    h.post.n_obs = N_ROWS;
+    bnn_posterior_set_hyper(&h.post, tau);
+    /* the same data, a net whose σ is τ_noise^(-1/2) and a posterior without hyperparameters */
+    make_data(BNN_LIK_GAUSSIAN, f.x, f.y);
+    const bnn_input_shape shape = {0, 0, N_IN};
+    assert_int_equal(bnn_net_create(&f.model, ARCH, shape, 1, BNN_ACT_TANH, BNN_LIK_GAUSSIAN,
+                                    1 / sqrt(tau[3])), BNN_OK);
+    assert_int_equal(bnn_cpu_data_alloc(BNN_F64, N_IN, f.x, f.y, N_ROWS, NULL, 0, BLOCK_ROWS,
+                                        &f.data), BNN_OK);
+    assert_int_equal(bnn_cpu_backend_alloc(&f.model, f.data, 2, &f.backend), BNN_OK);
+    assert_int_equal(bnn_posterior_init(&f.post, &f.model, &fixed_prior.opt, f.backend), BNN_OK);
+    f.target = bnn_posterior_target(&f.post);
+    const size_t P = h.model.n_params;
+    double theta[256], gh[256], gf[256];
+    assert_true(P <= 256);
+    draw_theta(&h, theta);
+    bnn_logp lh, lf;
+    assert_int_equal(h.target.logp_grad(h.target.ctx, theta, gh, &lh), BNN_OK);
+    assert_int_equal(f.target.logp_grad(f.target.ctx, theta, gf, &lf), BNN_OK);
+    double worst = fmax(fabs(lh.log_lik - lf.log_lik) / fabs(lf.log_lik),
+                        fmax(fabs(lh.log_prior - lf.log_prior) / fabs(lf.log_prior),
+                             fabs(lh.logp - lf.logp) / fabs(lf.logp)));
+    for (size_t i = 0; i < P; i++) worst = fmax(worst, rel_err(gh[i], gf[i]));
+    int ok = worst < VALUE_TOL;
+    print_message("%s hyperparameters set by hand equal the fixed prior and noise: log_lik %.12g, "
+                  "log_prior %.12g; max rel err %.1e (tol %.0e)\n", ok ? "ok" : "not ok",
+                  lh.log_lik, lh.log_prior, worst, VALUE_TOL);
+    problem_free(&h);
+    problem_free(&f);
+    if (!ok) fail();
+}
+
 int main(void)
 {
     static struct combo combos[N_COMBOS];
     static char names[3 * N_COMBOS][80];
-    static struct CMUnitTest tests[3 * N_COMBOS];
+    static struct CMUnitTest tests[3 * N_COMBOS + 1];
     static const char *const kinds[3] = {"gradient", "value", "float32"};
     const CMUnitTestFunction fns[3] = {test_fd_gradient, test_value, test_f32};
     size_t n = 0;
     for (int a = 0; a < 4; a++)
-        for (int l = 0; l < 3; l++)
+        for (int l = 0; l < N_LIKS; l++)
             for (size_t q = 0; q < N_PRIORS; q++, n++)
                 combos[n] = (struct combo){(bnn_activation)a, (bnn_likelihood)l, &priors[q]};
     for (size_t k = 0; k < 3; k++)
@@ -358,5 +440,7 @@ int main(void)
             tests[k * N_COMBOS + i] = (struct CMUnitTest){.name = name, .test_func = fns[k],
                                                           .initial_state = &combos[i]};
         }
+    tests[3 * N_COMBOS] = (struct CMUnitTest){.name = "hyper equals fixed",
+                                              .test_func = test_hyper_equals_fixed};
     return cmocka_run_group_tests_name("gradient", tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* HMC with no training data samples the (tempered) prior: the mean (0) and the variance (v·T)
- * of every parameter within 4 MCSE, driving bnn_hmc directly over a CPU backend with 0 rows. */
+ * of every parameter within 4 MCSE, driving bnn_hmc directly over a CPU backend with 0 rows;
+ * and the Laplace prior (variance v, untempered), from a Laplace draw of bnn_posterior. */
 #define _XOPEN_SOURCE 700
 #include <math.h>
 #include <stdio.h>
@@ -150,7 +151,10 @@ int main(void)
         printf("not ok diagnostics workspace\n");
         return 1;
     }
-    int failures = check_prior(ws, "T=1", &plain) + check_prior(ws, "T=2", &tempered);
+    bnn_prior_options laplace = plain;
+    laplace.family.kind = BNN_PRIOR_LAPLACE;
+    int failures = check_prior(ws, "T=1", &plain) + check_prior(ws, "T=2", &tempered) +
+                   check_prior(ws, "laplace", &laplace);
     bnn_diag_ws_free(ws);
     printf("%s\n", failures ? "FAILED" : "PASSED");
     return failures ? 1 : 0;
