@@ -11,7 +11,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"sample", cmd_sample, "run HMC chains on a data set and write a run directory"},
+    {"sample", cmd_sample, "run HMC or NUTS chains on a data set and write a run directory"},
     {"predict", cmd_predict, "Bayesian model average of a run: accuracy, NLL, ECE, Brier"},
     {"summary", cmd_summary, "R-hat, ESS and MCSE of draws in a CSV file (any sampler)"},
     {"diagnose", cmd_diagnose, "convergence diagnostics of a run in weight and function space"},

@@ -7,12 +7,14 @@
 
 #include "backend/cpu.h"
 #include "sample/adapt.h"
+#include "sample/nuts.h"
 #include "sample/run.h"
 #include "store/run_store.h"
 
 struct chain {
     size_t index;
-    bnn_hmc *hmc;
+    bnn_hmc *hmc;             /* the chain's state (and the static HMC sampler) */
+    bnn_nuts *nuts;           /* --sampler nuts: moves hmc's state; NULL for HMC */
     bnn_dual_avg dual_avg;
     bnn_mass_adapt mass;
     bnn_chain_files files;
