@@ -11,7 +11,7 @@ struct command {
 };
 
 static const struct command commands[] = {
-    {"sample", cmd_sample, "run HMC chains on a data set and write a run directory"},
+    {"sample", cmd_sample, "run HMC or NUTS chains on a data set and write a run directory"},
     {"train", cmd_train, "SGLD, SGHMC, cyclical SG-MCMC, VI, MAP or a deep ensemble on mini-batches"},
     {"predict", cmd_predict, "Bayesian model average of a run: accuracy, NLL, ECE, Brier"},
     {"eval", cmd_eval, "a predictive against a reference: agreement, total variation, W1"},

@@ -88,6 +88,7 @@ static void print_json(const bnn_predict_result *r)
         json_object_set_new(o, "divergences", json_integer((json_int_t)s->divergences));
         json_object_set_new(o, "mean_leapfrog", json_real(s->n_leapfrog));
         json_object_set_new(o, "mean_step_size", json_real(s->step_size));
+        json_object_set_new(o, "mean_tree_depth", json_real(s->tree_depth));
         json_array_append_new(chains, o);
     }
     json_t *root = metrics_json(r, &r->overall, &r->overall_reg);

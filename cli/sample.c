@@ -18,8 +18,8 @@
 static const char usage_text[] =
     "usage: bnnmc sample [OPTIONS]\n"
     "\n"
-    "Runs Hamiltonian Monte Carlo chains on the posterior of a Bayesian MLP and writes a run\n"
-    "directory (run.json + .npy arrays per chain).\n"
+    "Runs Hamiltonian Monte Carlo chains (static HMC or NUTS) on the posterior of a Bayesian\n"
+    "neural network and writes a run directory (run.json + .npy arrays per chain).\n"
     "\n"
     "example:\n"
     "  bnnmc sample --data digits --arch mlp:100 --chains 4 --out runs/digits\n"
@@ -71,17 +71,25 @@ static const char usage_text[] =
     "                         likelihood's σ acts as σ√T on the mean\n"
     "  --precision P          float32 | float64 (default float32; sums always in double)\n"
     "sampler:\n"
+    "  --sampler hmc|nuts     static HMC with a fixed trajectory length (default), or the\n"
+    "                         No-U-Turn sampler (Stan's: multinomial, generalised U-turn)\n"
+    "  --max-depth N          NUTS: largest tree depth, at most 2^N - 1 leapfrog steps per\n"
+    "                         iteration (default 10)\n"
     "  --chains K             chains (default 4)\n"
-    "  --burn-in N            first iterations without Metropolis correction (default 0)\n"
+    "  --burn-in N            first iterations without Metropolis correction (NUTS: without\n"
+    "                         adaptation) (default 0)\n"
     "  --warmup N             adaptation iterations after burn-in (default 200)\n"
     "  --samples N            recorded iterations per chain (default 500)\n"
     "  --thin N               record weights every N sampling iterations (default 1)\n"
     "  --step-size E          leapfrog ε (start value when adapting; default 1e-3)\n"
-    "  --traj-len T           trajectory length τ, L = ceil(τ/ε) (default (π/2)·σ_prior·√T)\n"
-    "  --max-leapfrog N       cap on L (default 1000)\n"
+    "  --traj-len T           HMC: trajectory length τ, L = ceil(τ/ε) (default\n"
+    "                         (π/2)·σ_prior·√T); ignored by NUTS\n"
+    "  --max-leapfrog N       HMC: cap on L (default 1000); ignored by NUTS, whose cap is\n"
+    "                         2^max-depth - 1\n"
     "  --jitter J             multiply ε by U(1-J, 1+J) each iteration (default 0)\n"
-    "  --no-mh                no Metropolis correction at all\n"
-    "  --target-accept A      dual-averaging target (default 0.8)\n"
+    "  --no-mh                HMC: no Metropolis correction at all\n"
+    "  --target-accept A      dual-averaging target (default 0.8; NUTS: of Stan's mean\n"
+    "                         acceptance statistic over the tree)\n"
     "  --no-adapt-step        keep ε fixed during warm-up\n"
     "  --adapt-mass diag|none diagonal mass-matrix adaptation (default diag)\n"
     "  --init-scale S         θ₀ = S × a prior draw (default 1)\n"
@@ -120,8 +128,9 @@ enum {
     O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
     O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY, O_SHARDS,
     O_PAD_TO, O_CONFIG, O_RANK_GROUPS, O_STD_TARGET, O_INIT_FROM, O_PRIOR, O_PRIOR_HYPER, O_ARD,
-    O_NOISE_HYPER
+    O_NOISE_HYPER, O_SAMPLER, O_MAX_DEPTH
 };
+_Static_assert(O_MAX_DEPTH - O_DATA < 64, "sample_args.given has one bit per option");
 
 static const struct option long_options[] = {
     {"data", 1, 0, O_DATA}, {"train", 1, 0, O_TRAIN}, {"test", 1, 0, O_TEST},
@@ -144,7 +153,8 @@ static const struct option long_options[] = {
     {"config", 1, 0, O_CONFIG}, {"rank-groups", 1, 0, O_RANK_GROUPS},
     {"standardize-target", 0, 0, O_STD_TARGET}, {"init-from", 1, 0, O_INIT_FROM},
     {"prior", 1, 0, O_PRIOR}, {"prior-hyper", 1, 0, O_PRIOR_HYPER}, {"ard", 0, 0, O_ARD},
-    {"noise-hyper", 1, 0, O_NOISE_HYPER}, {0, 0, 0, 0}};
+    {"noise-hyper", 1, 0, O_NOISE_HYPER}, {"sampler", 1, 0, O_SAMPLER},
+    {"max-depth", 1, 0, O_MAX_DEPTH}, {0, 0, 0, 0}};
 
 struct sample_args {
     bnn_run_config cfg;
@@ -227,6 +237,11 @@ static int parse_sampler(struct sample_args *a, int opt, const char *v)
     bnn_run_config *c = &a->cfg;
     int choice = 0, rc;
     switch (opt) {
+    case O_SAMPLER:
+        rc = set_choice("--sampler", v, "hmc", "nuts", &choice);
+        c->sampler = choice ? BNN_SAMPLER_NUTS : BNN_SAMPLER_HMC;
+        return rc;
+    case O_MAX_DEPTH: return opt_size("--max-depth", v, &c->max_depth);
     case O_CHAINS: return opt_size("--chains", v, &c->chains);
     case O_BURN: return opt_size("--burn-in", v, &c->burn_in);
     case O_WARMUP: return opt_size("--warmup", v, &c->warmup);

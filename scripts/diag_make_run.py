@@ -41,7 +41,7 @@ def param_blocks(widths):
 
 def stats_rows(rng, burn, warm, draws, divergent_every):
     n = burn + warm + draws
-    s = np.zeros((n, 10))
+    s = np.zeros((n, 11))
     s[:, 0] = np.r_[np.zeros(burn), np.ones(warm), 2 * np.ones(draws)]
     s[:, 1] = rng.uniform(0.5, 1.0, n)                        # accept_prob
     s[:, 2] = rng.uniform(size=n) < s[:, 1]                   # accepted
@@ -52,6 +52,7 @@ def stats_rows(rng, burn, warm, draws, divergent_every):
     s[:, 7] = 50                                               # n_leapfrog
     s[:, 8] = -1000 + rng.standard_normal(n)                   # log_lik
     s[:, 9] = -50 + rng.standard_normal(n)                     # log_prior
+    s[:, 10] = 0                                               # tree_depth (static HMC)
     return s
 
 

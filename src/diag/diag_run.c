@@ -160,21 +160,19 @@ static bnn_status chain_stats(const char *dir, size_t chain, bnn_diag_chain_stat
     memset(s, 0, sizeof *s);
     BNN_TRY(array_open(dir, chain, "stats.npy", &a, &missing));
     if (missing) return BNN_ERROR(BNN_EIO, "%s: missing", a.path);
-    bnn_status st = BNN_OK;
+    bnn_status st = bnn_stats_check_header(&a.h, a.path);
     double *v = NULL;
-    if (a.h.ndim != 2 || a.h.shape[1] != BNN_N_STATS)
-        st = BNN_ERROR(BNN_EFORMAT, "%s: expected shape (iterations, %d)", a.path, BNN_N_STATS);
-    else if (!(v = malloc((a.h.count ? a.h.count : 1) * sizeof *v)))
+    if (st == BNN_OK && !(v = malloc((a.h.shape[0] ? a.h.shape[0] : 1) * BNN_N_STATS * sizeof *v)))
         st = BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
-    else
-        st = bnn_npy_read_doubles(a.f, a.path, &a.h, 0, a.h.count, v);
+    else if (st == BNN_OK)
+        st = bnn_stats_read_rows(a.f, a.path, &a.h, 0, a.h.shape[0], v);
     fclose(a.f);
     if (st != BNN_OK) {
         free(v);
         return st;
     }
     /* Means over sampling iterations; E-BFMI as Stan computes it, a ratio of sums. */
-    long double acc = 0, rate = 0, step = 0, leap = 0, e_sum = 0, diff2 = 0;
+    long double acc = 0, rate = 0, step = 0, leap = 0, depth = 0, e_sum = 0, diff2 = 0;
     double prev_e = NAN;
     for (size_t t = 0; t < a.h.shape[0]; t++) {
         const double *row = v + t * BNN_N_STATS;
@@ -185,6 +183,7 @@ static bnn_status chain_stats(const char *dir, size_t chain, bnn_diag_chain_stat
         s->divergences += row[BNN_STAT_DIVERGENT] != 0;
         step += row[BNN_STAT_STEP_SIZE];
         leap += row[BNN_STAT_N_LEAPFROG];
+        depth += row[BNN_STAT_TREE_DEPTH];
         e_sum += row[BNN_STAT_ENERGY];
         if (!isnan(prev_e)) diff2 += (row[BNN_STAT_ENERGY] - prev_e) * (row[BNN_STAT_ENERGY] - prev_e);
         prev_e = row[BNN_STAT_ENERGY];
@@ -198,6 +197,7 @@ static bnn_status chain_stats(const char *dir, size_t chain, bnn_diag_chain_stat
     s->accept_rate = (double)(rate / n);
     s->step_size = (double)(step / n);
     s->n_leapfrog = (double)(leap / n);
+    s->tree_depth = (double)(depth / n);
     s->ebfmi = s->iterations > 1 ? (double)(diff2 / e_var) : NAN;
     free(v);
     return BNN_OK;

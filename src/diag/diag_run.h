@@ -47,6 +47,7 @@ typedef struct {
     size_t divergences;
     double step_size;            /* mean step size */
     double n_leapfrog;           /* mean leapfrog steps per iteration */
+    double tree_depth;           /* mean NUTS tree depth (0 for static HMC) */
     double ebfmi;                /* sum (E_t - E_{t-1})^2 / sum (E_t - mean E)^2 */
 } bnn_diag_chain_stats;
 

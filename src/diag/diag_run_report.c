@@ -186,12 +186,12 @@ static json_t *stats_json(const bnn_diag_run *r)
         const bnn_diag_chain_stats *s = &r->chain[c];
         div += s->divergences;
         json_array_append_new(
-            chains, json_pack("{s:I, s:I, s:o, s:o, s:I, s:o, s:o, s:o}", "chain", (json_int_t)c,
-                              "iterations", (json_int_t)s->iterations, "accept_prob",
-                              num(s->accept_prob), "accept_rate", num(s->accept_rate),
-                              "divergences", (json_int_t)s->divergences, "step_size",
-                              num(s->step_size), "n_leapfrog", num(s->n_leapfrog), "ebfmi",
-                              num(s->ebfmi)));
+            chains, json_pack("{s:I, s:I, s:o, s:o, s:I, s:o, s:o, s:o, s:o}", "chain",
+                              (json_int_t)c, "iterations", (json_int_t)s->iterations,
+                              "accept_prob", num(s->accept_prob), "accept_rate",
+                              num(s->accept_rate), "divergences", (json_int_t)s->divergences,
+                              "step_size", num(s->step_size), "n_leapfrog", num(s->n_leapfrog),
+                              "tree_depth", num(s->tree_depth), "ebfmi", num(s->ebfmi)));
     }
     return json_pack("{s:I, s:o}", "divergences", (json_int_t)div, "chains", chains);
 }

@@ -106,12 +106,11 @@ bnn_status bnn_chain_summary_read(const char *dir, size_t chain, bnn_chain_summa
     if (!f) return BNN_ERROR(BNN_EIO, "%s: cannot open", path);
     bnn_npy_header h;
     bnn_status s = bnn_npy_read_header(f, path, &h);
-    if (s == BNN_OK && (h.ndim != 2 || h.shape[1] != BNN_N_STATS))
-        s = BNN_ERROR(BNN_EFORMAT, "%s: expected shape (iterations, %d)", path, BNN_N_STATS);
+    if (s == BNN_OK) s = bnn_stats_check_header(&h, path);
     memset(out, 0, sizeof *out);
     double row[BNN_N_STATS];
-    for (size_t i = 0; s == BNN_OK && i < (h.ndim ? h.shape[0] : 0); i++) {
-        s = bnn_npy_read_doubles(f, path, &h, i * BNN_N_STATS, BNN_N_STATS, row);
+    for (size_t i = 0; s == BNN_OK && i < h.shape[0]; i++) {
+        s = bnn_stats_read_rows(f, path, &h, i, 1, row);
         if (s != BNN_OK || row[BNN_STAT_PHASE] != 2) continue;
         out->iterations++;
         out->accept_rate += row[BNN_STAT_ACCEPT_PROB];
@@ -119,6 +118,7 @@ bnn_status bnn_chain_summary_read(const char *dir, size_t chain, bnn_chain_summa
         out->divergences += row[BNN_STAT_DIVERGENT] != 0;
         out->step_size += row[BNN_STAT_STEP_SIZE];
         out->n_leapfrog += row[BNN_STAT_N_LEAPFROG];
+        out->tree_depth += row[BNN_STAT_TREE_DEPTH];
     }
     fclose(f);
     if (out->iterations) {
@@ -127,6 +127,7 @@ bnn_status bnn_chain_summary_read(const char *dir, size_t chain, bnn_chain_summa
         out->accepted /= n;
         out->step_size /= n;
         out->n_leapfrog /= n;
+        out->tree_depth /= n;
     }
     return s;
 }

@@ -14,6 +14,7 @@ typedef struct {
     size_t divergences;
     double step_size;    /* mean ε */
     double n_leapfrog;   /* mean leapfrog steps per iteration */
+    double tree_depth;   /* mean NUTS tree depth (0 for static HMC) */
 } bnn_chain_summary;
 
 /* Reads RUN/chain_NNN/stats.npy. */

@@ -19,6 +19,7 @@ typedef struct {
     double max_energy_error; /* a larger energy error is a divergence (1000, as in Stan) */
 } bnn_hmc_options;
 
+/* One iteration's statistics (NUTS fills them as sample/nuts.h says). */
 typedef struct {
     double accept_prob;  /* min(1, exp(-energy_error)); 0 for a divergence */
     int accepted;
@@ -27,6 +28,7 @@ typedef struct {
     double energy_error; /* H(proposal) - H(start) */
     double step_size;    /* ε used (after jitter) */
     size_t n_leapfrog;
+    size_t tree_depth;   /* NUTS: doublings of the trajectory; 0 for static HMC */
     bnn_logp logp;       /* at the kept state */
 } bnn_hmc_stats;
 

@@ -27,8 +27,10 @@ void bnn_run_config_defaults(bnn_run_config *c)
     c->prior = (bnn_prior_options){.n_var = 1, .var = {1}, .divide_by_fan_in = 0,
                                    .temperature = 1};
     c->precision = BNN_F32;
+    c->sampler = BNN_SAMPLER_HMC;
     c->hmc = (bnn_hmc_options){.step_size = 1e-3, .traj_len = 0 /* 0: paper's default */,
                                .max_leapfrog = 1000, .jitter = 0, .max_energy_error = 1000};
+    c->max_depth = 10;
     c->chains = 4;
     c->burn_in = 0;
     c->warmup = 200;
@@ -89,6 +91,14 @@ static bnn_status check_config(const bnn_run_config *c)
     if (!(c->checkpoint_interval >= 0) || !isfinite(c->checkpoint_interval))
         return BNN_ERROR(BNN_EINVAL, "--checkpoint-interval must be finite and >= 0 (got %g)",
                          c->checkpoint_interval);
+    if (c->sampler != BNN_SAMPLER_HMC && c->sampler != BNN_SAMPLER_NUTS)
+        return BNN_ERROR(BNN_EINVAL, "--sampler must be hmc or nuts");
+    if (c->max_depth < 1 || c->max_depth > BNN_NUTS_MAX_DEPTH_LIMIT)
+        return BNN_ERROR(BNN_EINVAL, "--max-depth must be between 1 and %d (got %zu)",
+                         BNN_NUTS_MAX_DEPTH_LIMIT, c->max_depth);
+    if (c->sampler == BNN_SAMPLER_NUTS && !c->metropolis)
+        return BNN_ERROR(BNN_EINVAL, "--no-mh is for --sampler hmc: NUTS has no Metropolis "
+                                     "correction to switch off");
     if (!(c->init_scale >= 0) || !isfinite(c->init_scale))
         return BNN_ERROR(BNN_EINVAL, "--init-scale must be finite and >= 0 (got %g)",
                          c->init_scale);
@@ -138,6 +148,7 @@ static bnn_status chain_alloc(struct bnn_run *r, struct chain *ch, bnn_target ta
     const bnn_run_config *c = &r->cfg;
     const size_t P = r->model.n_params, out = r->n_test * r->n_out;
     BNN_TRY(bnn_hmc_alloc(target, &c->hmc, &ch->hmc));
+    if (c->sampler == BNN_SAMPLER_NUTS) BNN_TRY(bnn_nuts_alloc(ch->hmc, c->max_depth, &ch->nuts));
     BNN_TRY(bnn_mass_adapt_init(&ch->mass, P, c->warmup, c->adapt_mass));
     ch->probs = calloc(out ? out : 1, sizeof(double));
     ch->bma_sum = calloc(out ? out : 1, sizeof(double));
@@ -169,6 +180,7 @@ static bnn_status chain_alloc(struct bnn_run *r, struct chain *ch, bnn_target ta
 static void chain_free(struct chain *ch)
 {
     bnn_posterior_free(&ch->post);
+    bnn_nuts_free(ch->nuts);
     bnn_hmc_free(ch->hmc);
     bnn_mass_adapt_free(&ch->mass);
     free(ch->probs);
@@ -263,7 +275,8 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
         bnn_dual_avg_init(&ch->dual_avg, c->target_accept, ch->hmc->step_size);
     }
     bnn_hmc_stats st;
-    BNN_TRY(bnn_hmc_iterate(ch->hmc, phase == 0 ? 0 : c->metropolis, &st));
+    if (ch->nuts) BNN_TRY(bnn_nuts_iterate(ch->nuts, &st));
+    else BNN_TRY(bnn_hmc_iterate(ch->hmc, phase == 0 ? 0 : c->metropolis, &st));
     if (phase == 1) BNN_TRY(adapt(r, ch, it - c->burn_in, &st));
     if (c->symmetry_moves) /* a random relabelling of hidden units: same function, new θ */
         BNN_TRY(bnn_mlp_symmetry_move(r->model.mlp, ch->hmc->theta, ch->hmc->grad,
@@ -281,7 +294,8 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
         [BNN_STAT_ENERGY] = st.energy, [BNN_STAT_ENERGY_ERROR] = st.energy_error,
         [BNN_STAT_STEP_SIZE] = st.step_size, [BNN_STAT_N_LEAPFROG] = (double)st.n_leapfrog,
         [BNN_STAT_LOG_LIK] = ch->hmc->current.log_lik,
-        [BNN_STAT_LOG_PRIOR] = ch->hmc->current.log_prior};
+        [BNN_STAT_LOG_PRIOR] = ch->hmc->current.log_prior,
+        [BNN_STAT_TREE_DEPTH] = (double)st.tree_depth};
     if (r->comm) BNN_TRY(r->comm->check_state(r, g, ch));
     if (st.accepted) ch->probs_valid = 0;
     if (r->writer) {

@@ -1,4 +1,4 @@
-/* A sampling run: K chains of HMC on one data set, run concurrently by chain groups (each group
+/* A sampling run: K chains of HMC or NUTS on one data set, run concurrently by chain groups (each group
  * a thread team over the data blocks), recorded into a run directory. The caller starts a run,
  * polls its progress as often as it likes, and finishes it (STYLE.md 4: no callbacks). */
 #ifndef BNN_SAMPLE_RUN_H
@@ -11,6 +11,11 @@
 #include "nn/net.h"
 #include "sample/hmc.h"
 
+typedef enum {
+    BNN_SAMPLER_HMC,  /* static HMC: L = ceil(τ/ε) leapfrog steps, Metropolis correction */
+    BNN_SAMPLER_NUTS  /* the No-U-Turn sampler (sample/nuts.h) */
+} bnn_sampler;
+
 typedef struct {
     /* model */
     char arch[256];           /* "linear" or "mlp:H1,H2,..." */
@@ -20,13 +25,16 @@ typedef struct {
     bnn_prior_options prior;
     bnn_precision precision;
     /* sampler */
-    bnn_hmc_options hmc;
+    bnn_sampler sampler;
+    bnn_hmc_options hmc;      /* NUTS uses step_size, jitter and max_energy_error */
+    size_t max_depth;         /* NUTS: at most 2^max_depth - 1 leapfrog steps per iteration */
     size_t chains;
-    size_t burn_in;           /* first iterations: no Metropolis correction, no adaptation */
+    size_t burn_in;           /* first iterations: no Metropolis correction (NUTS: ordinary
+                                 transitions), no adaptation */
     size_t warmup;            /* then: adaptation of ε and the mass matrix */
     size_t samples;           /* then: recorded draws */
     size_t thin;              /* weights are recorded every thin-th sampling iteration */
-    int metropolis;           /* 0: never correct (--no-mh) */
+    int metropolis;           /* 0: never correct (--no-mh; HMC only) */
     double target_accept;     /* dual-averaging target */
     int adapt_step_size;
     int adapt_mass;

@@ -7,6 +7,7 @@
 
 #include "backend/cpu.h"
 #include "sample/adapt.h"
+#include "sample/nuts.h"
 #include "sample/run.h"
 #include "store/init_source.h"
 #include "store/run_store.h"
@@ -14,7 +15,8 @@
 struct chain {
     size_t index;
     bnn_posterior post;       /* the chain's own: its hyperparameters are part of its state */
-    bnn_hmc *hmc;
+    bnn_hmc *hmc;             /* the chain's state (and the static HMC sampler) */
+    bnn_nuts *nuts;           /* --sampler nuts: moves hmc's state; NULL for HMC */
     bnn_dual_avg dual_avg;
     bnn_mass_adapt mass;
     bnn_chain_files files;

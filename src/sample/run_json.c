@@ -38,6 +38,8 @@ static json_t *config_json(const bnn_run_config *c)
     json_object_set_new(o, "ard", json_boolean(h->ard));
     bnn_gamma_prior_format(&h->noise, text, sizeof text);
     json_object_set_new(o, "noise_hyper", h->noise.on ? json_string(text) : json_null());
+    json_object_set_new(o, "sampler", json_string(c->sampler == BNN_SAMPLER_NUTS ? "nuts" : "hmc"));
+    json_object_set_new(o, "max_depth", json_integer((json_int_t)c->max_depth));
     json_object_set_new(o, "superchains", json_integer((json_int_t)c->superchains));
     json_object_set_new(o, "symmetry_moves", json_boolean(c->symmetry_moves));
     json_object_set_new(o, "data_shards", json_integer((json_int_t)c->data_shards));
@@ -239,6 +241,10 @@ bnn_status bnn_run_check_existing(struct bnn_run *r)
         json_integer_value(json_object_get(old, "format_version")) != 1)
         s = BNN_ERROR(BNN_EFORMAT, "%s: not a bnnmc run of format version 1 (pass --overwrite "
                                    "to replace it)", path);
+    else if (json_array_size(json_object_get(old, "stat_names")) < BNN_N_STATS)
+        s = BNN_ERROR(BNN_EFORMAT, "%s: the run was written by an older bnnmc (stats.npy without "
+                                   "the tree_depth column): it can be read, not resumed or "
+                                   "extended; choose another --out or pass --overwrite", path);
     else if ((diff = first_difference(old_cfg, new_cfg)))
         s = BNN_ERROR(BNN_EINVAL, "%s holds a run with another configuration (config.%s "
                                   "differs); resume it with --resume %s, choose another --out, "
@@ -309,6 +315,18 @@ static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *
     c->threads = (size_t)threads;
     c->block_rows = (size_t)block_rows;
     c->fs_points = (size_t)fs;
+    json_t *sampler = json_object_get(o, "sampler"), *max_depth = json_object_get(o, "max_depth");
+    if (sampler && !json_is_string(sampler))
+        return BNN_ERROR(BNN_EFORMAT, "%s: config.sampler: expected \"hmc\" or \"nuts\"", path);
+    if (sampler && !strcmp(json_string_value(sampler), "nuts")) c->sampler = BNN_SAMPLER_NUTS;
+    else if (sampler && strcmp(json_string_value(sampler), "hmc") != 0)
+        return BNN_ERROR(BNN_EFORMAT, "%s: config.sampler: expected \"hmc\" or \"nuts\", got "
+                                      "\"%.40s\"", path, json_string_value(sampler));
+    if (max_depth && (!json_is_integer(max_depth) || json_integer_value(max_depth) < 1 ||
+                      json_integer_value(max_depth) > BNN_NUTS_MAX_DEPTH_LIMIT))
+        return BNN_ERROR(BNN_EFORMAT, "%s: config.max_depth: expected an integer in [1, %d]",
+                         path, BNN_NUTS_MAX_DEPTH_LIMIT);
+    if (max_depth) c->max_depth = (size_t)json_integer_value(max_depth);
     c->superchains = (size_t)json_integer_value(json_object_get(o, "superchains"));
     c->symmetry_moves = json_is_true(json_object_get(o, "symmetry_moves"));
     json_t *shards = json_object_get(o, "data_shards");

@@ -22,7 +22,8 @@ typedef struct {
  *   predictions    p (chain, draw, point, output): the recorded function-space outputs;
  *                  point coordinate = the test-set row, output = class (or 0 for a mean)
  *   sample_stats   acceptance_rate, energy, energy_error, step_size, n_steps, diverging,
- *                  accepted, lp, log_lik, log_prior over sampling iterations (chain, draw);
+ *                  accepted, tree_depth (0 for HMC), lp, log_lik, log_prior over sampling
+ *                  iterations (chain, draw);
  *                  lp = (log_lik + log_prior) / temperature, the log density HMC targets
  *   observed_data  y (point): the test targets at the recorded points
  * and attributes created_at, inference_library = "bnnmc", inference_library_version and
@@ -38,7 +39,7 @@ bnn_status bnn_export_netcdf(const char *run_dir, const char *out_path,
  * function-space outputs with dims (point, output), point being the position among the
  * recorded points. The default is "p[0:3,*]": every output at the first three points.
  * Writes out_dir/output_<chain + 1>.csv, one per chain, in CmdStan's layout: '#' comments
- * with the configuration, the header lp__, accept_stat__, stepsize__, treedepth__ (always 0),
+ * with the configuration, the header lp__, accept_stat__, stepsize__, treedepth__ (the tree_depth column; 0 for HMC),
  * n_leapfrog__, divergent__, energy__, then the selected quantities named as CmdStan names
  * them (tensor name with '.' -> '_', 1-based indices after dots: layer0_w.4.1 is
  * layer0.w[3,0]; p.1.2 is p[0,1]); "# Adaptation terminated", the step size and the inverse

@@ -15,7 +15,7 @@ static const struct {
     const char *name;
     int stat;
 } sampler_cols[] = {{"lp__", -1},          {"accept_stat__", BNN_STAT_ACCEPT_PROB},
-                    {"stepsize__", BNN_STAT_STEP_SIZE}, {"treedepth__", -2},
+                    {"stepsize__", BNN_STAT_STEP_SIZE}, {"treedepth__", BNN_STAT_TREE_DEPTH},
                     {"n_leapfrog__", BNN_STAT_N_LEAPFROG}, {"divergent__", BNN_STAT_DIVERGENT},
                     {"energy__", BNN_STAT_ENERGY}};
 #define N_SAMPLER_COLS (sizeof sampler_cols / sizeof sampler_cols[0])
@@ -52,8 +52,15 @@ static void put_preamble(FILE *f, const bnn_export_run *r, size_t chain, size_t 
                "#     thin = %zu\n#     adapt\n", rows * step, (long long)(burn + warm), step);
     put_config(f, "      engaged", cfg, "adapt_step_size");
     put_config(f, "      delta", cfg, "target_accept");
-    fprintf(f, "#     algorithm = hmc\n#       engine = static\n");
-    put_config(f, "        int_time", cfg, "traj_len");
+    fprintf(f, "#     algorithm = hmc\n");
+    const char *sampler = json_string_value(json_object_get(cfg, "sampler"));
+    if (sampler && !strcmp(sampler, "nuts")) {
+        fprintf(f, "#       engine = nuts\n");
+        put_config(f, "        max_depth", cfg, "max_depth");
+    } else {
+        fprintf(f, "#       engine = static\n");
+        put_config(f, "        int_time", cfg, "traj_len");
+    }
     fprintf(f, "#       metric = %s\n",
             json_is_false(json_object_get(cfg, "adapt_mass")) ? "unit_e" : "diag_e");
     put_config(f, "      stepsize", cfg, "step_size");
@@ -132,8 +139,8 @@ static bnn_status put_rows(FILE *f, const bnn_export_run *r, const bnn_export_se
         for (size_t k = 0; k < N_SAMPLER_COLS; k++) {
             int col = sampler_cols[k].stat;
             if (k) fputc(',', f);
-            put_number(f, col >= 0 ? s[col] : col == -2 ? 0
-                          : (s[BNN_STAT_LOG_LIK] + s[BNN_STAT_LOG_PRIOR]) / r->temperature);
+            put_number(f, col >= 0 ? s[col]
+                                   : (s[BNN_STAT_LOG_LIK] + s[BNN_STAT_LOG_PRIOR]) / r->temperature);
         }
         for (size_t j = 0; j < sel->n; j++) {
             const bnn_export_column *col = &sel->col[j];

@@ -31,6 +31,7 @@ typedef struct {
     int has_weights, has_fs;  /* every chain has weights.npy / fs.npy */
     size_t weight_draws;      /* common minimum over chains of weights.npy rows */
     size_t draws;             /* common minimum of sampling iterations in stats.npy (and fs.npy) */
+    size_t stat_cols;         /* columns of stats.npy: BNN_N_STATS, or BNN_N_STATS_V1 (older run) */
     bnn_npy_dtype dtype;      /* of weights and fs (float32 or float64) */
 } bnn_export_run;
 

@@ -32,7 +32,7 @@ static const char *const stat_var_names[BNN_N_STATS] = {
     [BNN_STAT_DIVERGENT] = "diverging",         [BNN_STAT_ENERGY] = "energy",
     [BNN_STAT_ENERGY_ERROR] = "energy_error",   [BNN_STAT_STEP_SIZE] = "step_size",
     [BNN_STAT_N_LEAPFROG] = "n_steps",          [BNN_STAT_LOG_LIK] = "log_lik",
-    [BNN_STAT_LOG_PRIOR] = "log_prior"};
+    [BNN_STAT_LOG_PRIOR] = "log_prior",         [BNN_STAT_TREE_DEPTH] = "tree_depth"};
 
 static bnn_status put_text(const nc_file *f, int grp, int var, const char *name, const char *text)
 {
@@ -171,7 +171,8 @@ static bnn_status def_sample_stats(nc_file *f, const bnn_export_run *r)
         f->stat_var[k] = -1;
         if (!stat_var_names[k]) continue;
         int boolean = k == BNN_STAT_DIVERGENT || k == BNN_STAT_ACCEPTED;
-        nc_type type = boolean ? NC_BYTE : k == BNN_STAT_N_LEAPFROG ? NC_INT64 : NC_DOUBLE;
+        int integer = k == BNN_STAT_N_LEAPFROG || k == BNN_STAT_TREE_DEPTH;
+        nc_type type = boolean ? NC_BYTE : integer ? NC_INT64 : NC_DOUBLE;
         BNN_TRY(def_draw_var(f, f->stats, stat_var_names[k], type, 2, dims, lens, &f->stat_var[k]));
         /* xarray decodes an int8 variable with dtype = "bool" as booleans, as ArviZ writes them. */
         if (boolean) BNN_TRY(put_text(f, f->stats, f->stat_var[k], "dtype", "bool"));

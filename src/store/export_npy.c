@@ -130,7 +130,7 @@ static json_t *coords_json(const bnn_export_run *r)
                                                 (json_int_t)blk->size, "shape", shape));
     }
     json_t *stats = json_array();
-    for (size_t k = 0; k < BNN_N_STATS; k++) json_array_append_new(stats, json_string(bnn_stat_names[k]));
+    for (size_t k = 0; k < r->stat_cols; k++) json_array_append_new(stats, json_string(bnn_stat_names[k]));
     json_t *meaning = json_object_get(r->root, "fs_output_meaning");
     return json_pack(
         "{s:I, s:{s:I, s:o, s:s}, s:s, s:{s:I, s:O*}, s:o, s:s, s:s}", "chain", (json_int_t)r->n_chain,

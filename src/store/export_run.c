@@ -47,12 +47,13 @@ void bnn_export_array_close(bnn_export_array *a)
 bnn_status bnn_export_sampling_stats(bnn_export_array *a, const bnn_export_run *r, size_t draw,
                                      size_t n, double *out)
 {
-    BNN_TRY(bnn_export_array_rows(a, r->first_sampling + draw, n, out));
+    BNN_TRY(bnn_stats_read_rows(a->f, a->path, &a->h, r->first_sampling + draw, n, out));
     for (size_t i = 0; i < n; i++)
         if (out[i * BNN_N_STATS + BNN_STAT_PHASE] != 2)
             return BNN_ERROR(BNN_EFORMAT, "%s: row %zu is not a sampling iteration (phase %g), "
                              "but run.json's burn_in + warmup = %zu says it should be", a->path,
-                             r->first_sampling + draw + i, out[i * BNN_N_STATS], r->first_sampling);
+                             r->first_sampling + draw + i, out[i * BNN_N_STATS + BNN_STAT_PHASE],
+                             r->first_sampling);
     return BNN_OK;
 }
 
@@ -177,7 +178,13 @@ bnn_status bnn_export_run_open(const char *dir, bnn_export_run *r)
     r->has_weights = r->has_fs = 1;
     r->weight_draws = (size_t)-1;
     for (size_t c = 0; st == BNN_OK && c < r->n_chain; c++) {
+        size_t old_tail = BNN_N_STATS_V1; /* a run written before the tree_depth column */
         st = check_array(dir, c, "stats.npy", 1, &stat_tail, 0, &stats_present, &stat_rows, r);
+        r->stat_cols = BNN_N_STATS;
+        if (st != BNN_OK) {
+            st = check_array(dir, c, "stats.npy", 1, &old_tail, 0, &stats_present, &stat_rows, r);
+            r->stat_cols = BNN_N_STATS_V1;
+        }
         if (st == BNN_OK && !stats_present) {
             char path[1100];
             bnn_store_chain_path(path, sizeof path, dir, c, "stats.npy");

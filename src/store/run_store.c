@@ -10,7 +10,26 @@
 
 const char *const bnn_stat_names[BNN_N_STATS] = {
     "phase",     "accept_prob", "accepted",   "divergent", "energy",
-    "energy_error", "step_size", "n_leapfrog", "log_lik",   "log_prior"};
+    "energy_error", "step_size", "n_leapfrog", "log_lik",   "log_prior", "tree_depth"};
+
+bnn_status bnn_stats_check_header(const bnn_npy_header *h, const char *path)
+{
+    if (h->ndim != 2 || (h->shape[1] != BNN_N_STATS && h->shape[1] != BNN_N_STATS_V1))
+        return BNN_ERROR(BNN_EFORMAT, "%s: expected shape (iterations, %d)", path, BNN_N_STATS);
+    return BNN_OK;
+}
+
+bnn_status bnn_stats_read_rows(FILE *f, const char *path, const bnn_npy_header *h, size_t first,
+                               size_t n, double *out)
+{
+    const size_t cols = h->shape[1];
+    BNN_TRY(bnn_npy_read_doubles(f, path, h, first * cols, n * cols, out));
+    for (size_t i = n; cols < BNN_N_STATS && i-- > 0;) { /* widen in place, last row first */
+        memmove(out + i * BNN_N_STATS, out + i * cols, cols * sizeof(double));
+        for (size_t k = cols; k < BNN_N_STATS; k++) out[i * BNN_N_STATS + k] = 0;
+    }
+    return BNN_OK;
+}
 
 static bnn_status make_dirs(const char *dir)
 {

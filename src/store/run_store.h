@@ -21,7 +21,9 @@
 #define BNN_STORE_RUN_STORE_H
 
 #include <jansson.h>
+#include <stdio.h>
 
+#include "data/npy.h"
 #include "store/npy_writer.h"
 #include "store/record_log.h"
 
@@ -36,11 +38,24 @@ enum {
     BNN_STAT_N_LEAPFROG,
     BNN_STAT_LOG_LIK,
     BNN_STAT_LOG_PRIOR,
+    BNN_STAT_TREE_DEPTH,   /* NUTS: doublings of the trajectory; 0 for static HMC */
     BNN_N_STATS
 };
 
+/* Runs written before the tree_depth column have this many columns: readers accept them and
+ * read tree_depth as 0 (static HMC, the only sampler then). */
+#define BNN_N_STATS_V1 10
+
 /* Column names of stats.npy, in order. */
 extern const char *const bnn_stat_names[BNN_N_STATS];
+
+/* Checks the header of a stats.npy: 2-D with BNN_N_STATS (or BNN_N_STATS_V1) columns. */
+bnn_status bnn_stats_check_header(const bnn_npy_header *h, const char *path);
+
+/* Rows [first, first + n) of a stats.npy (header checked) into out (n, BNN_N_STATS): the columns
+ * an older file lacks are 0. */
+bnn_status bnn_stats_read_rows(FILE *f, const char *path, const bnn_npy_header *h, size_t first,
+                               size_t n, double *out);
 
 typedef struct {
     bnn_npy_writer stats, weights, fs, warmup_fs;

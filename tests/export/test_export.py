@@ -87,7 +87,8 @@ def check_netcdf(d, nc, label):
     ss = xr.open_dataset(nc, group="sample_stats")
     col = lambda n: np.stack([s[:n_f, names.index(n)] for s in samp])  # noqa: E731
     pairs = {"acceptance_rate": "accept_prob", "energy": "energy", "step_size": "step_size",
-             "n_steps": "n_leapfrog", "log_lik": "log_lik", "log_prior": "log_prior"}
+             "n_steps": "n_leapfrog", "log_lik": "log_lik", "log_prior": "log_prior",
+             "tree_depth": "tree_depth"}
     check(all(np.array_equal(ss[a].values, col(b)) for a, b in pairs.items()),
           f"{label}: sample_stats columns equal stats.npy ({ss['energy'].shape})")
     check(ss["diverging"].dtype == bool and np.array_equal(ss["diverging"].values, col("divergent") != 0),
@@ -126,7 +127,8 @@ def check_csv(d, out):
         s = stats[c][first:]
         lp = s[:, 8] + s[:, 9]
         check(rows.shape[0] == 20 and np.array_equal(rows[:, 7:], want) and np.array_equal(rows[:, 0], lp)
-              and np.array_equal(rows[:, 4], s[:, 7]), f"chain {c}: CSV values equal the arrays exactly")
+              and np.array_equal(rows[:, 4], s[:, 7]) and np.array_equal(rows[:, 3], s[:, 10]),
+              f"chain {c}: CSV values equal the arrays exactly")
 
 
 def check_npy(d, out):
@@ -152,6 +154,51 @@ with tempfile.TemporaryDirectory() as tmp:
     check(p.returncode == 0, "netcdf export exits 0: " + p.stderr.strip())
     check_netcdf(d, nc, "complete run")
     check_csv(d, os.path.join(tmp, "csv"))
+
+    # A run written before the tree_depth column (10 stats columns) is still read, with tree
+    # depth 0, but not resumed
+    old = os.path.join(tmp, "old")
+    shutil.copytree(d, old)
+    js = json.load(open(os.path.join(old, "run.json")))
+    js["stat_names"] = js["stat_names"][:10]
+    del js["config"]["sampler"], js["config"]["max_depth"]
+    json.dump(js, open(os.path.join(old, "run.json"), "w"))
+    for c in range(2):
+        path = os.path.join(old, f"chain_{c:03d}", "stats.npy")
+        np.save(path, np.load(path)[:, :10])
+    p = run("export", old, "--format", "netcdf", "--out", os.path.join(tmp, "old.nc"))
+    check(p.returncode == 0, "netcdf export of a 10-column run exits 0: " + p.stderr.strip())
+    if p.returncode == 0:
+        a = xr.open_dataset(nc, group="sample_stats")
+        b = xr.open_dataset(os.path.join(tmp, "old.nc"), group="sample_stats")
+        check(all(np.array_equal(a[v].values, b[v].values) for v in a.data_vars if v != "tree_depth")
+              and not b["tree_depth"].values.any(), "10-column run: same sample_stats, tree_depth 0")
+    p = run("export", old, "--format", "npy", "--out", os.path.join(tmp, "old-npy"))
+    check(p.returncode == 0 and json.load(open(os.path.join(tmp, "old-npy", "arrays.json")))
+          ["coords"]["stat"] == js["stat_names"], "10-column run: npy export names its 10 columns")
+    p1, p2 = run("predict", d, "--json"), run("predict", old, "--json")
+    check(p2.returncode == 0 and json.loads(p1.stdout)["chains"][0]["accept_rate"] ==
+          json.loads(p2.stdout)["chains"][0]["accept_rate"], "10-column run: predict reads it")
+    p = run("diagnose", old)
+    ok = p.returncode == 0
+    ss = json.load(open(os.path.join(old, "diagnostics.json")))["sample_stats"] if ok else {}
+    check(ok and ss["chains"][0]["tree_depth"] == 0 and ss["chains"][0]["n_leapfrog"] > 0,
+          "10-column run: diagnose reads it (tree_depth 0) " + p.stderr.strip()[:200])
+    p = run("sample", "--resume", old, "--samples", "30", "--quiet")
+    check(p.returncode == 1 and "older bnnmc" in p.stderr, "10-column run: resume refused: " + p.stderr.strip())
+
+    # NUTS: tree_depth in sample_stats and treedepth__ in the Stan CSV, engine = nuts
+    dn = os.path.join(tmp, "nuts")
+    sample(dn, "--sampler", "nuts", "--max-depth", "6")
+    p = run("export", dn, "--format", "netcdf", "--out", os.path.join(tmp, "nuts.nc"))
+    check(p.returncode == 0, "netcdf export of a NUTS run exits 0: " + p.stderr.strip())
+    check_netcdf(dn, os.path.join(tmp, "nuts.nc"), "NUTS run")
+    depth = xr.open_dataset(os.path.join(tmp, "nuts.nc"), group="sample_stats")["tree_depth"].values
+    check(depth.dtype.kind == "i" and depth.min() >= 1 and depth.max() <= 6,
+          f"NUTS run: sample_stats/tree_depth integers in [1, 6] ({depth.min()}..{depth.max()})")
+    check_csv(dn, os.path.join(tmp, "nuts-csv"))
+    pre = open(os.path.join(tmp, "nuts-csv", "output_1.csv")).read()
+    check("#       engine = nuts\n#         max_depth = 6\n" in pre, "NUTS run: CSV says engine = nuts, max_depth = 6")
 
     cut = os.path.join(tmp, "cut")
     shutil.copytree(d, cut)

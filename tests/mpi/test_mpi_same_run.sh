@@ -27,6 +27,10 @@ ARGS=(--data digits "${MODEL[@]}" --quiet)
     ok "2 ranks ran" || not_ok "2 ranks"
 same_run "$WORK/one" "$WORK/two" && ok "2 ranks x 1 thread = 1 process, bit for bit" ||
     not_ok "2 ranks differ from 1 process"
+"$BNNMC" sample "${ARGS[@]}" --sampler nuts --max-depth 6 --threads 1 --out "$WORK/one-nuts" &&
+    "$MPIEXEC" -n 2 "$BNNMC" sample "${ARGS[@]}" --sampler nuts --max-depth 6 --threads 1 \
+        --out "$WORK/two-nuts" && same_run "$WORK/one-nuts" "$WORK/two-nuts" &&
+    ok "NUTS: 2 ranks = 1 process, bit for bit" || not_ok "NUTS: 2 ranks differ from 1 process"
 "$MPIEXEC" -n 3 "$BNNMC" sample "${ARGS[@]}" --threads 2 --precision float32 --out "$WORK/three" &&
     ok "3 ranks ran" || not_ok "3 ranks"
 same_run "$WORK/one" "$WORK/three" && ok "3 ranks x 2 threads = 1 process, bit for bit" ||
