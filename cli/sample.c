@@ -70,6 +70,10 @@ static const char usage_text[] =
     "                         signs for tanh and erf): a valid move that fools raw R-hat\n"
     "execution and output:\n"
     "  --threads N            threads (default 2); results do not depend on it\n"
+    "  --device cpu|cuda      where the gradients run (default cpu); cuda: MLPs in float32\n"
+    "                         on the GPU, data resident there (docs/gpu.md)\n"
+    "  --tf32                 with --device cuda: let cuBLAS use TF32 tensor cores (faster,\n"
+    "                         ~1e-3 relative error; recorded in run.json as config.math)\n"
     "  --block-rows N         rows per gradient block; fixes the summation order (default 256,\n"
     "                         1024 from 100 000 parameters, 2048 from 1 000 000)\n"
     "  --shards N             blocks are summed in N fixed shards, then in shard order; runs on\n"
@@ -94,7 +98,7 @@ enum {
     O_CHAINS, O_BURN, O_WARMUP, O_SAMPLES, O_THIN, O_STEP, O_TRAJ, O_MAXLF, O_JITTER, O_NO_MH,
     O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
     O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY, O_SHARDS,
-    O_PAD_TO, O_CONFIG, O_RANK_GROUPS
+    O_PAD_TO, O_CONFIG, O_RANK_GROUPS, O_DEVICE, O_TF32
 };
 
 static const struct option long_options[] = {
@@ -115,7 +119,8 @@ static const struct option long_options[] = {
     {"help", 0, 0, O_HELP}, {"checkpoint-interval", 1, 0, O_CKPT}, {"resume", 1, 0, O_RESUME},
     {"superchains", 1, 0, O_SUPERCHAINS}, {"symmetry-moves", 0, 0, O_SYMMETRY},
     {"shards", 1, 0, O_SHARDS}, {"pad-to", 1, 0, O_PAD_TO},
-    {"config", 1, 0, O_CONFIG}, {"rank-groups", 1, 0, O_RANK_GROUPS}, {0, 0, 0, 0}};
+    {"config", 1, 0, O_CONFIG}, {"rank-groups", 1, 0, O_RANK_GROUPS},
+    {"device", 1, 0, O_DEVICE}, {"tf32", 0, 0, O_TF32}, {0, 0, 0, 0}};
 
 struct sample_args {
     bnn_run_config cfg;
@@ -224,6 +229,11 @@ static int parse_sampler(struct sample_args *a, int opt, const char *v)
         }
         return 0;
     case O_SHARDS: return opt_size("--shards", v, &c->data_shards);
+    case O_DEVICE:
+        rc = set_choice("--device", v, "cpu", "cuda", &choice);
+        c->device = choice ? BNN_DEVICE_CUDA : BNN_DEVICE_CPU;
+        return rc;
+    case O_TF32: c->tf32 = 1; return 0;
     case O_RANK_GROUPS: return opt_size("--rank-groups", v, &c->rank_groups);
     case O_OUT:
         if (snprintf(c->out_dir, sizeof c->out_dir, "%s", v) >= (int)sizeof c->out_dir) {

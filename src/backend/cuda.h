@@ -37,6 +37,12 @@ void bnn_cuda_data_free(bnn_cuda_data *data);
 bnn_status bnn_cuda_backend_alloc(const bnn_net *net, const bnn_cuda_data *data, int tf32,
                                   bnn_backend *out);
 
+/* Benchmark: ms[0..reps) receives the wall time of one log-likelihood gradient on each of the
+ * n backends (from bnn_cuda_backend_alloc), all enqueued at once on their own streams, θ and
+ * the gradients staying on the device; after one untimed round. */
+bnn_status bnn_cuda_time_gradients(const bnn_backend *backends, size_t n, const double *theta,
+                                   size_t reps, double *ms);
+
 /* Whole HMC iterations on the device for a backend from bnn_cuda_backend_alloc: the posterior
  * of bnn_posterior (prior variances per parameter, temperature) is uploaded once; each
  * iteration draws the momenta with the chain's Philox stream (the numbers bnn_hmc_iterate draws

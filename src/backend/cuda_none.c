@@ -28,6 +28,13 @@ bnn_status bnn_cuda_backend_alloc(const bnn_net *net, const bnn_cuda_data *data,
     return NO_CUDA;
 }
 
+bnn_status bnn_cuda_time_gradients(const bnn_backend *backends, size_t n, const double *theta,
+                                   size_t reps, double *ms)
+{
+    (void)backends, (void)n, (void)theta, (void)reps, (void)ms;
+    return NO_CUDA;
+}
+
 bnn_status bnn_cuda_hmc_alloc(bnn_backend backend, const double *prior_var, double log_prior_norm,
                               double temperature, const bnn_hmc_options *opt, bnn_cuda_hmc **out)
 {

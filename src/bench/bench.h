@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/backend.h"
 #include "core/status.h"
 #include "nn/net.h"
 
@@ -30,6 +31,9 @@ typedef struct {
     size_t n_leapfrog;      /* leapfrog steps per timed HMC iteration; 0: not timed */
     int blas_reference;     /* also time the model's matrix products on all N rows */
     uint64_t seed;
+    bnn_device device;      /* cpu, or cuda (bench_cuda.c: device-resident timings) */
+    int tf32;               /* cuda: cuBLAS may use TF32 tensor cores */
+    size_t chains;          /* cuda: K chains timed side by side (one backend each) */
 } bnn_bench_options;
 
 typedef struct {
@@ -49,6 +53,13 @@ typedef struct {
 void bnn_bench_defaults(bnn_bench_options *o);
 
 bnn_status bnn_bench_run(const bnn_bench_options *o, bnn_bench_result *r);
+
+/* bnn_bench_run for --device cuda: ms_per_grad is the device time (CUDA events) of one
+ * log-likelihood gradient with θ and the gradient already on the device (as jax.jit times it);
+ * ms_per_leapfrog that of a step of bnn_cuda_hmc_iterate (the whole trajectory on the device);
+ * with chains K > 1, the wall time of one gradient of each of K chains, launched one after the
+ * other on K streams, is in ms_per_grad (chains are not batched into one GEMM yet). */
+bnn_status bnn_bench_run_cuda(const bnn_bench_options *o, bnn_bench_result *r);
 
 /* FLOPs of one gradient of an MLP over `rows` rows, by the rule above. */
 double bnn_bench_mlp_flops(const bnn_mlp *m, size_t rows);

@@ -339,7 +339,7 @@ static bnn_status setup_groups(struct bnn_run *r)
         struct group *g = &r->groups[gi];
         g->run = r;
         g->index = gi;
-        BNN_TRY(bnn_cpu_backend_alloc(&r->model, r->cpu_data, per_group, &g->backend));
+        BNN_TRY(bnn_run_backend_alloc(r, per_group, &g->backend));
         if (r->comm) BNN_TRY(r->comm->wrap_backend(r, &g->backend));
         BNN_TRY(bnn_posterior_init(&g->post, &r->model, &c->prior, g->backend));
     }
@@ -376,6 +376,7 @@ static bnn_status run_setup(struct bnn_run *r, const bnn_dataset_options *data_o
                                tr->y ? tr->y + row0 : NULL, row1 - row0, te->x, te->n,
                                r->cfg.block_rows, &r->cpu_data));
     BNN_TRY(bnn_cpu_data_set_shards(r->cpu_data, &shards));
+    BNN_TRY(bnn_run_cuda_setup(r));
     r->json = bnn_run_describe(r, data_opt);
     if (!r->json) return BNN_ERROR(BNN_ENOMEM, "out of memory for run.json");
     BNN_TRY(bnn_run_check_existing(r));
@@ -519,6 +520,7 @@ void bnn_run_free(bnn_run *r)
     free(r->owned);
     free(r->fs_index);
     bnn_cpu_data_free(r->cpu_data);
+    bnn_cuda_data_free(r->cuda_data);
     bnn_net_free(&r->model);
     json_decref(r->json);
     if (r->comm && r->comm->free_ctx) r->comm->free_ctx(r);

@@ -32,6 +32,10 @@ static json_t *config_json(const bnn_run_config *c)
     json_object_set_new(o, "symmetry_moves", json_boolean(c->symmetry_moves));
     json_object_set_new(o, "data_shards", json_integer((json_int_t)c->data_shards));
     json_object_set_new(o, "rank_groups", json_integer((json_int_t)c->rank_groups));
+    if (c->device == BNN_DEVICE_CUDA) { /* absent: cpu (and run.json as before) */
+        json_object_set_new(o, "device", json_string("cuda"));
+        json_object_set_new(o, "math", json_string(c->tf32 ? "tf32" : "float32"));
+    }
     return o;
 }
 
@@ -269,6 +273,12 @@ static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *
     c->data_shards = shards ? (size_t)json_integer_value(shards) : 1;
     json_t *rank_groups = json_object_get(o, "rank_groups");
     c->rank_groups = rank_groups ? (size_t)json_integer_value(rank_groups) : 1;
+    const char *device = json_string_value(json_object_get(o, "device"));
+    if (device && strcmp(device, "cuda") != 0 && strcmp(device, "cpu") != 0)
+        return BNN_ERROR(BNN_EFORMAT, "%s: config.device: unknown device '%s'", path, device);
+    c->device = device && !strcmp(device, "cuda") ? BNN_DEVICE_CUDA : BNN_DEVICE_CPU;
+    const char *math = json_string_value(json_object_get(o, "math"));
+    c->tf32 = math && !strcmp(math, "tf32");
     return BNN_OK;
 }
 

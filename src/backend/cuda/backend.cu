@@ -9,6 +9,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "backend/cuda/device_math.h"
 
@@ -318,7 +319,6 @@ static bnn_status backend_buffers(struct cuda_backend *b)
             BNN_CUDA_TRY(cudaMalloc((void **)&b->a[l], R * m->width[l] * sizeof(float)));
         if (m->width[l] > max_width) max_width = m->width[l];
     }
-    if (m->width[0] > max_width) max_width = m->width[0];
     const size_t n_sums = ((R > P ? R : P) + BNN_CUDA_SUM_BLOCK - 1) / BNN_CUDA_SUM_BLOCK;
     BNN_CUDA_TRY(cudaMalloc((void **)&b->g0, R * max_width * sizeof(float)));
     BNN_CUDA_TRY(cudaMalloc((void **)&b->g1, R * max_width * sizeof(float)));
@@ -373,5 +373,41 @@ extern "C" bnn_status bnn_cuda_backend_alloc(const bnn_net *net, const bnn_cuda_
     }
     out->ops = &cuda_ops;
     out->ctx = b;
+    return BNN_OK;
+}
+
+/* ---- benchmark ------------------------------------------------------------------------ */
+
+static double wall_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+/* One gradient on each backend, enqueued on its stream, then waits for all of them. */
+static bnn_status gradient_round(const bnn_backend *backends, size_t n)
+{
+    for (size_t k = 0; k < n; k++)
+        BNN_TRY(bnn_cuda_loglik_grad_device((struct cuda_backend *)backends[k].ctx, 1));
+    for (size_t k = 0; k < n; k++)
+        BNN_CUDA_TRY(cudaStreamSynchronize(((struct cuda_backend *)backends[k].ctx)->stream));
+    return BNN_OK;
+}
+
+extern "C" bnn_status bnn_cuda_time_gradients(const bnn_backend *backends, size_t n,
+                                              const double *theta, size_t reps, double *ms)
+{
+    for (size_t k = 0; k < n; k++) {
+        if (!backends[k].ops || strcmp(backends[k].ops->name, "cuda") != 0)
+            return BNN_ERROR(BNN_EINVAL, "backend %zu is not a CUDA backend", k);
+        BNN_TRY(upload_theta((struct cuda_backend *)backends[k].ctx, theta));
+    }
+    BNN_TRY(gradient_round(backends, n));
+    for (size_t i = 0; i < reps; i++) {
+        double t0 = wall_ms();
+        BNN_TRY(gradient_round(backends, n));
+        ms[i] = wall_ms() - t0;
+    }
     return BNN_OK;
 }

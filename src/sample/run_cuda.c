@@ -1,0 +1,35 @@
+/* The run's device choice (--device): the CPU backend over the shared blocks, or the CUDA
+ * backend over training data copied once to the GPU. The chains drive either through the same
+ * vtable; with cuda each leapfrog step's gradient crosses to the host as double. */
+#include "sample/run_internal.h"
+
+bnn_status bnn_run_cuda_setup(struct bnn_run *r)
+{
+    const bnn_run_config *c = &r->cfg;
+    if (c->device != BNN_DEVICE_CUDA) {
+        if (c->tf32) return BNN_ERROR(BNN_EINVAL, "--tf32 needs --device cuda");
+        return BNN_OK;
+    }
+    if (!bnn_cuda_build()[0])
+        return BNN_ERROR(BNN_EUNSUP, "--device cuda: this bnnmc was built without CUDA "
+                                     "(configure with -DBNNMC_CUDA=ON; see docs/gpu.md)");
+    if (!r->model.mlp)
+        return BNN_ERROR(BNN_EUNSUP, "--device cuda supports MLP architectures (linear, "
+                                     "mlp:H1,H2,...) only, not --arch %s", c->arch);
+    if (c->precision != BNN_F32)
+        return BNN_ERROR(BNN_EUNSUP, "--device cuda computes in float32 only (got --precision "
+                                     "float64)");
+    if (r->n_ranks > 1)
+        return BNN_ERROR(BNN_EUNSUP, "--device cuda runs in one process (got %zu MPI ranks)",
+                         r->n_ranks);
+    const bnn_table *tr = &r->data->train, *te = &r->data->test;
+    return bnn_cuda_data_alloc(tr->d, tr->x, tr->y, tr->n, te->n ? te->x : NULL, te->n,
+                               &r->cuda_data);
+}
+
+bnn_status bnn_run_backend_alloc(struct bnn_run *r, size_t n_threads, bnn_backend *out)
+{
+    if (r->cfg.device == BNN_DEVICE_CUDA)
+        return bnn_cuda_backend_alloc(&r->model, r->cuda_data, r->cfg.tf32, out);
+    return bnn_cpu_backend_alloc(&r->model, r->cpu_data, n_threads, out);
+}
