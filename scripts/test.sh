@@ -14,7 +14,8 @@ cmake --build build -j"$jobs"
 if [ -x /usr/local/cuda/bin/nvcc ]; then
     cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DBNNMC_CUDA=ON -DBNNMC_SHARED=OFF \
         -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc
-    cmake --build build-cuda -j2 --target bnnmc bnnmc_cli test_cuda_grad test_cuda_hmc
+    cmake --build build-cuda -j2 --target bnnmc bnnmc_cli test_cuda_grad test_cuda_hmc \
+        test_cuda_batch
 else
     echo "CUDA build skipped: no nvcc"
 fi

@@ -11,9 +11,10 @@ cd "$(dirname "$0")/../.."
 nvcc=/usr/local/cuda/bin/nvcc
 cmake -S . -B build-gpu -DCMAKE_BUILD_TYPE=Release -DBNNMC_CUDA=ON -DBNNMC_MPI=OFF \
     -DBNNMC_SHARED=OFF -DCMAKE_CUDA_COMPILER=$nvcc >/dev/null
-cmake --build build-gpu -j2 --target bnnmc_cli test_cuda_grad test_cuda_hmc test_device_math
+cmake --build build-gpu -j2 --target bnnmc_cli test_cuda_grad test_cuda_hmc test_cuda_batch \
+    test_device_math
 programs=(build-gpu/bnnmc build-gpu/tests/cuda/test_cuda_grad build-gpu/tests/cuda/test_cuda_hmc
-          build-gpu/tests/cuda/test_device_math)
+          build-gpu/tests/cuda/test_cuda_batch build-gpu/tests/cuda/test_device_math)
 # the C library and the loader come with every Linux; CUDA's libraries with the GPU's image
 skip='/(libc|libm|libmvec|libdl|libpthread|librt|ld-linux[^/]*|libgcc_s|libstdc\+\+)\.so|/usr/local/cuda|libcuda\.so'
 rm -rf build-gpu/runtime

@@ -40,7 +40,7 @@ if [ ! -x $build/bnnmc ]; then
     say "== building the CUDA variant in $build"
     if ! { cmake -S . -B $build -DCMAKE_BUILD_TYPE=Release -DBNNMC_CUDA=ON -DBNNMC_MPI=OFF \
              -DBNNMC_SHARED=OFF && cmake --build $build -j"$(nproc)" --target bnnmc_cli \
-             test_cuda_grad test_cuda_hmc test_device_math; } >>"$log" 2>&1; then
+             test_cuda_grad test_cuda_hmc test_cuda_batch test_device_math; } >>"$log" 2>&1; then
         say "FAILED: the CUDA build (see $log); prepare build-gpu with bench/gpu/pack.sh and carry it"
         exit 1
     fi
@@ -72,6 +72,7 @@ run_test() { # NAME COMMAND...: one line of the results table
 run_test test_device_math $build/tests/cuda/test_device_math
 run_test test_cuda_grad $build/tests/cuda/test_cuda_grad
 run_test test_cuda_hmc $build/tests/cuda/test_cuda_hmc
+run_test test_cuda_batch $build/tests/cuda/test_cuda_batch
 run_test test_cuda_cli bash tests/cuda/test_cuda_cli.sh $bnnmc
 tmp=$(mktemp -d)
 run_sample() {
@@ -150,10 +151,11 @@ lines = [
     f"- script: bench/gpu/run.sh, {seconds} s in all", "",
     "## Tests", "", "| test | verdict |", "|---|---|", tests_md.rstrip("\n"), "",
     "## Timings (median ms; ratio = bnnmc / JAX, target <= 0.8)", "",
-    "Gradient: one full-batch log-posterior gradient per chain (bnnmc: log-likelihood gradient "
-    "with θ on the device, K chains one after the other on K streams; JAX: jax.jit(jax.grad), "
-    "jax.vmap for K chains). Leapfrog: ms per step of a whole HMC iteration of 20 steps "
-    "(bnnmc: bnn_cuda_hmc_iterate; JAX: jit of a lax.scan trajectory, divided by 21 gradients).",
+    "Gradient: the full-batch gradient of every chain (bnnmc: log-likelihood gradient with θ "
+    "on the device, K chains batched into strided-batched GEMMs; JAX: jax.jit(jax.grad) of the "
+    "log posterior, jax.vmap for K chains). Leapfrog (one chain): ms per step of a whole HMC "
+    "iteration of 20 steps (bnnmc: bnn_cuda_hmc_iterate; JAX: jit of a lax.scan trajectory, "
+    "divided by its 21 gradients).",
     "", "| workload | math | bnnmc grad | JAX grad | ratio | bnnmc leapfrog | JAX leapfrog "
     "| leapfrog / grad (bnnmc) | bnnmc % of fp32 peak |", "|---|---|---|---|---|---|---|---|---|"]
 tags = []

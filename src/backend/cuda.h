@@ -37,11 +37,25 @@ void bnn_cuda_data_free(bnn_cuda_data *data);
 bnn_status bnn_cuda_backend_alloc(const bnn_net *net, const bnn_cuda_data *data, int tf32,
                                   bnn_backend *out);
 
-/* Benchmark: ms[0..reps) receives the wall time of one log-likelihood gradient on each of the
- * n backends (from bnn_cuda_backend_alloc), all enqueued at once on their own streams, θ and
- * the gradients staying on the device; after one untimed round. */
-bnn_status bnn_cuda_time_gradients(const bnn_backend *backends, size_t n, const double *theta,
-                                   size_t reps, double *ms);
+/* K chains batched into the same kernels: each matrix product of the K chains is one
+ * strided-batched SGEMM (the training inputs shared), the elementwise kernels and the sums run
+ * over all chains at once. For many chains of a small model, which one at a time leave the GPU
+ * idle. */
+typedef struct bnn_cuda_batch bnn_cuda_batch;
+
+bnn_status bnn_cuda_batch_alloc(const bnn_net *net, const bnn_cuda_data *data, size_t n_chains,
+                                int tf32, bnn_cuda_batch **out);
+void bnn_cuda_batch_free(bnn_cuda_batch *batch);
+
+/* theta (K, P): the chains' parameters; loglik (K) and, if grad is not NULL, grad (K, P)
+ * receive each chain's log-likelihood and its gradient. */
+bnn_status bnn_cuda_batch_loglik_grad(bnn_cuda_batch *batch, const double *theta, double *grad,
+                                      double *loglik);
+
+/* Benchmark: ms[0..reps) receives the wall time of the K chains' gradients at theta (K, P),
+ * θ and the gradients staying on the device (as jax.jit times them); after one untimed call. */
+bnn_status bnn_cuda_batch_time(bnn_cuda_batch *batch, const double *theta, size_t reps,
+                               double *ms);
 
 /* Whole HMC iterations on the device for a backend from bnn_cuda_backend_alloc: the posterior
  * of bnn_posterior (prior variances per parameter, temperature) is uploaded once; each

@@ -28,10 +28,27 @@ bnn_status bnn_cuda_backend_alloc(const bnn_net *net, const bnn_cuda_data *data,
     return NO_CUDA;
 }
 
-bnn_status bnn_cuda_time_gradients(const bnn_backend *backends, size_t n, const double *theta,
-                                   size_t reps, double *ms)
+bnn_status bnn_cuda_batch_alloc(const bnn_net *net, const bnn_cuda_data *data, size_t n_chains,
+                                int tf32, bnn_cuda_batch **out)
 {
-    (void)backends, (void)n, (void)theta, (void)reps, (void)ms;
+    (void)net, (void)data, (void)n_chains, (void)tf32;
+    *out = NULL;
+    return NO_CUDA;
+}
+
+void bnn_cuda_batch_free(bnn_cuda_batch *batch) { (void)batch; }
+
+bnn_status bnn_cuda_batch_loglik_grad(bnn_cuda_batch *batch, const double *theta, double *grad,
+                                      double *loglik)
+{
+    (void)batch, (void)theta, (void)grad, (void)loglik;
+    return NO_CUDA;
+}
+
+bnn_status bnn_cuda_batch_time(bnn_cuda_batch *batch, const double *theta, size_t reps,
+                               double *ms)
+{
+    (void)batch, (void)theta, (void)reps, (void)ms;
     return NO_CUDA;
 }
 

@@ -33,7 +33,7 @@ typedef struct {
     uint64_t seed;
     bnn_device device;      /* cpu, or cuda (bench_cuda.c: device-resident timings) */
     int tf32;               /* cuda: cuBLAS may use TF32 tensor cores */
-    size_t chains;          /* cuda: K chains timed side by side (one backend each) */
+    size_t chains;          /* cuda: K chains batched into the same kernels */
 } bnn_bench_options;
 
 typedef struct {
@@ -54,11 +54,10 @@ void bnn_bench_defaults(bnn_bench_options *o);
 
 bnn_status bnn_bench_run(const bnn_bench_options *o, bnn_bench_result *r);
 
-/* bnn_bench_run for --device cuda: ms_per_grad is the device time (CUDA events) of one
- * log-likelihood gradient with θ and the gradient already on the device (as jax.jit times it);
- * ms_per_leapfrog that of a step of bnn_cuda_hmc_iterate (the whole trajectory on the device);
- * with chains K > 1, the wall time of one gradient of each of K chains, launched one after the
- * other on K streams, is in ms_per_grad (chains are not batched into one GEMM yet). */
+/* bnn_bench_run for --device cuda: ms_per_grad is the wall time of the log-likelihood gradients
+ * of K = chains chains batched into the same kernels (bnn_cuda_batch), θ and the gradients
+ * staying on the device (as jax.jit times them); gflops counts all K. ms_per_leapfrog (K = 1
+ * only) is that of a step of bnn_cuda_hmc_iterate (the whole trajectory on the device). */
 bnn_status bnn_bench_run_cuda(const bnn_bench_options *o, bnn_bench_result *r);
 
 /* FLOPs of one gradient of an MLP over `rows` rows, by the rule above. */

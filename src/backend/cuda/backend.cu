@@ -15,13 +15,14 @@
 
 /* ---- kernels -------------------------------------------------------------------------- */
 
-/* z (rows, o) += b (o) per row; a = act(z) unless a is NULL (the output layer). */
+/* z (K, rows, o) += b (o) of each chain per row (chain c's b at b + c·P); a = act(z) unless a is
+ * NULL (the output layer). n = K·rows·o numbers, per_chain = rows·o. */
 __global__ void bias_activate_kernel(float *z, float *a, const float *b, size_t n, size_t o,
-                                     bnn_activation act)
+                                     size_t per_chain, size_t P, bnn_activation act)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
-    float v = z[i] + b[i % o];
+    float v = z[i] + b[i / per_chain * P + i % o];
     z[i] = v;
     if (a) a[i] = bnn_dm_activate(act, v);
 }
@@ -34,20 +35,24 @@ __global__ void activate_backward_kernel(float *g, const float *z, const float *
     if (i < n) g[i] = bnn_dm_activate_backward(act, g[i], z[i], a[i]);
 }
 
-/* One row per thread: ll_rows[r] = log p(y_r | f_r) and, if g is not NULL, g (rows, k). */
-__global__ void head_kernel(const float *f, const double *y, size_t rows, size_t k,
+/* One row of one chain per thread, n = K·rows: ll_rows[r] = log p(y_r | f_r) and, if g is not
+ * NULL, g (K, rows, k). */
+__global__ void head_kernel(const float *f, const double *y, size_t n, size_t rows, size_t k,
                             bnn_likelihood lik, double noise_sd, float *g, double *ll_rows)
 {
     size_t r = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (r >= rows) return;
-    ll_rows[r] = bnn_dm_head_row(lik, noise_sd, f + r * k, y[r], k, g ? g + r * k : NULL);
+    if (r >= n) return;
+    ll_rows[r] = bnn_dm_head_row(lik, noise_sd, f + r * k, y[r % rows], k, g ? g + r * k : NULL);
 }
 
-/* First level of the fixed-order sum: block k adds v[k·B .. (k+1)·B) (B = BNN_CUDA_SUM_BLOCK),
- * each thread a strided run in order, then a fixed tree over the threads. */
+/* First level of the fixed-order sum over segment c = blockIdx.y (v + c·n): block k adds
+ * v[k·B .. (k+1)·B) (B = BNN_CUDA_SUM_BLOCK), each thread a strided run in order, then a fixed
+ * tree over the threads, into partial[c·gridDim.x + k]. */
 __global__ void block_sum_kernel(const double *v, size_t n, double *partial)
 {
     __shared__ double s[BNN_CUDA_THREADS];
+    v += (size_t)blockIdx.y * n;
+    partial += (size_t)blockIdx.y * gridDim.x;
     size_t base = (size_t)blockIdx.x * BNN_CUDA_SUM_BLOCK;
     double acc = 0;
     for (size_t j = 0; j < BNN_CUDA_SUM_PER_THREAD; j++) {
@@ -63,12 +68,15 @@ __global__ void block_sum_kernel(const double *v, size_t n, double *partial)
     if (threadIdx.x == 0) partial[blockIdx.x] = s[0];
 }
 
-/* Second level: the block sums added in order by one thread. */
-__global__ void ordered_sum_kernel(const double *partial, size_t n_blocks, double *out)
+/* Second level: each segment's block sums added in order by one thread. */
+__global__ void ordered_sum_kernel(const double *partial, size_t n_blocks, size_t n_segments,
+                                   double *out)
 {
+    size_t c = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= n_segments) return;
     double acc = 0;
-    for (size_t k = 0; k < n_blocks; k++) acc += partial[k];
-    *out = acc;
+    for (size_t k = 0; k < n_blocks; k++) acc += partial[c * n_blocks + k];
+    out[c] = acc;
 }
 
 __global__ void float_to_double_kernel(const float *src, double *dst, size_t n)
@@ -159,22 +167,45 @@ extern "C" void bnn_cuda_data_free(bnn_cuda_data *c)
 
 static const float k_one = 1.0f, k_zero = 0.0f;
 
-/* Forward pass over `rows` rows of x (device): leaves the logits in b->z[L]. */
+/* C = op(A) · op(B) (column-major, m × n, inner k) for each of the K chains: one SGEMM when
+ * K = 1, else one strided-batched SGEMM (stride 0: the operand is shared by the chains). */
+static bnn_status gemm(struct cuda_backend *b, cublasOperation_t ta, cublasOperation_t tb, int m,
+                       int n, int k, const float *A, int lda, size_t stride_a, const float *B,
+                       int ldb, size_t stride_b, float *C, int ldc, size_t stride_c)
+{
+    if (b->n_chains == 1)
+        BNN_CUBLAS_TRY(cublasSgemm(b->blas, ta, tb, m, n, k, &k_one, A, lda, B, ldb, &k_zero, C,
+                                   ldc));
+    else
+        BNN_CUBLAS_TRY(cublasSgemmStridedBatched(b->blas, ta, tb, m, n, k, &k_one, A, lda,
+                                                 (long long)stride_a, B, ldb, (long long)stride_b,
+                                                 &k_zero, C, ldc, (long long)stride_c,
+                                                 (int)b->n_chains));
+    return BNN_OK;
+}
+
+/* Forward pass over `rows` rows of x (device, shared by the chains): leaves the logits in
+ * b->z[L]. */
 static bnn_status forward(struct cuda_backend *b, const float *x, size_t rows)
 {
     const bnn_mlp *m = b->mlp;
+    const size_t P = b->net->n_params, K = b->n_chains;
     const float *in = x;
+    size_t in_stride = 0; /* the inputs: one copy for every chain */
     for (size_t l = 1; l <= m->n_layers; l++) {
         const int i = (int)m->width[l - 1], o = (int)m->width[l];
         const float *w = b->theta_f + m->w_offset[l - 1], *bias = b->theta_f + m->b_offset[l - 1];
+        const size_t per_chain = rows * (size_t)o, n = K * per_chain;
         /* zᵀ (o, rows) = wᵀ (o, i) · inᵀ (i, rows) in column-major terms */
-        BNN_CUBLAS_TRY(cublasSgemm(b->blas, CUBLAS_OP_N, CUBLAS_OP_N, o, (int)rows, i, &k_one, w,
-                                   o, in, i, &k_zero, b->z[l], o));
-        const size_t n = rows * (size_t)o;
+        BNN_TRY(gemm(b, CUBLAS_OP_N, CUBLAS_OP_N, o, (int)rows, i, w, o, P, in, i, in_stride,
+                     b->z[l], o, per_chain));
         float *act_out = l < m->n_layers ? b->a[l] : NULL;
         bias_activate_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
-            b->z[l], act_out, bias, n, (size_t)o, m->act);
-        if (act_out) in = act_out;
+            b->z[l], act_out, bias, n, (size_t)o, per_chain, P, m->act);
+        if (act_out) {
+            in = act_out;
+            in_stride = per_chain;
+        }
     }
     return cudaGetLastError() == cudaSuccess
                ? BNN_OK
@@ -185,22 +216,28 @@ static bnn_status forward(struct cuda_backend *b, const float *x, size_t rows)
 static bnn_status backward(struct cuda_backend *b, const float *x, size_t rows)
 {
     const bnn_mlp *m = b->mlp;
+    const size_t P = b->net->n_params, K = b->n_chains;
     float *g = b->g0, *g_prev = b->g1;
     for (size_t l = m->n_layers; l >= 1; l--) {
         const int i = (int)m->width[l - 1], o = (int)m->width[l], r = (int)rows;
         const float *in = l > 1 ? b->a[l - 1] : x;
+        const size_t g_stride = rows * (size_t)o, in_stride = l > 1 ? rows * (size_t)i : 0;
         float *dw = b->grad_f + m->w_offset[l - 1], *db = b->grad_f + m->b_offset[l - 1];
         /* dwᵀ (o, i) = gᵀ (o, rows) · in (rows, i) */
-        BNN_CUBLAS_TRY(cublasSgemm(b->blas, CUBLAS_OP_N, CUBLAS_OP_T, o, i, r, &k_one, g, o, in, i,
-                                   &k_zero, dw, o));
+        BNN_TRY(gemm(b, CUBLAS_OP_N, CUBLAS_OP_T, o, i, r, g, o, g_stride, in, i, in_stride, dw, o,
+                     P));
         /* db (o) = gᵀ (o, rows) · 1 (rows) */
-        BNN_CUBLAS_TRY(cublasSgemv(b->blas, CUBLAS_OP_N, o, r, &k_one, g, o, b->ones, 1, &k_zero,
-                                   db, 1));
+        if (K == 1)
+            BNN_CUBLAS_TRY(cublasSgemv(b->blas, CUBLAS_OP_N, o, r, &k_one, g, o, b->ones, 1,
+                                       &k_zero, db, 1));
+        else
+            BNN_TRY(gemm(b, CUBLAS_OP_N, CUBLAS_OP_N, o, 1, r, g, o, g_stride, b->ones, r, 0, db,
+                         o, P));
         if (l == 1) break;
         /* g_prevᵀ (i, rows) = w (i, o) · gᵀ (o, rows) */
-        BNN_CUBLAS_TRY(cublasSgemm(b->blas, CUBLAS_OP_T, CUBLAS_OP_N, i, r, o, &k_one,
-                                   b->theta_f + m->w_offset[l - 1], o, g, o, &k_zero, g_prev, i));
-        const size_t n = rows * (size_t)i;
+        BNN_TRY(gemm(b, CUBLAS_OP_T, CUBLAS_OP_N, i, r, o, b->theta_f + m->w_offset[l - 1], o, P, g,
+                     o, g_stride, g_prev, i, rows * (size_t)i));
+        const size_t n = K * rows * (size_t)i;
         activate_backward_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
             g_prev, b->z[l - 1], b->a[l - 1], n, m->act);
         float *t = g;
@@ -212,62 +249,76 @@ static bnn_status backward(struct cuda_backend *b, const float *x, size_t rows)
                : BNN_ERROR(BNN_EIO, "CUDA: a backward kernel could not be launched");
 }
 
-bnn_status bnn_cuda_sum(struct cuda_backend *b, const double *v, size_t n, double *out)
+bnn_status bnn_cuda_sum_segments(struct cuda_backend *b, const double *v, size_t n, size_t k,
+                                 double *out)
 {
     const size_t n_blocks = (n + BNN_CUDA_SUM_BLOCK - 1) / BNN_CUDA_SUM_BLOCK;
     if (n_blocks > 0)
-        block_sum_kernel<<<(unsigned)n_blocks, BNN_CUDA_THREADS, 0, b->stream>>>(v, n, b->partial);
-    ordered_sum_kernel<<<1, 1, 0, b->stream>>>(b->partial, n_blocks, out);
+        block_sum_kernel<<<dim3((unsigned)n_blocks, (unsigned)k), BNN_CUDA_THREADS, 0,
+                           b->stream>>>(v, n, b->partial);
+    ordered_sum_kernel<<<bnn_cuda_blocks(k), BNN_CUDA_THREADS, 0, b->stream>>>(b->partial,
+                                                                              n_blocks, k, out);
     return cudaGetLastError() == cudaSuccess
                ? BNN_OK
                : BNN_ERROR(BNN_EIO, "CUDA: a reduction kernel could not be launched");
 }
 
+bnn_status bnn_cuda_sum(struct cuda_backend *b, const double *v, size_t n, double *out)
+{
+    return bnn_cuda_sum_segments(b, v, n, 1, out);
+}
+
 bnn_status bnn_cuda_loglik_grad_device(struct cuda_backend *b, int want_grad)
 {
     const bnn_cuda_data *d = b->data;
-    const size_t rows = d->n_train, k = b->net->n_logits;
+    const size_t rows = d->n_train, k = b->net->n_logits, n = b->n_chains * rows;
     BNN_TRY(forward(b, d->x_train, rows));
-    if (rows > 0)
-        head_kernel<<<bnn_cuda_blocks(rows), BNN_CUDA_THREADS, 0, b->stream>>>(
-            b->z[b->mlp->n_layers], d->y_train, rows, k, b->mlp->lik, b->mlp->noise_sd,
+    if (n > 0)
+        head_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
+            b->z[b->mlp->n_layers], d->y_train, n, rows, k, b->mlp->lik, b->mlp->noise_sd,
             want_grad ? b->g0 : NULL, b->ll_rows);
-    BNN_TRY(bnn_cuda_sum(b, b->ll_rows, rows, b->ll));
+    BNN_TRY(bnn_cuda_sum_segments(b, b->ll_rows, rows, b->n_chains, b->ll));
     if (want_grad) BNN_TRY(backward(b, d->x_train, rows));
     return BNN_OK;
 }
 
 /* ---- the vtable ----------------------------------------------------------------------- */
 
-/* θ (double, host) to b->theta_f (float, device). */
+/* θ of the K chains (double, host, (K, P)) to b->theta_f (float, device). */
 static bnn_status upload_theta(struct cuda_backend *b, const double *theta)
 {
-    const size_t P = b->net->n_params;
+    const size_t n = b->n_chains * b->net->n_params;
     float *h = (float *)b->grad_h; /* the pinned buffer is free between calls */
-    for (size_t i = 0; i < P; i++) h[i] = (float)theta[i];
-    BNN_CUDA_TRY(cudaMemcpyAsync(b->theta_f, h, P * sizeof(float), cudaMemcpyHostToDevice,
+    for (size_t i = 0; i < n; i++) h[i] = (float)theta[i];
+    BNN_CUDA_TRY(cudaMemcpyAsync(b->theta_f, h, n * sizeof(float), cudaMemcpyHostToDevice,
                                  b->stream));
     BNN_CUDA_TRY(cudaStreamSynchronize(b->stream)); /* h is reused below */
     return BNN_OK;
 }
 
-static bnn_status cuda_loglik_grad(void *ctx, const double *theta, double *grad, double *loglik)
+/* Log-likelihoods (K) and, if grad is not NULL, gradients (K, P) of the K chains at theta. */
+static bnn_status loglik_grad_host(struct cuda_backend *b, const double *theta, double *grad,
+                                   double *loglik)
 {
-    struct cuda_backend *b = (struct cuda_backend *)ctx;
-    const size_t P = b->net->n_params;
+    const size_t n = b->n_chains * b->net->n_params;
     BNN_TRY(upload_theta(b, theta));
     BNN_TRY(bnn_cuda_loglik_grad_device(b, grad != NULL));
     if (grad) {
-        float_to_double_kernel<<<bnn_cuda_blocks(P), BNN_CUDA_THREADS, 0, b->stream>>>(
-            b->grad_f, b->grad_d, P);
-        BNN_CUDA_TRY(cudaMemcpyAsync(b->grad_h, b->grad_d, P * sizeof(double),
+        float_to_double_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
+            b->grad_f, b->grad_d, n);
+        BNN_CUDA_TRY(cudaMemcpyAsync(b->grad_h, b->grad_d, n * sizeof(double),
                                      cudaMemcpyDeviceToHost, b->stream));
     }
-    BNN_CUDA_TRY(cudaMemcpyAsync(loglik, b->ll, sizeof(double), cudaMemcpyDeviceToHost,
-                                 b->stream));
+    BNN_CUDA_TRY(cudaMemcpyAsync(loglik, b->ll, b->n_chains * sizeof(double),
+                                 cudaMemcpyDeviceToHost, b->stream));
     BNN_CUDA_TRY(cudaStreamSynchronize(b->stream));
-    if (grad) memcpy(grad, b->grad_h, P * sizeof(double));
+    if (grad) memcpy(grad, b->grad_h, n * sizeof(double));
     return BNN_OK;
+}
+
+static bnn_status cuda_loglik_grad(void *ctx, const double *theta, double *grad, double *loglik)
+{
+    return loglik_grad_host((struct cuda_backend *)ctx, theta, grad, loglik);
 }
 
 static bnn_status cuda_predict(void *ctx, const double *theta, double *out)
@@ -307,33 +358,41 @@ static void cuda_free(void *ctx)
 
 static const bnn_backend_ops cuda_ops = {"cuda", cuda_loglik_grad, cuda_predict, cuda_free};
 
-/* Device and host buffers of b for its net and data. */
+/* cudaMalloc of n numbers of `size` bytes (at least one). */
+static bnn_status device_alloc(void **p, size_t n, size_t size)
+{
+    BNN_CUDA_TRY(cudaMalloc(p, (n ? n : 1) * size));
+    return BNN_OK;
+}
+
+/* Device and host buffers of b for its net, data and K chains. */
 static bnn_status backend_buffers(struct cuda_backend *b)
 {
     const bnn_mlp *m = b->mlp;
-    const size_t R = b->rows_max ? b->rows_max : 1, P = b->net->n_params ? b->net->n_params : 1;
+    const size_t R = b->rows_max, P = b->net->n_params, K = b->n_chains;
     size_t max_width = 0;
     for (size_t l = 1; l <= m->n_layers; l++) {
-        BNN_CUDA_TRY(cudaMalloc((void **)&b->z[l], R * m->width[l] * sizeof(float)));
+        BNN_TRY(device_alloc((void **)&b->z[l], K * R * m->width[l], sizeof(float)));
         if (l < m->n_layers)
-            BNN_CUDA_TRY(cudaMalloc((void **)&b->a[l], R * m->width[l] * sizeof(float)));
+            BNN_TRY(device_alloc((void **)&b->a[l], K * R * m->width[l], sizeof(float)));
         if (m->width[l] > max_width) max_width = m->width[l];
     }
-    const size_t n_sums = ((R > P ? R : P) + BNN_CUDA_SUM_BLOCK - 1) / BNN_CUDA_SUM_BLOCK;
-    BNN_CUDA_TRY(cudaMalloc((void **)&b->g0, R * max_width * sizeof(float)));
-    BNN_CUDA_TRY(cudaMalloc((void **)&b->g1, R * max_width * sizeof(float)));
-    BNN_CUDA_TRY(cudaMalloc((void **)&b->ones, R * sizeof(float)));
-    BNN_CUDA_TRY(cudaMalloc((void **)&b->ll_rows, R * sizeof(double)));
-    BNN_CUDA_TRY(cudaMalloc((void **)&b->partial, (n_sums + 1) * sizeof(double)));
-    BNN_CUDA_TRY(cudaMalloc((void **)&b->ll, sizeof(double)));
-    BNN_CUDA_TRY(cudaMalloc((void **)&b->theta_f, P * sizeof(float)));
-    BNN_CUDA_TRY(cudaMalloc((void **)&b->grad_f, P * sizeof(float)));
-    BNN_CUDA_TRY(cudaMalloc((void **)&b->grad_d, P * sizeof(double)));
-    BNN_CUDA_TRY(cudaMallocHost((void **)&b->grad_h, P * sizeof(double)));
+    const size_t B = BNN_CUDA_SUM_BLOCK, sums_p = (P + B - 1) / B, sums_r = K * ((R + B - 1) / B);
+    BNN_TRY(device_alloc((void **)&b->g0, K * R * max_width, sizeof(float)));
+    BNN_TRY(device_alloc((void **)&b->g1, K * R * max_width, sizeof(float)));
+    BNN_TRY(device_alloc((void **)&b->ones, R, sizeof(float)));
+    BNN_TRY(device_alloc((void **)&b->ll_rows, K * R, sizeof(double)));
+    BNN_TRY(device_alloc((void **)&b->partial, (sums_p > sums_r ? sums_p : sums_r) + 1,
+                         sizeof(double)));
+    BNN_TRY(device_alloc((void **)&b->ll, K, sizeof(double)));
+    BNN_TRY(device_alloc((void **)&b->theta_f, K * P, sizeof(float)));
+    BNN_TRY(device_alloc((void **)&b->grad_f, K * P, sizeof(float)));
+    BNN_TRY(device_alloc((void **)&b->grad_d, K * P, sizeof(double)));
+    BNN_CUDA_TRY(cudaMallocHost((void **)&b->grad_h, (K * P > 0 ? K * P : 1) * sizeof(double)));
     const size_t n_logits = (b->data->n_predict ? b->data->n_predict : 1) * b->net->n_logits;
     b->logits_h = (float *)malloc(n_logits * sizeof(float));
     if (!b->logits_h) return BNN_ERROR(BNN_ENOMEM, "out of memory for the GPU predictions");
-    fill_kernel<<<bnn_cuda_blocks(R), BNN_CUDA_THREADS, 0, b->stream>>>(b->ones, 1.0f, R);
+    if (R > 0) fill_kernel<<<bnn_cuda_blocks(R), BNN_CUDA_THREADS, 0, b->stream>>>(b->ones, 1.0f, R);
     BNN_CUDA_TRY(cudaStreamSynchronize(b->stream));
     return BNN_OK;
 }
@@ -351,8 +410,9 @@ static bnn_status backend_init(struct cuda_backend *b, int tf32)
     return backend_buffers(b);
 }
 
-extern "C" bnn_status bnn_cuda_backend_alloc(const bnn_net *net, const bnn_cuda_data *data,
-                                             int tf32, bnn_backend *out)
+/* A backend for K chains (K = 1: the vtable's; K > 1: no prediction buffers). */
+static bnn_status backend_create(const bnn_net *net, const bnn_cuda_data *data, size_t K,
+                                 int tf32, struct cuda_backend **out)
 {
     if (!net->mlp)
         return BNN_ERROR(BNN_EUNSUP, "--device cuda supports MLP architectures (linear, "
@@ -360,20 +420,64 @@ extern "C" bnn_status bnn_cuda_backend_alloc(const bnn_net *net, const bnn_cuda_
     if (net->n_inputs != data->d)
         return BNN_ERROR(BNN_EINVAL, "the net has %zu inputs but the GPU data %zu columns",
                          net->n_inputs, data->d);
+    if (K == 0) return BNN_ERROR(BNN_EINVAL, "a GPU batch needs at least one chain");
     struct cuda_backend *b = (struct cuda_backend *)calloc(1, sizeof *b);
     if (!b) return BNN_ERROR(BNN_ENOMEM, "out of memory for the CUDA backend");
     b->net = net;
     b->mlp = net->mlp;
     b->data = data;
-    b->rows_max = data->n_train > data->n_predict ? data->n_train : data->n_predict;
+    b->n_chains = K;
+    b->rows_max = K == 1 && data->n_predict > data->n_train ? data->n_predict : data->n_train;
     bnn_status s = backend_init(b, tf32);
     if (s != BNN_OK) {
         cuda_free(b);
         return s;
     }
+    *out = b;
+    return BNN_OK;
+}
+
+extern "C" bnn_status bnn_cuda_backend_alloc(const bnn_net *net, const bnn_cuda_data *data,
+                                             int tf32, bnn_backend *out)
+{
+    struct cuda_backend *b;
+    BNN_TRY(backend_create(net, data, 1, tf32, &b));
     out->ops = &cuda_ops;
     out->ctx = b;
     return BNN_OK;
+}
+
+/* ---- batched chains ------------------------------------------------------------------- */
+
+struct bnn_cuda_batch {
+    struct cuda_backend *b;
+};
+
+extern "C" bnn_status bnn_cuda_batch_alloc(const bnn_net *net, const bnn_cuda_data *data,
+                                           size_t n_chains, int tf32, bnn_cuda_batch **out)
+{
+    bnn_cuda_batch *batch = (bnn_cuda_batch *)calloc(1, sizeof *batch);
+    if (!batch) return BNN_ERROR(BNN_ENOMEM, "out of memory for the GPU batch");
+    bnn_status s = backend_create(net, data, n_chains, tf32, &batch->b);
+    if (s != BNN_OK) {
+        free(batch);
+        return s;
+    }
+    *out = batch;
+    return BNN_OK;
+}
+
+extern "C" void bnn_cuda_batch_free(bnn_cuda_batch *batch)
+{
+    if (!batch) return;
+    cuda_free(batch->b);
+    free(batch);
+}
+
+extern "C" bnn_status bnn_cuda_batch_loglik_grad(bnn_cuda_batch *batch, const double *theta,
+                                                 double *grad, double *loglik)
+{
+    return loglik_grad_host(batch->b, theta, grad, loglik);
 }
 
 /* ---- benchmark ------------------------------------------------------------------------ */
@@ -385,29 +489,16 @@ static double wall_ms(void)
     return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
 }
 
-/* One gradient on each backend, enqueued on its stream, then waits for all of them. */
-static bnn_status gradient_round(const bnn_backend *backends, size_t n)
+extern "C" bnn_status bnn_cuda_batch_time(bnn_cuda_batch *batch, const double *theta,
+                                          size_t reps, double *ms)
 {
-    for (size_t k = 0; k < n; k++)
-        BNN_TRY(bnn_cuda_loglik_grad_device((struct cuda_backend *)backends[k].ctx, 1));
-    for (size_t k = 0; k < n; k++)
-        BNN_CUDA_TRY(cudaStreamSynchronize(((struct cuda_backend *)backends[k].ctx)->stream));
-    return BNN_OK;
-}
-
-extern "C" bnn_status bnn_cuda_time_gradients(const bnn_backend *backends, size_t n,
-                                              const double *theta, size_t reps, double *ms)
-{
-    for (size_t k = 0; k < n; k++) {
-        if (!backends[k].ops || strcmp(backends[k].ops->name, "cuda") != 0)
-            return BNN_ERROR(BNN_EINVAL, "backend %zu is not a CUDA backend", k);
-        BNN_TRY(upload_theta((struct cuda_backend *)backends[k].ctx, theta));
-    }
-    BNN_TRY(gradient_round(backends, n));
-    for (size_t i = 0; i < reps; i++) {
+    struct cuda_backend *b = batch->b;
+    BNN_TRY(upload_theta(b, theta));
+    for (size_t i = 0; i <= reps; i++) { /* round 0: warm-up, untimed */
         double t0 = wall_ms();
-        BNN_TRY(gradient_round(backends, n));
-        ms[i] = wall_ms() - t0;
+        BNN_TRY(bnn_cuda_loglik_grad_device(b, 1));
+        BNN_CUDA_TRY(cudaStreamSynchronize(b->stream));
+        if (i > 0) ms[i - 1] = wall_ms() - t0;
     }
     return BNN_OK;
 }

@@ -40,36 +40,44 @@ struct bnn_cuda_data {
     float *x_predict; /* device (n_predict, d) or NULL */
 };
 
+/* One chain's backend (n_chains = 1, the vtable's), or K chains batched into the same kernels
+ * (bnn_cuda_batch): every per-chain array below is K copies one after the other, and each
+ * product is one strided-batched GEMM over the chains (the training inputs shared, stride 0). */
 struct cuda_backend {
     const bnn_net *net;
     const bnn_mlp *mlp;
     const bnn_cuda_data *data;
+    size_t n_chains;  /* K */
     cudaStream_t stream;
     cublasHandle_t blas;
-    size_t rows_max;  /* max(n_train, n_predict): rows of the workspaces */
+    size_t rows_max;  /* rows of the workspaces: max(n_train, n_predict) (K = 1) or n_train */
     /* device workspaces */
-    float *z[BNN_MLP_MAX_LAYERS + 1]; /* (rows, width[l]) pre-activations, l = 1..L */
-    float *a[BNN_MLP_MAX_LAYERS + 1]; /* (rows, width[l]) activations, l = 1..L-1 */
-    float *g0, *g1;   /* (rows, max width) backward buffers */
+    float *z[BNN_MLP_MAX_LAYERS + 1]; /* (K, rows, width[l]) pre-activations, l = 1..L */
+    float *a[BNN_MLP_MAX_LAYERS + 1]; /* (K, rows, width[l]) activations, l = 1..L-1 */
+    float *g0, *g1;   /* (K, rows, max width) backward buffers */
     float *ones;      /* (rows_max) for the bias gradients */
-    double *ll_rows;  /* (rows_max) per-row log-likelihood */
+    double *ll_rows;  /* (K, rows) per-row log-likelihood */
     double *partial;  /* first-level sums of the fixed-order reduction */
-    double *ll;       /* one number: the log-likelihood */
-    float *theta_f;   /* (P) θ as float */
-    float *grad_f;    /* (P) gradient of the log-likelihood as float */
-    double *grad_d;   /* (P) the same as double */
+    double *ll;       /* (K) the log-likelihoods */
+    float *theta_f;   /* (K, P) θ as float */
+    float *grad_f;    /* (K, P) gradient of the log-likelihood as float */
+    double *grad_d;   /* (K, P) the same as double */
     /* host buffers */
     float *logits_h;  /* (n_predict, n_logits) */
-    double *grad_h;   /* pinned (P) */
+    double *grad_h;   /* pinned (K, P) */
 };
 
-/* Enqueues on b->stream the log-likelihood at b->theta_f (device) into b->ll and, if want_grad,
- * its gradient into b->grad_f. Nothing is copied to the host. */
+/* Enqueues on b->stream the log-likelihoods at b->theta_f (device, K chains) into b->ll and,
+ * if want_grad, their gradients into b->grad_f. Nothing is copied to the host. */
 bnn_status bnn_cuda_loglik_grad_device(struct cuda_backend *b, int want_grad);
 
 /* Enqueues out[0] = Σ v[0..n) (device, double) in a fixed order: sums of consecutive blocks of
  * BNN_CUDA_SUM_BLOCK numbers (each a fixed tree), then the block sums in order. */
 bnn_status bnn_cuda_sum(struct cuda_backend *b, const double *v, size_t n, double *out);
+
+/* The same for k consecutive segments of n numbers each: out[c] = Σ v[c·n .. (c+1)·n). */
+bnn_status bnn_cuda_sum_segments(struct cuda_backend *b, const double *v, size_t n, size_t k,
+                                 double *out);
 
 /* Blocks covering n elements. */
 static inline unsigned bnn_cuda_blocks(size_t n)
