@@ -75,14 +75,18 @@ run_test test_cuda_hmc $build/tests/cuda/test_cuda_hmc
 run_test test_cuda_batch $build/tests/cuda/test_cuda_batch
 run_test test_cuda_cli bash tests/cuda/test_cuda_cli.sh $bnnmc
 tmp=$(mktemp -d)
-run_sample() {
-    $bnnmc sample --data digits --arch mlp:50 --chains 2 --warmup 20 --samples 20 --quiet \
-        --device cuda --tf32 --out "$tmp/run" &&
+run_sample() { # a run extended by --resume equals the same run made at once, byte for byte
+    local cfg=(--data digits --arch mlp:50 --chains 2 --warmup 20 --quiet --device cuda --tf32)
+    $bnnmc sample "${cfg[@]}" --samples 20 --out "$tmp/run" &&
     $bnnmc sample --resume "$tmp/run" --samples 30 --quiet &&
+    $bnnmc sample "${cfg[@]}" --samples 30 --out "$tmp/once" &&
     grep -q '"device": "cuda"' "$tmp/run/run.json" && grep -q '"math": "tf32"' "$tmp/run/run.json" &&
-    grep -q '"status": "complete"' "$tmp/run/run.json"
+    grep -q '"status": "complete"' "$tmp/run/run.json" &&
+    for f in stats weights fs; do
+        cmp "$tmp/run/chain_001/$f.npy" "$tmp/once/chain_001/$f.npy" || return 1
+    done
 }
-run_test "sample --device cuda --tf32, resumed; run.json records both" run_sample
+run_test "sample --device cuda --tf32: run.json records both; resumed = uninterrupted" run_sample
 $bnnmc diagnose "$tmp/run" >>"$log" 2>&1
 rm -rf "$tmp"
 

@@ -257,7 +257,7 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
         bnn_dual_avg_init(&ch->dual_avg, c->target_accept, ch->hmc->step_size);
     }
     bnn_hmc_stats st;
-    BNN_TRY(bnn_hmc_iterate(ch->hmc, phase == 0 ? 0 : c->metropolis, &st));
+    BNN_TRY(bnn_run_hmc_iterate(g, ch->hmc, phase == 0 ? 0 : c->metropolis, &st));
     if (phase == 1) BNN_TRY(adapt(r, ch, it - c->burn_in, &st));
     if (c->symmetry_moves) /* a random relabelling of hidden units: same function, new θ */
         BNN_TRY(bnn_mlp_symmetry_move(r->model.mlp, ch->hmc->theta, ch->hmc->grad,
@@ -512,6 +512,7 @@ void bnn_run_free(bnn_run *r)
         chain_free(&r->chains[ci]);
     }
     for (size_t gi = 0; r->groups && gi < r->n_groups; gi++) {
+        bnn_cuda_hmc_free(r->groups[gi].cuda_hmc);
         bnn_posterior_free(&r->groups[gi].post);
         bnn_backend_free(&r->groups[gi].backend);
     }

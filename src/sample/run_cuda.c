@@ -1,6 +1,8 @@
 /* The run's device choice (--device): the CPU backend over the shared blocks, or the CUDA
- * backend over training data copied once to the GPU. The chains drive either through the same
- * vtable; with cuda each leapfrog step's gradient crosses to the host as double. */
+ * backend over training data copied once to the GPU. With cuda, each HMC iteration runs as a
+ * whole trajectory on the device (bnn_cuda_hmc): the chain's state (θ, gradient, M⁻¹, ε, RNG
+ * counter) goes up before and comes back after it, so warm-up adaptation, the step-size search
+ * (through the backend vtable) and the recording stay the host's, unchanged. */
 #include "sample/run_internal.h"
 
 bnn_status bnn_run_cuda_setup(struct bnn_run *r)
@@ -32,4 +34,16 @@ bnn_status bnn_run_backend_alloc(struct bnn_run *r, size_t n_threads, bnn_backen
     if (r->cfg.device == BNN_DEVICE_CUDA)
         return bnn_cuda_backend_alloc(&r->model, r->cuda_data, r->cfg.tf32, out);
     return bnn_cpu_backend_alloc(&r->model, r->cpu_data, n_threads, out);
+}
+
+bnn_status bnn_run_hmc_iterate(struct group *g, bnn_hmc *hmc, int metropolis, bnn_hmc_stats *st)
+{
+    struct bnn_run *r = g->run;
+    if (r->cfg.device != BNN_DEVICE_CUDA) return bnn_hmc_iterate(hmc, metropolis, st);
+    if (!g->cuda_hmc)
+        BNN_TRY(bnn_cuda_hmc_alloc(g->backend, g->post.prior_var, g->post.log_prior_norm,
+                                   g->post.temperature, &r->cfg.hmc, &g->cuda_hmc));
+    BNN_TRY(bnn_cuda_hmc_set(g->cuda_hmc, hmc));
+    BNN_TRY(bnn_cuda_hmc_iterate(g->cuda_hmc, metropolis, st));
+    return bnn_cuda_hmc_get(g->cuda_hmc, hmc);
 }

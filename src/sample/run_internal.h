@@ -38,6 +38,7 @@ struct group {
     size_t index;
     bnn_backend backend;
     bnn_posterior post;
+    bnn_cuda_hmc *cuda_hmc;   /* --device cuda: the device sampler its chains take turns on */
     pthread_t thread;
     int started;
     bnn_status status;
@@ -97,6 +98,10 @@ bnn_status bnn_run_cuda_setup(struct bnn_run *r);
 
 /* A chain group's backend: the CPU's over r->cpu_data, or the GPU's over r->cuda_data. */
 bnn_status bnn_run_backend_alloc(struct bnn_run *r, size_t n_threads, bnn_backend *out);
+
+/* One HMC iteration of a chain of group g: bnn_hmc_iterate on the CPU; with --device cuda the
+ * whole trajectory on the device (the chain's state uploaded before and downloaded after). */
+bnn_status bnn_run_hmc_iterate(struct group *g, bnn_hmc *hmc, int metropolis, bnn_hmc_stats *st);
 
 /* run.json: everything but the manifest (config, data, model, status "running"). */
 json_t *bnn_run_describe(const struct bnn_run *r, const bnn_dataset_options *data_opt);
