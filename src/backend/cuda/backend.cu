@@ -133,6 +133,8 @@ static bnn_status data_alloc(size_t d, const double *x_train, const double *y_tr
     BNN_CUDA_TRY(cudaMemcpy(c->y_train, y_train, n_train * sizeof(double),
                             cudaMemcpyHostToDevice));
     if (x_predict) BNN_TRY(upload_floats(x_predict, n_predict * d, &c->x_predict));
+    /* the copies ran on the legacy stream, which the backends' streams do not wait for */
+    BNN_CUDA_TRY(cudaDeviceSynchronize());
     return BNN_OK;
 }
 

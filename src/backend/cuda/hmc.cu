@@ -137,8 +137,9 @@ static bnn_status hmc_buffers(bnn_cuda_hmc *h, const double *prior_var)
         BNN_CUDA_TRY(cudaMalloc((void **)dev[i], n * sizeof(double)));
     BNN_CUDA_TRY(cudaMalloc((void **)&h->scalars, sizeof *h->scalars));
     BNN_CUDA_TRY(cudaMallocHost((void **)&h->scalars_h, sizeof *h->scalars_h));
-    BNN_CUDA_TRY(cudaMemcpy(h->prior_var, prior_var, h->dim * sizeof(double),
-                            cudaMemcpyHostToDevice));
+    BNN_CUDA_TRY(cudaMemcpyAsync(h->prior_var, prior_var, h->dim * sizeof(double),
+                                 cudaMemcpyHostToDevice, h->b->stream));
+    BNN_CUDA_TRY(cudaStreamSynchronize(h->b->stream));
     return BNN_OK;
 }
 
@@ -174,9 +175,11 @@ extern "C" bnn_status bnn_cuda_hmc_set(bnn_cuda_hmc *h, const bnn_hmc *s)
         return BNN_ERROR(BNN_EINVAL, "the sampler has dimension %zu, the device net %zu", s->dim,
                          h->dim);
     const size_t bytes = h->dim * sizeof(double);
-    BNN_CUDA_TRY(cudaMemcpy(h->theta, s->theta, bytes, cudaMemcpyHostToDevice));
-    BNN_CUDA_TRY(cudaMemcpy(h->grad, s->grad, bytes, cudaMemcpyHostToDevice));
-    BNN_CUDA_TRY(cudaMemcpy(h->inv_mass, s->inv_mass, bytes, cudaMemcpyHostToDevice));
+    cudaStream_t st = h->b->stream; /* the copies are ordered with the kernels that use them */
+    BNN_CUDA_TRY(cudaMemcpyAsync(h->theta, s->theta, bytes, cudaMemcpyHostToDevice, st));
+    BNN_CUDA_TRY(cudaMemcpyAsync(h->grad, s->grad, bytes, cudaMemcpyHostToDevice, st));
+    BNN_CUDA_TRY(cudaMemcpyAsync(h->inv_mass, s->inv_mass, bytes, cudaMemcpyHostToDevice, st));
+    BNN_CUDA_TRY(cudaStreamSynchronize(st)); /* s may change once this returns */
     h->current = s->current;
     h->step_size = s->step_size;
     h->rng = s->rng;
@@ -186,8 +189,10 @@ extern "C" bnn_status bnn_cuda_hmc_set(bnn_cuda_hmc *h, const bnn_hmc *s)
 extern "C" bnn_status bnn_cuda_hmc_get(const bnn_cuda_hmc *h, bnn_hmc *s)
 {
     const size_t bytes = h->dim * sizeof(double);
-    BNN_CUDA_TRY(cudaMemcpy(s->theta, h->theta, bytes, cudaMemcpyDeviceToHost));
-    BNN_CUDA_TRY(cudaMemcpy(s->grad, h->grad, bytes, cudaMemcpyDeviceToHost));
+    cudaStream_t st = h->b->stream;
+    BNN_CUDA_TRY(cudaMemcpyAsync(s->theta, h->theta, bytes, cudaMemcpyDeviceToHost, st));
+    BNN_CUDA_TRY(cudaMemcpyAsync(s->grad, h->grad, bytes, cudaMemcpyDeviceToHost, st));
+    BNN_CUDA_TRY(cudaStreamSynchronize(st));
     s->current = h->current;
     s->rng = h->rng;
     return BNN_OK;
