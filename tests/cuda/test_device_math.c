@@ -100,7 +100,8 @@ static void test_philox_normals(void **state)
     bnn_dm_philox_block(rng.seed, rng.stream, counter0, w_dev);
     assert_memory_equal(w_cpu, w_dev, sizeof w_cpu);
     bnn_rng_normals(&rng, z, N);
-    for (size_t i = 0; i < N; i++) assert_true(bnn_dm_normal(0x123456789abcull, 3, counter0, i) == z[i]);
+    for (size_t i = 0; i < N; i++)
+        assert_true(bnn_dm_normal(0x123456789abcull, 3, counter0, i) == z[i]);
     assert_int_equal(rng.counter, counter0 + (N + 1) / 2);
 }
 
@@ -124,14 +125,16 @@ static bnn_logp replay_leapfrog(struct replay *s, double eps, size_t L, size_t *
     bnn_logp end = {0};
     memcpy(s->theta_new, s->theta, s->n * sizeof(double));
     memcpy(s->grad_new, s->grad, s->n * sizeof(double));
-    for (size_t i = 0; i < s->n; i++) s->p[i] = bnn_dm_momentum_step(s->p[i], 0.5 * eps, s->grad_new[i]);
+    for (size_t i = 0; i < s->n; i++)
+        s->p[i] = bnn_dm_momentum_step(s->p[i], 0.5 * eps, s->grad_new[i]);
     for (size_t l = 1; l <= L; l++) {
         double quad = 0, ll;
         for (size_t i = 0; i < s->n; i++) {
             s->theta_new[i] = bnn_dm_position_step(s->theta_new[i], eps, s->inv_mass[i], s->p[i]);
             quad += s->theta_new[i] * s->theta_new[i] / post->prior_var[i];
         }
-        expect_ok(post->backend.ops->loglik_grad(post->backend.ctx, s->theta_new, s->lik_grad, &ll));
+        const bnn_backend *be = &post->backend;
+        expect_ok(be->ops->loglik_grad(be->ctx, s->theta_new, s->lik_grad, &ll));
         int bad = 0;
         for (size_t i = 0; i < s->n; i++) {
             s->grad_new[i] = bnn_dm_posterior_grad(s->lik_grad[i], s->theta_new[i],

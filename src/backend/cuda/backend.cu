@@ -394,7 +394,8 @@ static bnn_status backend_buffers(struct cuda_backend *b)
     const size_t n_logits = (b->data->n_predict ? b->data->n_predict : 1) * b->net->n_logits;
     b->logits_h = (float *)malloc(n_logits * sizeof(float));
     if (!b->logits_h) return BNN_ERROR(BNN_ENOMEM, "out of memory for the GPU predictions");
-    if (R > 0) fill_kernel<<<bnn_cuda_blocks(R), BNN_CUDA_THREADS, 0, b->stream>>>(b->ones, 1.0f, R);
+    if (R > 0)
+        fill_kernel<<<bnn_cuda_blocks(R), BNN_CUDA_THREADS, 0, b->stream>>>(b->ones, 1.0f, R);
     BNN_CUDA_TRY(cudaStreamSynchronize(b->stream));
     return BNN_OK;
 }
