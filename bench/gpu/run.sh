@@ -3,8 +3,9 @@
 #  1. the CUDA build: the programs in build-gpu/ (made by bench/gpu/pack.sh on the build machine
 #     and carried here, with the shared libraries they need), or a fresh build where CMake finds
 #     every dependency;
-#  2. the GPU tests (tests/cuda) and a short `sample --device cuda` run, resumed, whose run.json
-#     must record the device;
+#  2. the GPU tests (tests/cuda); a short `sample --device cuda` run, resumed, whose run.json must
+#     record the device and whose draws must equal an uninterrupted run's; a longer CPU run and
+#     GPU run that must agree in distribution (bench/gpu/compare_runs.py);
 #  3. bnnmc against JAX (bench/gpu/jax_bench.py) on the same GPU, alternately, float32
 #     ("highest") and TF32 ("default"): gradients of MLP 784-100-10 and 784-1000-1000-10 on
 #     N = 60 000, 8 and 32 chains of 784-100-10, and 128 chains of 64-100-10 on N = 1 437;
@@ -87,6 +88,14 @@ run_sample() { # a run extended by --resume equals the same run made at once, by
     done
 }
 run_test "sample --device cuda --tf32: run.json records both; resumed = uninterrupted" run_sample
+run_agree() { # a longer run: CPU and GPU (float32) agree in distribution (compare_runs.py)
+    local cfg=(--data digits --arch mlp:20 --chains 8 --warmup 100 --samples 200
+               --max-leapfrog 50 --quiet --threads 8)
+    $bnnmc sample "${cfg[@]}" --seed 11 --out "$tmp/cpu" &&
+    $bnnmc sample "${cfg[@]}" --seed 12 --device cuda --out "$tmp/gpu" &&
+    python3 bench/gpu/compare_runs.py "$tmp/cpu" "$tmp/gpu"
+}
+run_test "8 chains CPU vs 8 chains GPU on digits: same mean log-likelihood (4 SE)" run_agree
 $bnnmc diagnose "$tmp/run" >>"$log" 2>&1
 rm -rf "$tmp"
 
