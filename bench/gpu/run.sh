@@ -34,8 +34,12 @@ if [ -f $build/runtime-libs.tar.xz ]; then
     tar -C $build -xJf $build/runtime-libs.tar.xz
     export LD_LIBRARY_PATH=$root/$build/runtime${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
-for d in /usr/local/cuda/lib64 /usr/local/cuda/lib; do
-    [ -d $d ] && export LD_LIBRARY_PATH=$LD_LIBRARY_PATH:$d
+# cuBLAS and the CUDA runtime: from the toolkit, or from the pip wheels beside PyTorch and JAX
+wheels=$(python3 -c "import nvidia.cublas as a, nvidia.cuda_runtime as b
+print(list(a.__path__)[0] + '/lib', list(b.__path__)[0] + '/lib')" 2>/dev/null)
+for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib \
+         $wheels; do
+    [ -d "$d" ] && export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d
 done
 if [ ! -x $build/bnnmc ]; then
     say "== building the CUDA variant in $build"
