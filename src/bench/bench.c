@@ -1,5 +1,6 @@
 /* Timing of the log-posterior gradient, a leapfrog step and the BLAS products of an MLP on
  * synthetic data (see bench.h for the FLOP counting rule). */
+#include "bench/bench.h"
 #include "bench/bench_internal.h"
 
 #include <cblas.h>
@@ -26,7 +27,7 @@ void bnn_bench_defaults(bnn_bench_options *o)
                              .tf32 = 0, .chains = 1};
 }
 
-double bnn_bench_now_ms(void)
+static double now_ms(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -40,7 +41,7 @@ static int cmp_double(const void *a, const void *b)
 }
 
 /* Median of n values (sorts them). */
-double bnn_bench_median(double *v, size_t n)
+static double median(double *v, size_t n)
 {
     qsort(v, n, sizeof *v, cmp_double);
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
@@ -58,7 +59,7 @@ double bnn_bench_mlp_flops(const bnn_mlp *m, size_t rows)
 
 /* Synthetic data: standard normal inputs (n, d); labels uniform over the classes, or standard
  * normal targets (Gaussian), or fair coin flips (Bernoulli). */
-bnn_status bnn_bench_synthetic_data(const bnn_bench_options *o, size_t d, double **x, double **y)
+static bnn_status synthetic_data(const bnn_bench_options *o, size_t d, double **x, double **y)
 {
     *x = malloc((o->n_rows * d > 0 ? o->n_rows * d : 1) * sizeof(double));
     *y = malloc((o->n_rows ? o->n_rows : 1) * sizeof(double));
@@ -84,12 +85,12 @@ static bnn_status time_gradients(bnn_target t, const double *theta, double *grad
     bnn_logp lp;
     bnn_status s = t.logp_grad(t.ctx, theta, grad, &lp);
     for (size_t i = 0; i < reps && s == BNN_OK; i++) {
-        double t0 = bnn_bench_now_ms();
+        double t0 = now_ms();
         s = t.logp_grad(t.ctx, theta, grad, &lp);
-        ms[i] = bnn_bench_now_ms() - t0;
+        ms[i] = now_ms() - t0;
     }
     if (s == BNN_OK) {
-        r->ms_per_grad = bnn_bench_median(ms, reps);
+        r->ms_per_grad = median(ms, reps);
         r->ms_per_grad_min = ms[0];
     }
     free(ms);
@@ -115,11 +116,11 @@ static bnn_status time_leapfrog(bnn_target t, const double *theta, const bnn_ben
     bnn_status s = ms ? bnn_hmc_set(hmc, theta, rng) : BNN_ERROR(BNN_ENOMEM, "out of memory");
     for (size_t i = 0; i < iters && s == BNN_OK; i++) {
         bnn_hmc_stats st;
-        double t0 = bnn_bench_now_ms();
+        double t0 = now_ms();
         s = bnn_hmc_iterate(hmc, 1, &st);
-        ms[i] = (bnn_bench_now_ms() - t0) / (double)(st.n_leapfrog ? st.n_leapfrog : 1);
+        ms[i] = (now_ms() - t0) / (double)(st.n_leapfrog ? st.n_leapfrog : 1);
     }
-    if (s == BNN_OK) r->ms_per_leapfrog = bnn_bench_median(ms, iters);
+    if (s == BNN_OK) r->ms_per_leapfrog = median(ms, iters);
     free(ms);
     bnn_hmc_free(hmc);
     return s;
@@ -183,12 +184,12 @@ static bnn_status time_blas_reference(const bnn_mlp *m, const bnn_bench_options 
         openblas_set_num_threads((int)o->n_threads);
         mlp_products(m, o->prec, o->n_rows, x, w, act, out);
         for (size_t i = 0; i < o->reps; i++) {
-            double t0 = bnn_bench_now_ms();
+            double t0 = now_ms();
             mlp_products(m, o->prec, o->n_rows, x, w, act, out);
-            ms[i] = bnn_bench_now_ms() - t0;
+            ms[i] = now_ms() - t0;
         }
         bnn_cpu_blas_single_thread();
-        r->ms_blas = bnn_bench_median(ms, o->reps);
+        r->ms_blas = median(ms, o->reps);
     }
     free(x);
     free(w);
@@ -210,12 +211,12 @@ bnn_status bnn_bench_gemm(bnn_precision prec, size_t m, size_t n, size_t k, size
         openblas_set_num_threads((int)n_threads);
         gemm(prec, CblasNoTrans, CblasNoTrans, m, n, k, a, b, c);
         for (size_t i = 0; i < reps; i++) {
-            double t0 = bnn_bench_now_ms();
+            double t0 = now_ms();
             gemm(prec, CblasNoTrans, CblasNoTrans, m, n, k, a, b, c);
-            ms[i] = bnn_bench_now_ms() - t0;
+            ms[i] = now_ms() - t0;
         }
         bnn_cpu_blas_single_thread();
-        *ms_out = bnn_bench_median(ms, reps);
+        *ms_out = median(ms, reps);
     }
     free(a);
     free(b);
@@ -291,7 +292,7 @@ bnn_status bnn_bench_run(const bnn_bench_options *o, bnn_bench_result *r)
     double *x = NULL, *y = NULL;
     bnn_cpu_data *data = NULL;
     bnn_backend backend = {0};
-    bnn_status s = bnn_bench_synthetic_data(o, net.n_inputs, &x, &y);
+    bnn_status s = synthetic_data(o, net.n_inputs, &x, &y);
     if (s == BNN_OK)
         s = bnn_cpu_data_alloc(o->prec, net.n_inputs, x, y, o->n_rows, NULL, 0, o->block_rows,
                                &data);
@@ -307,4 +308,14 @@ bnn_status bnn_bench_run(const bnn_bench_options *o, bnn_bench_result *r)
     bnn_cpu_data_free(data);
     bnn_net_free(&net);
     return s;
+}
+
+/* The helpers above, for bench_cuda.c (bench_internal.h). */
+double bnn_bench_now_ms(void) { return now_ms(); }
+
+double bnn_bench_median(double *v, size_t n) { return median(v, n); }
+
+bnn_status bnn_bench_synthetic_data(const bnn_bench_options *o, size_t d, double **x, double **y)
+{
+    return synthetic_data(o, d, x, y);
 }
