@@ -53,8 +53,11 @@ static void check_batch(const char *arch, bnn_activation act, bnn_likelihood lik
         y[r] = lik == BNN_LIK_CATEGORICAL ? floor(u * (double)k)
                : lik == BNN_LIK_BERNOULLI ? (u < 0.5) : 2 * u - 1;
     }
-    bnn_rng_normals(&rng, theta, K * P);
-    for (size_t i = 0; i < K * P; i++) theta[i] *= 0.3;
+    bnn_rng_normals(&rng, theta, K * P); /* draws from the prior of variance 1 / fan-in */
+    for (size_t c = 0; c < K; c++)
+        for (size_t t = 0; t < net.n_tensors; t++)
+            for (size_t i = 0; i < net.tensors[t].size; i++)
+                theta[c * P + net.tensors[t].offset + i] /= sqrt((double)net.tensors[t].fan_in);
     bnn_cuda_data *data;
     expect_ok(bnn_cuda_data_alloc(d, x, y, rows, NULL, 0, &data));
     bnn_backend one;

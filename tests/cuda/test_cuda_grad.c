@@ -77,8 +77,10 @@ static void check_case(const grad_case *c)
         y[r] = c->lik == BNN_LIK_CATEGORICAL ? floor(u * (double)c->k)
                : c->lik == BNN_LIK_BERNOULLI ? (u < 0.5) : 2 * u - 1;
     }
-    bnn_rng_normals(&rng, theta, P);
-    for (size_t i = 0; i < P; i++) theta[i] *= 0.3;
+    bnn_rng_normals(&rng, theta, P); /* a draw from the prior of variance 1 / fan-in */
+    for (size_t t = 0; t < net.n_tensors; t++)
+        for (size_t i = 0; i < net.tensors[t].size; i++)
+            theta[net.tensors[t].offset + i] /= sqrt((double)net.tensors[t].fan_in);
 
     double ll64, ll32, llg, llg2;
     cpu_eval(&net, BNN_F64, c, x, y, theta, g64, &ll64, p64);
