@@ -19,6 +19,7 @@ static const char usage_text[] =
     "  bnnmc bench --arch mlp:100 --act tanh --in 784 --classes 10 --n 60000 --threads 2\n"
     "  bnnmc bench --arch lenet5 --image 28x28x1 --classes 10 --n 10000 --json\n"
     "  bnnmc bench --sgemm 60000,100,784 --threads 1 --json\n"
+    "  bnnmc bench --device cuda --arch mlp:100 --in 784 --n 60000 --chains 8 --json\n"
     "\n"
     "model and data:\n"
     "  --arch SPEC            any architecture `sample` accepts (default mlp:100)\n"
@@ -32,6 +33,12 @@ static const char usage_text[] =
     "  --n N                  synthetic training rows (default 60000)\n"
     "execution:\n"
     "  --threads N            threads (default 2)\n"
+    "  --device cpu|cuda      where to run (default cpu); cuda: MLPs, float32, data, θ and\n"
+    "                         gradient on the GPU, gradient timed without host transfers,\n"
+    "                         leapfrog = a whole device trajectory step (docs/gpu.md)\n"
+    "  --tf32                 cuda: let cuBLAS use TF32 tensor cores\n"
+    "  --chains K             cuda: K chains batched into the same kernels (default 1; the\n"
+    "                         leapfrog is timed for one chain only)\n"
     "  --precision P          float32 | float64 (default float32)\n"
     "  --block-rows N         rows per gradient block (default 256, as `sample`)\n"
     "  --reps R               timed gradients (default 10); leapfrog: about R steps, in at\n"
@@ -50,7 +57,7 @@ static const char usage_text[] =
 
 enum {
     O_ARCH = 256, O_ACT, O_IN, O_IMAGE, O_CLASSES, O_LIK, O_N, O_THREADS, O_PREC, O_BLOCK,
-    O_REPS, O_LEAPFROG, O_NO_BLAS, O_SEED, O_SGEMM, O_JSON, O_HELP
+    O_REPS, O_LEAPFROG, O_NO_BLAS, O_SEED, O_SGEMM, O_JSON, O_HELP, O_DEVICE, O_TF32, O_CHAINS
 };
 
 static const struct option long_options[] = {
@@ -59,7 +66,8 @@ static const struct option long_options[] = {
     {"threads", 1, 0, O_THREADS}, {"precision", 1, 0, O_PREC}, {"block-rows", 1, 0, O_BLOCK},
     {"reps", 1, 0, O_REPS}, {"leapfrog", 1, 0, O_LEAPFROG}, {"no-blas", 0, 0, O_NO_BLAS},
     {"seed", 1, 0, O_SEED}, {"sgemm", 1, 0, O_SGEMM}, {"json", 0, 0, O_JSON},
-    {"help", 0, 0, O_HELP}, {0, 0, 0, 0}};
+    {"help", 0, 0, O_HELP}, {"device", 1, 0, O_DEVICE}, {"tf32", 0, 0, O_TF32},
+    {"chains", 1, 0, O_CHAINS}, {0, 0, 0, 0}};
 
 struct bench_args {
     bnn_bench_options o;
@@ -140,6 +148,15 @@ static int parse_one(struct bench_args *a, int opt, const char *v)
     case O_SGEMM: a->sgemm = 1; return parse_triple("--sgemm", v, ',', a->gemm);
     case O_JSON: a->json = 1; return 0;
     case O_HELP: a->help = 1; return 0;
+    case O_DEVICE:
+        if (!strcmp(v, "cpu") || !strcmp(v, "cuda")) {
+            o->device = !strcmp(v, "cuda") ? BNN_DEVICE_CUDA : BNN_DEVICE_CPU;
+            return 0;
+        }
+        fprintf(stderr, "bnnmc: --device: expected cpu or cuda, got '%s'\n", v);
+        return -1;
+    case O_TF32: o->tf32 = 1; return 0;
+    case O_CHAINS: return opt_size("--chains", v, &o->chains);
     default: return -1;
     }
 }
@@ -237,14 +254,20 @@ static void print_json(const bnn_bench_options *o, const bnn_bench_result *r)
     json_number_or_null("gflops", r->gflops, ", ");
     json_number_or_null("flops_per_grad", r->flops_per_grad, ", ");
     json_number_or_null("ms_blas", r->ms_blas, ", ");
-    printf("\"max_rss_mb\": %.6g, \"data_mb\": %.6g, \"threads\": %zu, \"precision\": \"%s\"}\n",
+    printf("\"max_rss_mb\": %.6g, \"data_mb\": %.6g, \"threads\": %zu, \"precision\": \"%s\", ",
            r->max_rss_mb, r->data_mb, o->n_threads, precision_name(o->prec));
+    printf("\"device\": \"%s\", \"math\": \"%s\", \"chains\": %zu}\n",
+           o->device == BNN_DEVICE_CUDA ? "cuda" : "cpu", o->tf32 ? "tf32" : "float32", o->chains);
 }
 
 static void print_text(const bnn_bench_options *o, const bnn_bench_result *r)
 {
-    printf("%s, %zu parameters, N = %zu, %zu threads, %s\n", o->arch, r->n_params, o->n_rows,
-           o->n_threads, precision_name(o->prec));
+    if (o->device == BNN_DEVICE_CUDA)
+        printf("%s, %zu parameters, N = %zu, GPU (%s), %zu chain(s)\n", o->arch, r->n_params,
+               o->n_rows, o->tf32 ? "tf32" : "float32", o->chains);
+    else
+        printf("%s, %zu parameters, N = %zu, %zu threads, %s\n", o->arch, r->n_params,
+               o->n_rows, o->n_threads, precision_name(o->prec));
     printf("gradient:  %.4g ms (median of %zu; fastest %.4g ms)\n", r->ms_per_grad, o->reps,
            r->ms_per_grad_min);
     if (r->ms_per_leapfrog > 0)

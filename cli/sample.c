@@ -103,6 +103,10 @@ static const char usage_text[] =
     "                         signs for tanh and erf): a valid move that fools raw R-hat\n"
     "execution and output:\n"
     "  --threads N            threads (default 2); results do not depend on it\n"
+    "  --device cpu|cuda      where the gradients run (default cpu); cuda: MLPs in float32\n"
+    "                         on the GPU, data resident there (docs/gpu.md)\n"
+    "  --tf32                 with --device cuda: let cuBLAS use TF32 tensor cores (faster,\n"
+    "                         ~1e-3 relative error; recorded in run.json as config.math)\n"
     "  --block-rows N         rows per gradient block; fixes the summation order (default 256,\n"
     "                         1024 from 100 000 parameters, 2048 from 1 000 000)\n"
     "  --shards N             blocks are summed in N fixed shards, then in shard order; runs on\n"
@@ -128,7 +132,7 @@ enum {
     O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
     O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY, O_SHARDS,
     O_PAD_TO, O_CONFIG, O_RANK_GROUPS, O_STD_TARGET, O_INIT_FROM, O_PRIOR, O_PRIOR_HYPER, O_ARD,
-    O_NOISE_HYPER, O_SAMPLER, O_MAX_DEPTH
+    O_NOISE_HYPER, O_SAMPLER, O_MAX_DEPTH, O_DEVICE, O_TF32
 };
 _Static_assert(O_MAX_DEPTH - O_DATA < 64, "sample_args.given has one bit per option");
 
@@ -154,7 +158,8 @@ static const struct option long_options[] = {
     {"standardize-target", 0, 0, O_STD_TARGET}, {"init-from", 1, 0, O_INIT_FROM},
     {"prior", 1, 0, O_PRIOR}, {"prior-hyper", 1, 0, O_PRIOR_HYPER}, {"ard", 0, 0, O_ARD},
     {"noise-hyper", 1, 0, O_NOISE_HYPER}, {"sampler", 1, 0, O_SAMPLER},
-    {"max-depth", 1, 0, O_MAX_DEPTH}, {0, 0, 0, 0}};
+    {"max-depth", 1, 0, O_MAX_DEPTH}, {"device", 1, 0, O_DEVICE}, {"tf32", 0, 0, O_TF32},
+    {0, 0, 0, 0}};
 
 struct sample_args {
     bnn_run_config cfg;
@@ -283,6 +288,11 @@ static int parse_sampler(struct sample_args *a, int opt, const char *v)
         }
         return 0;
     case O_SHARDS: return opt_size("--shards", v, &c->data_shards);
+    case O_DEVICE:
+        rc = set_choice("--device", v, "cpu", "cuda", &choice);
+        c->device = choice ? BNN_DEVICE_CUDA : BNN_DEVICE_CPU;
+        return rc;
+    case O_TF32: c->tf32 = 1; return 0;
     case O_RANK_GROUPS: return opt_size("--rank-groups", v, &c->rank_groups);
     case O_OUT:
         if (snprintf(c->out_dir, sizeof c->out_dir, "%s", v) >= (int)sizeof c->out_dir) {

@@ -1,7 +1,8 @@
 #!/bin/sh
 # README command (2) and CI: install the Debian packages, build and run every test twice — a
 # Release build, then an AddressSanitizer + UndefinedBehaviorSanitizer build (without the tests
-# labelled slow or install, see tests/CMakeLists.txt) — then fuzz each parser briefly.
+# labelled slow or install, see tests/CMakeLists.txt) — then fuzz each parser briefly. Where
+# nvcc is installed, the CUDA variant is built too (not run).
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
@@ -9,6 +10,15 @@ jobs=$(nproc)
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j"$jobs")
+# The CUDA variant (docs/gpu.md): configured and built, not run (CI has no GPU), where nvcc is.
+if [ -x /usr/local/cuda/bin/nvcc ]; then
+    cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DBNNMC_CUDA=ON -DBNNMC_SHARED=OFF \
+        -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc
+    cmake --build build-cuda -j2 --target bnnmc bnnmc_cli test_cuda_grad test_cuda_hmc \
+        test_cuda_batch
+else
+    echo "CUDA build skipped: no nvcc"
+fi
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBNNMC_SANITIZE=ON -DBNNMC_SHARED=OFF
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp" \

@@ -24,6 +24,9 @@ typedef struct bnn_backend_ops {
     void (*free)(void *ctx);
 } bnn_backend_ops;
 
+/* Where a run's arithmetic runs (`--device`). */
+typedef enum { BNN_DEVICE_CPU = 0, BNN_DEVICE_CUDA = 1 } bnn_device;
+
 typedef struct {
     const bnn_backend_ops *ops;
     void *ctx;

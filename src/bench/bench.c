@@ -1,6 +1,7 @@
 /* Timing of the log-posterior gradient, a leapfrog step and the BLAS products of an MLP on
  * synthetic data (see bench.h for the FLOP counting rule). */
 #include "bench/bench.h"
+#include "bench/bench_internal.h"
 
 #include <cblas.h>
 #include <math.h>
@@ -22,7 +23,8 @@ void bnn_bench_defaults(bnn_bench_options *o)
                              .in = {.height = 0, .width = 0, .channels = 784}, .n_classes = 10,
                              .lik = BNN_LIK_CATEGORICAL, .n_rows = 60000, .n_threads = 2,
                              .prec = BNN_F32, .reps = 10, .block_rows = 256, .n_leapfrog = 10,
-                             .blas_reference = 1, .seed = 1};
+                             .blas_reference = 1, .seed = 1, .device = BNN_DEVICE_CPU,
+                             .tf32 = 0, .chains = 1};
 }
 
 static double now_ms(void)
@@ -281,6 +283,9 @@ bnn_status bnn_bench_run(const bnn_bench_options *o, bnn_bench_result *r)
     memset(r, 0, sizeof *r);
     if (!o->n_rows || !o->reps || !o->n_threads || !o->block_rows)
         return BNN_ERROR(BNN_EINVAL, "rows, repetitions, threads and block rows must be positive");
+    if (o->device == BNN_DEVICE_CUDA) return bnn_bench_run_cuda(o, r);
+    if (o->tf32 || o->chains > 1)
+        return BNN_ERROR(BNN_EINVAL, "--tf32 and --chains need --device cuda");
     bnn_net net;
     BNN_TRY(bnn_net_create(&net, o->arch, o->in, o->n_classes, o->act, o->lik, 1.0));
     r->n_params = net.n_params;
@@ -303,4 +308,14 @@ bnn_status bnn_bench_run(const bnn_bench_options *o, bnn_bench_result *r)
     bnn_cpu_data_free(data);
     bnn_net_free(&net);
     return s;
+}
+
+/* The helpers above, for bench_cuda.c (bench_internal.h). */
+double bnn_bench_now_ms(void) { return now_ms(); }
+
+double bnn_bench_median(double *v, size_t n) { return median(v, n); }
+
+bnn_status bnn_bench_synthetic_data(const bnn_bench_options *o, size_t d, double **x, double **y)
+{
+    return synthetic_data(o, d, x, y);
 }

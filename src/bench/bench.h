@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "backend/backend.h"
 #include "core/status.h"
 #include "nn/net.h"
 
@@ -31,6 +32,9 @@ typedef struct {
     size_t n_leapfrog;      /* leapfrog steps per timed HMC iteration; 0: not timed */
     int blas_reference;     /* also time the model's matrix products on all N rows */
     uint64_t seed;
+    bnn_device device;      /* cpu, or cuda (bench_cuda.c: device-resident timings) */
+    int tf32;               /* cuda: cuBLAS may use TF32 tensor cores */
+    size_t chains;          /* cuda: K chains batched into the same kernels */
 } bnn_bench_options;
 
 typedef struct {
@@ -50,6 +54,12 @@ typedef struct {
 void bnn_bench_defaults(bnn_bench_options *o);
 
 bnn_status bnn_bench_run(const bnn_bench_options *o, bnn_bench_result *r);
+
+/* bnn_bench_run for --device cuda: ms_per_grad is the wall time of the log-likelihood gradients
+ * of K = chains chains batched into the same kernels (bnn_cuda_batch), θ and the gradients
+ * staying on the device (as jax.jit times them); gflops counts all K. ms_per_leapfrog (K = 1
+ * only) is that of a step of bnn_cuda_hmc_iterate (the whole trajectory on the device). */
+bnn_status bnn_bench_run_cuda(const bnn_bench_options *o, bnn_bench_result *r);
 
 /* FLOPs of one gradient of an MLP over `rows` rows, by the rule above. */
 double bnn_bench_mlp_flops(const bnn_mlp *m, size_t rows);

@@ -276,7 +276,7 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
     }
     bnn_hmc_stats st;
     if (ch->nuts) BNN_TRY(bnn_nuts_iterate(ch->nuts, &st));
-    else BNN_TRY(bnn_hmc_iterate(ch->hmc, phase == 0 ? 0 : c->metropolis, &st));
+    else BNN_TRY(bnn_run_hmc_iterate(g, ch, phase == 0 ? 0 : c->metropolis, &st));
     if (phase == 1) BNN_TRY(adapt(r, ch, it - c->burn_in, &st));
     if (c->symmetry_moves) /* a random relabelling of hidden units: same function, new θ */
         BNN_TRY(bnn_mlp_symmetry_move(r->model.mlp, ch->hmc->theta, ch->hmc->grad,
@@ -368,7 +368,7 @@ static bnn_status setup_groups(struct bnn_run *r)
         struct group *g = &r->groups[gi];
         g->run = r;
         g->index = gi;
-        BNN_TRY(bnn_cpu_backend_alloc(&r->model, r->cpu_data, per_group, &g->backend));
+        BNN_TRY(bnn_run_backend_alloc(r, per_group, &g->backend));
         if (r->comm) BNN_TRY(r->comm->wrap_backend(r, &g->backend));
     }
     for (size_t ci = 0; ci < c->chains; ci++) {
@@ -407,6 +407,7 @@ static bnn_status run_setup(struct bnn_run *r, const bnn_dataset_options *data_o
                                tr->y ? tr->y + row0 : NULL, row1 - row0, te->x, te->n,
                                r->cfg.block_rows, &r->cpu_data));
     BNN_TRY(bnn_cpu_data_set_shards(r->cpu_data, &shards));
+    BNN_TRY(bnn_run_cuda_setup(r));
     r->json = bnn_run_describe(r, data_opt);
     if (!r->json) return BNN_ERROR(BNN_ENOMEM, "out of memory for run.json");
     if (r->cfg.init_from[0]) {
@@ -549,14 +550,17 @@ void bnn_run_free(bnn_run *r)
         bnn_store_chain_close(&r->chains[ci].files);
         chain_free(&r->chains[ci]);
     }
-    for (size_t gi = 0; r->groups && gi < r->n_groups; gi++)
+    for (size_t gi = 0; r->groups && gi < r->n_groups; gi++) {
+        bnn_cuda_hmc_free(r->groups[gi].cuda_hmc);
         bnn_backend_free(&r->groups[gi].backend);
+    }
     free(r->groups);
     free(r->chains);
     free(r->owned);
     free(r->fs_index);
     free(r->init);
     bnn_cpu_data_free(r->cpu_data);
+    bnn_cuda_data_free(r->cuda_data);
     bnn_net_free(&r->model);
     json_decref(r->json);
     if (r->comm && r->comm->free_ctx) r->comm->free_ctx(r);

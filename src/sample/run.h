@@ -47,6 +47,8 @@ typedef struct {
     uint64_t seed;
     /* execution and recording */
     size_t threads;
+    bnn_device device;        /* --device: cpu, or cuda (MLPs, float32; docs/gpu.md) */
+    int tf32;                 /* --tf32: cuBLAS may use TF32 tensor cores (cuda only) */
     size_t block_rows;        /* rows per data block of the gradient sum (fixes the sum order);
                                  0: bnn_run_default_block_rows(parameters), written to run.json */
     size_t data_shards;       /* blocks are summed in this many fixed shards, then shards in

@@ -6,6 +6,7 @@
 #include <pthread.h>
 
 #include "backend/cpu.h"
+#include "backend/cuda.h"
 #include "sample/adapt.h"
 #include "sample/nuts.h"
 #include "sample/run.h"
@@ -41,6 +42,7 @@ struct group {
     struct bnn_run *run;
     size_t index;
     bnn_backend backend;      /* shared by the group's chains */
+    bnn_cuda_hmc *cuda_hmc;   /* --device cuda: the device sampler its chains take turns on */
     pthread_t thread;
     int started;
     bnn_status status;
@@ -55,6 +57,7 @@ struct bnn_run {
     size_t n_test;
     size_t *fs_index;         /* (fs_points) rows of the test set */
     bnn_cpu_data *cpu_data;
+    bnn_cuda_data *cuda_data; /* --device cuda: the training data on the GPU (run_cuda.c) */
     struct chain *chains;
     struct group *groups;
     size_t n_groups;
@@ -93,6 +96,18 @@ struct run_comm {
 /* Starts a run (after r->comm, rank fields are set): shared by bnn_run_start and the MPI
  * variant. */
 bnn_status bnn_run_launch(struct bnn_run *r, const bnn_dataset_options *data_opt);
+
+/* --device cuda: checks what the GPU backend supports and copies the data to the device
+ * (run_cuda.c); a no-op for the CPU. */
+bnn_status bnn_run_cuda_setup(struct bnn_run *r);
+
+/* A chain group's backend: the CPU's over r->cpu_data, or the GPU's over r->cuda_data. */
+bnn_status bnn_run_backend_alloc(struct bnn_run *r, size_t n_threads, bnn_backend *out);
+
+/* One HMC iteration of a chain of group g: bnn_hmc_iterate on the CPU; with --device cuda the
+ * whole trajectory on the device (the chain's state uploaded before and downloaded after). */
+bnn_status bnn_run_hmc_iterate(struct group *g, struct chain *ch, int metropolis,
+                               bnn_hmc_stats *st);
 
 /* run.json: everything but the manifest (config, data, model, status "running"). */
 json_t *bnn_run_describe(const struct bnn_run *r, const bnn_dataset_options *data_opt);

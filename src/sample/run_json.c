@@ -45,6 +45,10 @@ static json_t *config_json(const bnn_run_config *c)
     json_object_set_new(o, "data_shards", json_integer((json_int_t)c->data_shards));
     json_object_set_new(o, "rank_groups", json_integer((json_int_t)c->rank_groups));
     if (c->init_from[0]) json_object_set_new(o, "init_from", json_string(c->init_from));
+    if (c->device == BNN_DEVICE_CUDA) { /* absent: cpu (and run.json as before) */
+        json_object_set_new(o, "device", json_string("cuda"));
+        json_object_set_new(o, "math", json_string(c->tf32 ? "tf32" : "float32"));
+    }
     return o;
 }
 
@@ -348,6 +352,12 @@ static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *
     if (json_is_string(noise))
         BNN_TRY(bnn_gamma_prior_parse("config.noise_hyper", json_string_value(noise), &h->noise));
     h->ard = json_is_true(json_object_get(o, "ard"));
+    const char *device = json_string_value(json_object_get(o, "device"));
+    if (device && strcmp(device, "cuda") != 0 && strcmp(device, "cpu") != 0)
+        return BNN_ERROR(BNN_EFORMAT, "%s: config.device: unknown device '%s'", path, device);
+    c->device = device && !strcmp(device, "cuda") ? BNN_DEVICE_CUDA : BNN_DEVICE_CPU;
+    const char *math = json_string_value(json_object_get(o, "math"));
+    c->tf32 = math && !strcmp(math, "tf32");
     return BNN_OK;
 }
 

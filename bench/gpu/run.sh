@@ -1,0 +1,202 @@
+#!/bin/bash
+# The GPU check of issue 8, in one run of about 6 minutes on an H100/H200 with no network:
+#  1. the CUDA build: the programs in build-gpu/ (made by bench/gpu/pack.sh on the build machine
+#     and carried here, with the shared libraries they need), or a fresh build where CMake finds
+#     every dependency;
+#  2. the GPU tests (tests/cuda); a short `sample --device cuda` run, resumed, whose run.json must
+#     record the device and whose draws must equal an uninterrupted run's; a longer CPU run and
+#     GPU run that must agree in distribution (bench/gpu/compare_runs.py);
+#  3. bnnmc against JAX (bench/gpu/jax_bench.py) on the same GPU, alternately, float32
+#     ("highest") and TF32 ("default"): gradients of MLP 784-100-10 and 784-1000-1000-10 on
+#     N = 60 000, 8 and 32 chains of 784-100-10, and 128 chains of 64-100-10 on N = 1 437;
+#  4. bench/gpu/RESULTS.md (GPU, date, versions, tests, table); with $OUT set (the device tool),
+#     RESULTS.md and the logs are also copied there.
+# usage: bash bench/gpu/run.sh        (QUICK=1: fewer repetitions, for a trial; logs go to $OUT,
+#                                     else /tmp/bnnmc-gpu-check)
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+root=$PWD
+out=${OUT:-/tmp/bnnmc-gpu-check}
+mkdir -p "$out"
+log=$out/gpu-check.log
+jsonl=$out/bench.jsonl
+: >"$log"
+: >"$jsonl"
+say() { echo "$*" | tee -a "$log"; }
+start=$(date +%s)
+reps=${QUICK:+5}
+reps=${reps:-20}
+export BNNMC_DATA_DIR=$root/data BNNMC_SOURCE_DIR=$root
+
+# ---- 1. the build ----
+build=build-gpu
+if [ -f $build/runtime-libs.tar.xz ]; then
+    tar -C $build -xJf $build/runtime-libs.tar.xz
+    export LD_LIBRARY_PATH=$root/$build/runtime${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
+fi
+# cuBLAS and the CUDA runtime: from the toolkit, or from the pip wheels beside PyTorch and JAX
+wheels=$(python3 -c "import nvidia.cublas as a, nvidia.cuda_runtime as b
+print(list(a.__path__)[0] + '/lib', list(b.__path__)[0] + '/lib')" 2>/dev/null)
+for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib \
+         $wheels; do
+    [ -d "$d" ] && export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d
+done
+if [ ! -x $build/bnnmc ]; then
+    say "== building the CUDA variant in $build"
+    if ! { cmake -S . -B $build -DCMAKE_BUILD_TYPE=Release -DBNNMC_CUDA=ON -DBNNMC_MPI=OFF \
+             -DBNNMC_SHARED=OFF && cmake --build $build -j"$(nproc)" --target bnnmc_cli \
+             test_cuda_grad test_cuda_hmc test_cuda_batch test_device_math; } >>"$log" 2>&1; then
+        say "FAILED: the CUDA build (see $log); prepare build-gpu with bench/gpu/pack.sh and carry it"
+        exit 1
+    fi
+fi
+bnnmc=$root/$build/bnnmc
+if ldd $bnnmc | grep -q "not found"; then
+    say "FAILED: libraries missing for $bnnmc:"
+    ldd $bnnmc | grep "not found" | tee -a "$log"
+    exit 1
+fi
+gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null |
+      head -n 1)
+say "== GPU: ${gpu:-unknown}"
+
+# ---- 2. tests ----
+tests_md=""
+run_test() { # NAME COMMAND...: one line of the results table
+    local name=$1 rc
+    shift
+    say "== test $name"
+    if declare -F "$1" >/dev/null; then "$@" >>"$log" 2>&1; else timeout 300 "$@" >>"$log" 2>&1; fi
+    rc=$?
+    local verdict=passed
+    [ $rc -eq 77 ] && verdict="SKIPPED (no device)"
+    [ $rc -ne 0 ] && [ $rc -ne 77 ] && verdict="FAILED (exit $rc)"
+    say "   $verdict"
+    tests_md+="| $name | $verdict |"$'\n'
+}
+run_test test_device_math $build/tests/cuda/test_device_math
+run_test test_cuda_grad $build/tests/cuda/test_cuda_grad
+run_test test_cuda_hmc $build/tests/cuda/test_cuda_hmc
+run_test test_cuda_batch $build/tests/cuda/test_cuda_batch
+run_test test_cuda_cli bash tests/cuda/test_cuda_cli.sh $bnnmc
+tmp=$(mktemp -d)
+run_sample() { # a run extended by --resume equals the same run made at once, byte for byte
+    local cfg=(--data digits --arch mlp:50 --chains 2 --warmup 20 --quiet --device cuda --tf32)
+    $bnnmc sample "${cfg[@]}" --samples 20 --out "$tmp/run" &&
+    $bnnmc sample --resume "$tmp/run" --samples 30 --quiet &&
+    $bnnmc sample "${cfg[@]}" --samples 30 --out "$tmp/once" &&
+    grep -q '"device": "cuda"' "$tmp/run/run.json" && grep -q '"math": "tf32"' "$tmp/run/run.json" &&
+    grep -q '"status": "complete"' "$tmp/run/run.json" &&
+    for f in stats weights fs; do
+        cmp "$tmp/run/chain_001/$f.npy" "$tmp/once/chain_001/$f.npy" || return 1
+    done
+}
+run_test "sample --device cuda --tf32: run.json records both; resumed = uninterrupted" run_sample
+run_agree() { # a longer run: CPU and GPU (float32) agree in distribution (compare_runs.py)
+    local cfg=(--data digits --arch mlp:20 --chains 8 --warmup 100 --samples 200
+               --max-leapfrog 50 --quiet --threads 8)
+    $bnnmc sample "${cfg[@]}" --seed 11 --out "$tmp/cpu" &&
+    $bnnmc sample "${cfg[@]}" --seed 12 --device cuda --out "$tmp/gpu" &&
+    python3 bench/gpu/compare_runs.py "$tmp/cpu" "$tmp/gpu"
+}
+run_test "8 chains CPU vs 8 chains GPU on digits: same mean log-likelihood (4 SE)" run_agree
+$bnnmc diagnose "$tmp/run" >>"$log" 2>&1
+rm -rf "$tmp"
+
+# ---- 3. benchmarks, bnnmc and JAX alternately ----
+jax_ok=1
+if ! timeout 120 python3 -c "import jax; print('jax', jax.__version__, jax.devices())" >>"$log" 2>&1; then
+    jax_ok=0
+    say "JAX is not usable here: bnnmc timings only"
+fi
+bench_pair() { # TAG WIDTHS N CHAINS MATH: one bnnmc and one JAX measurement
+    local tag=$1 widths=$2 n=$3 chains=$4 math=$5
+    local hidden=${widths#*,}
+    hidden=${hidden%,*}
+    local in=${widths%%,*} classes=${widths##*,}
+    local flags=(--device cuda --arch "mlp:$hidden" --in "$in" --classes "$classes" --n "$n"
+                 --chains "$chains" --reps "$reps" --leapfrog 20 --json)
+    [ "$math" = tf32 ] && flags+=(--tf32)
+    say "== $tag: bnnmc ${flags[*]}"
+    local line
+    if line=$(timeout 240 $bnnmc bench "${flags[@]}" 2>>"$log"); then
+        echo "{\"tag\": \"$tag\", \"tool\": \"bnnmc\", \"math\": \"$math\", \"result\": $line}" >>"$jsonl"
+        say "   $line"
+    else
+        say "   bnnmc bench FAILED"
+    fi
+    [ $jax_ok -eq 1 ] || return 0
+    local precision=highest
+    [ "$math" = tf32 ] && precision=default
+    say "== $tag: jax --precision $precision"
+    if line=$(timeout 240 python3 bench/gpu/jax_bench.py --widths "$widths" --n "$n" \
+              --chains "$chains" --precision $precision --reps "$reps" --leapfrog 20 2>>"$log"); then
+        echo "{\"tag\": \"$tag\", \"tool\": \"jax\", \"math\": \"$math\", \"result\": $line}" >>"$jsonl"
+        say "   $line"
+    else
+        say "   jax_bench.py FAILED"
+    fi
+}
+for math in float32 tf32; do
+    bench_pair "MLP 784-100-10, N=60000" 784,100,10 60000 1 $math
+    bench_pair "MLP 784-1000-1000-10, N=60000" 784,1000,1000,10 60000 1 $math
+    bench_pair "8 chains of 784-100-10" 784,100,10 60000 8 $math
+    bench_pair "32 chains of 784-100-10" 784,100,10 60000 32 $math
+done
+bench_pair "128 chains of 64-100-10 (digits size), N=1437" 64,100,10 1437 128 float32
+
+# ---- 4. the results table ----
+python3 - "$jsonl" "$root/bench/gpu/RESULTS.md" "$gpu" "$(date -u +%Y-%m-%dT%H:%MZ)" \
+    "$(/usr/local/cuda/bin/nvcc --version 2>/dev/null | tail -n 1)" "$tests_md" \
+    "$(( $(date +%s) - start ))" <<'PY'
+import json, sys
+jsonl, path, gpu, date, nvcc, tests_md, seconds = sys.argv[1:8]
+rows = [json.loads(l) for l in open(jsonl) if l.strip()]
+# float32 (non-tensor-core) peaks, FLOP/s, by product name
+peaks = [("H200", 67e12), ("H100 PCIe", 51e12), ("H100 NVL", 60e12), ("H100", 67e12)]
+peak = next((p for name, p in peaks if name in gpu), None)
+def flops(widths, n, chains):
+    return chains * sum((2 if l == 0 else 3) * 2.0 * n * i * o
+                        for l, (i, o) in enumerate(zip(widths[:-1], widths[1:])))
+res = {}
+for r in rows:
+    res[(r["tag"], r["math"], r["tool"])] = r["result"]
+lines = [
+    "# GPU check: bnnmc (CUDA backend) against JAX, same GPU, same run", "",
+    f"- GPU: {gpu or 'unknown'}", f"- date (UTC): {date}", f"- {nvcc}",
+    f"- JAX: {next((r['result'].get('jax_version') for r in rows if r['tool'] == 'jax'), 'not run')}",
+    f"- script: bench/gpu/run.sh, {seconds} s in all", "",
+    "## Tests", "", "| test | verdict |", "|---|---|", tests_md.rstrip("\n"), "",
+    "## Timings (median ms; ratio = bnnmc / JAX, target <= 0.8)", "",
+    "Gradient: the full-batch gradient of every chain (bnnmc: log-likelihood gradient with θ "
+    "on the device, K chains batched into strided-batched GEMMs; JAX: jax.jit(jax.grad) of the "
+    "log posterior, jax.vmap for K chains). Leapfrog (one chain): ms per step of a whole HMC "
+    "iteration of 20 steps (bnnmc: bnn_cuda_hmc_iterate; JAX: jit of a lax.scan trajectory, "
+    "divided by its 21 gradients).",
+    "", "| workload | math | bnnmc grad | JAX grad | ratio | bnnmc leapfrog | JAX leapfrog "
+    "| leapfrog / grad (bnnmc) | bnnmc % of fp32 peak |", "|---|---|---|---|---|---|---|---|---|"]
+tags = []
+for r in rows:
+    if (r["tag"], r["math"]) not in tags:
+        tags.append((r["tag"], r["math"]))
+def fmt(v, spec=".4g"):
+    return "—" if v is None else format(v, spec)
+for tag, math in tags:
+    b = res.get((tag, math, "bnnmc"), {})
+    j = res.get((tag, math, "jax"), {})
+    bg, jg = b.get("ms_per_grad"), j.get("ms_per_grad")
+    bl, jl = b.get("ms_per_leapfrog"), j.get("ms_per_leapfrog")
+    ratio = bg / jg if bg and jg else None
+    over = bl / bg if bl and bg else None
+    frac = None
+    if b.get("gflops") and peak:
+        frac = 100 * b["gflops"] * 1e9 / peak
+    lines.append(f"| {tag} | {math} | {fmt(bg)} | {fmt(jg)} | {fmt(ratio, '.3f')} | {fmt(bl)} "
+                 f"| {fmt(jl)} | {fmt(over, '.3f')} | {fmt(frac, '.1f')} |")
+lines += ["", "Raw measurements: bench.jsonl and gpu-check.log beside this file in the run's "
+          "$OUT (not committed).", ""]
+open(path, "w").write("\n".join(lines))
+print("\n".join(lines))
+PY
+cp "$root/bench/gpu/RESULTS.md" "$out/RESULTS.md" 2>/dev/null
+say "== done in $(( $(date +%s) - start )) s; results in bench/gpu/RESULTS.md"

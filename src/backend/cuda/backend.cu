@@ -1,0 +1,507 @@
+/* CUDA backend for MLPs: the training data resident on the device, cuBLAS float32 products in
+ * the CPU's parameter layout (mlp.h), fused bias + activation kernels, the likelihood heads one
+ * row per thread, and the log-likelihood summed in double in a fixed order (no atomics), so a
+ * run on one GPU gives the same bits every time.
+ *
+ * Layout: row-major (rows, width) activations and row-major w_l (in, out) are, to column-major
+ * cuBLAS, the transposes; every product below is written as the column-major call it is. */
+#include "backend/cuda/internal.cuh"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backend/cuda/device_math.h"
+
+/* ---- kernels -------------------------------------------------------------------------- */
+
+/* z (K, rows, o) += b (o) of each chain per row (chain c's b at b + c·P); a = act(z) unless a is
+ * NULL (the output layer). n = K·rows·o numbers, per_chain = rows·o. */
+__global__ void bias_activate_kernel(float *z, float *a, const float *b, size_t n, size_t o,
+                                     size_t per_chain, size_t P, bnn_activation act)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    float v = z[i] + b[i / per_chain * P + i % o];
+    z[i] = v;
+    if (a) a[i] = bnn_dm_activate(act, v);
+}
+
+/* g *= act'(z), a = act(z). */
+__global__ void activate_backward_kernel(float *g, const float *z, const float *a, size_t n,
+                                         bnn_activation act)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) g[i] = bnn_dm_activate_backward(act, g[i], z[i], a[i]);
+}
+
+/* One row of one chain per thread, n = K·rows: ll_rows[r] = log p(y_r | f_r) and, if g is not
+ * NULL, g (K, rows, k). */
+__global__ void head_kernel(const float *f, const double *y, size_t n, size_t rows, size_t k,
+                            bnn_likelihood lik, double noise_sd, float *g, double *ll_rows)
+{
+    size_t r = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (r >= n) return;
+    ll_rows[r] = bnn_dm_head_row(lik, noise_sd, f + r * k, y[r % rows], k, g ? g + r * k : NULL);
+}
+
+/* First level of the fixed-order sum over segment c = blockIdx.y (v + c·n): block k adds
+ * v[k·B .. (k+1)·B) (B = BNN_CUDA_SUM_BLOCK), each thread a strided run in order, then a fixed
+ * tree over the threads, into partial[c·gridDim.x + k]. */
+__global__ void block_sum_kernel(const double *v, size_t n, double *partial)
+{
+    __shared__ double s[BNN_CUDA_THREADS];
+    v += (size_t)blockIdx.y * n;
+    partial += (size_t)blockIdx.y * gridDim.x;
+    size_t base = (size_t)blockIdx.x * BNN_CUDA_SUM_BLOCK;
+    double acc = 0;
+    for (size_t j = 0; j < BNN_CUDA_SUM_PER_THREAD; j++) {
+        size_t i = base + j * BNN_CUDA_THREADS + threadIdx.x;
+        if (i < n) acc += v[i];
+    }
+    s[threadIdx.x] = acc;
+    __syncthreads();
+    for (unsigned w = BNN_CUDA_THREADS / 2; w > 0; w /= 2) {
+        if (threadIdx.x < w) s[threadIdx.x] += s[threadIdx.x + w];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) partial[blockIdx.x] = s[0];
+}
+
+/* Second level: each segment's block sums added in order by one thread. */
+__global__ void ordered_sum_kernel(const double *partial, size_t n_blocks, size_t n_segments,
+                                   double *out)
+{
+    size_t c = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= n_segments) return;
+    double acc = 0;
+    for (size_t k = 0; k < n_blocks; k++) acc += partial[c * n_blocks + k];
+    out[c] = acc;
+}
+
+__global__ void float_to_double_kernel(const float *src, double *dst, size_t n)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) dst[i] = (double)src[i];
+}
+
+__global__ void fill_kernel(float *dst, float value, size_t n)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) dst[i] = value;
+}
+
+/* ---- data ----------------------------------------------------------------------------- */
+
+/* Copies n doubles to a new device array of floats. */
+static bnn_status upload_floats(const double *src, size_t n, float **dst)
+{
+    *dst = NULL;
+    float *h = (float *)malloc((n ? n : 1) * sizeof(float));
+    if (!h) return BNN_ERROR(BNN_ENOMEM, "out of memory converting %zu inputs for the GPU", n);
+    for (size_t i = 0; i < n; i++) h[i] = (float)src[i];
+    cudaError_t e = cudaMalloc((void **)dst, (n ? n : 1) * sizeof(float));
+    if (e == cudaSuccess) e = cudaMemcpy(*dst, h, n * sizeof(float), cudaMemcpyHostToDevice);
+    free(h);
+    if (e != cudaSuccess)
+        return BNN_ERROR(e == cudaErrorMemoryAllocation ? BNN_ENOMEM : BNN_EIO,
+                         "CUDA: copying %zu inputs to the GPU failed: %s", n,
+                         cudaGetErrorString(e));
+    return BNN_OK;
+}
+
+extern "C" int bnn_cuda_device_count(void)
+{
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        (void)cudaGetLastError(); /* no driver or no device: clear the sticky error */
+        return 0;
+    }
+    return n;
+}
+
+extern "C" const char *bnn_cuda_build(void) { return "cuda"; }
+
+static bnn_status data_alloc(size_t d, const double *x_train, const double *y_train,
+                             size_t n_train, const double *x_predict, size_t n_predict,
+                             bnn_cuda_data *c)
+{
+    if (bnn_cuda_device_count() == 0)
+        return BNN_ERROR(BNN_EUNSUP, "--device cuda: no CUDA device is present");
+    BNN_TRY(upload_floats(x_train, n_train * d, &c->x_train));
+    BNN_CUDA_TRY(cudaMalloc((void **)&c->y_train, (n_train ? n_train : 1) * sizeof(double)));
+    BNN_CUDA_TRY(cudaMemcpy(c->y_train, y_train, n_train * sizeof(double),
+                            cudaMemcpyHostToDevice));
+    if (x_predict) BNN_TRY(upload_floats(x_predict, n_predict * d, &c->x_predict));
+    /* the copies ran on the legacy stream, which the backends' streams do not wait for */
+    BNN_CUDA_TRY(cudaDeviceSynchronize());
+    return BNN_OK;
+}
+
+extern "C" bnn_status bnn_cuda_data_alloc(size_t d, const double *x_train, const double *y_train,
+                                          size_t n_train, const double *x_predict,
+                                          size_t n_predict, bnn_cuda_data **out)
+{
+    bnn_cuda_data *c = (bnn_cuda_data *)calloc(1, sizeof *c);
+    if (!c) return BNN_ERROR(BNN_ENOMEM, "out of memory for the GPU training data");
+    c->d = d;
+    c->n_train = n_train;
+    c->n_predict = x_predict ? n_predict : 0;
+    bnn_status s = data_alloc(d, x_train, y_train, n_train, x_predict, n_predict, c);
+    if (s != BNN_OK) {
+        bnn_cuda_data_free(c);
+        return s;
+    }
+    *out = c;
+    return BNN_OK;
+}
+
+extern "C" void bnn_cuda_data_free(bnn_cuda_data *c)
+{
+    if (!c) return;
+    cudaFree(c->x_train);
+    cudaFree(c->y_train);
+    cudaFree(c->x_predict);
+    free(c);
+}
+
+/* ---- forward and backward ------------------------------------------------------------- */
+
+static const float k_one = 1.0f, k_zero = 0.0f;
+
+/* C = op(A) · op(B) (column-major, m × n, inner k) for each of the K chains: one SGEMM when
+ * K = 1, else one strided-batched SGEMM (stride 0: the operand is shared by the chains). */
+static bnn_status gemm(struct cuda_backend *b, cublasOperation_t ta, cublasOperation_t tb, int m,
+                       int n, int k, const float *A, int lda, size_t stride_a, const float *B,
+                       int ldb, size_t stride_b, float *C, int ldc, size_t stride_c)
+{
+    if (b->n_chains == 1)
+        BNN_CUBLAS_TRY(cublasSgemm(b->blas, ta, tb, m, n, k, &k_one, A, lda, B, ldb, &k_zero, C,
+                                   ldc));
+    else
+        BNN_CUBLAS_TRY(cublasSgemmStridedBatched(b->blas, ta, tb, m, n, k, &k_one, A, lda,
+                                                 (long long)stride_a, B, ldb, (long long)stride_b,
+                                                 &k_zero, C, ldc, (long long)stride_c,
+                                                 (int)b->n_chains));
+    return BNN_OK;
+}
+
+/* Forward pass over `rows` rows of x (device, shared by the chains): leaves the logits in
+ * b->z[L]. */
+static bnn_status forward(struct cuda_backend *b, const float *x, size_t rows)
+{
+    const bnn_mlp *m = b->mlp;
+    const size_t P = b->net->n_params, K = b->n_chains;
+    const float *in = x;
+    size_t in_stride = 0; /* the inputs: one copy for every chain */
+    for (size_t l = 1; l <= m->n_layers; l++) {
+        const int i = (int)m->width[l - 1], o = (int)m->width[l];
+        const float *w = b->theta_f + m->w_offset[l - 1], *bias = b->theta_f + m->b_offset[l - 1];
+        const size_t per_chain = rows * (size_t)o, n = K * per_chain;
+        /* zᵀ (o, rows) = wᵀ (o, i) · inᵀ (i, rows) in column-major terms */
+        BNN_TRY(gemm(b, CUBLAS_OP_N, CUBLAS_OP_N, o, (int)rows, i, w, o, P, in, i, in_stride,
+                     b->z[l], o, per_chain));
+        float *act_out = l < m->n_layers ? b->a[l] : NULL;
+        bias_activate_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
+            b->z[l], act_out, bias, n, (size_t)o, per_chain, P, m->act);
+        if (act_out) {
+            in = act_out;
+            in_stride = per_chain;
+        }
+    }
+    return cudaGetLastError() == cudaSuccess
+               ? BNN_OK
+               : BNN_ERROR(BNN_EIO, "CUDA: a forward kernel could not be launched");
+}
+
+/* Backward pass from g = d loglik / d logits (in b->g0) into b->grad_f. */
+static bnn_status backward(struct cuda_backend *b, const float *x, size_t rows)
+{
+    const bnn_mlp *m = b->mlp;
+    const size_t P = b->net->n_params, K = b->n_chains;
+    float *g = b->g0, *g_prev = b->g1;
+    for (size_t l = m->n_layers; l >= 1; l--) {
+        const int i = (int)m->width[l - 1], o = (int)m->width[l], r = (int)rows;
+        const float *in = l > 1 ? b->a[l - 1] : x;
+        const size_t g_stride = rows * (size_t)o, in_stride = l > 1 ? rows * (size_t)i : 0;
+        float *dw = b->grad_f + m->w_offset[l - 1], *db = b->grad_f + m->b_offset[l - 1];
+        /* dwᵀ (o, i) = gᵀ (o, rows) · in (rows, i) */
+        BNN_TRY(gemm(b, CUBLAS_OP_N, CUBLAS_OP_T, o, i, r, g, o, g_stride, in, i, in_stride, dw, o,
+                     P));
+        /* db (o) = gᵀ (o, rows) · 1 (rows) */
+        if (K == 1)
+            BNN_CUBLAS_TRY(cublasSgemv(b->blas, CUBLAS_OP_N, o, r, &k_one, g, o, b->ones, 1,
+                                       &k_zero, db, 1));
+        else
+            BNN_TRY(gemm(b, CUBLAS_OP_N, CUBLAS_OP_N, o, 1, r, g, o, g_stride, b->ones, r, 0, db,
+                         o, P));
+        if (l == 1) break;
+        /* g_prevᵀ (i, rows) = w (i, o) · gᵀ (o, rows) */
+        BNN_TRY(gemm(b, CUBLAS_OP_T, CUBLAS_OP_N, i, r, o, b->theta_f + m->w_offset[l - 1], o, P, g,
+                     o, g_stride, g_prev, i, rows * (size_t)i));
+        const size_t n = K * rows * (size_t)i;
+        activate_backward_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
+            g_prev, b->z[l - 1], b->a[l - 1], n, m->act);
+        float *t = g;
+        g = g_prev;
+        g_prev = t;
+    }
+    return cudaGetLastError() == cudaSuccess
+               ? BNN_OK
+               : BNN_ERROR(BNN_EIO, "CUDA: a backward kernel could not be launched");
+}
+
+bnn_status bnn_cuda_sum_segments(struct cuda_backend *b, const double *v, size_t n, size_t k,
+                                 double *out)
+{
+    const size_t n_blocks = (n + BNN_CUDA_SUM_BLOCK - 1) / BNN_CUDA_SUM_BLOCK;
+    if (n_blocks > 0)
+        block_sum_kernel<<<dim3((unsigned)n_blocks, (unsigned)k), BNN_CUDA_THREADS, 0,
+                           b->stream>>>(v, n, b->partial);
+    ordered_sum_kernel<<<bnn_cuda_blocks(k), BNN_CUDA_THREADS, 0, b->stream>>>(b->partial,
+                                                                              n_blocks, k, out);
+    return cudaGetLastError() == cudaSuccess
+               ? BNN_OK
+               : BNN_ERROR(BNN_EIO, "CUDA: a reduction kernel could not be launched");
+}
+
+bnn_status bnn_cuda_sum(struct cuda_backend *b, const double *v, size_t n, double *out)
+{
+    return bnn_cuda_sum_segments(b, v, n, 1, out);
+}
+
+bnn_status bnn_cuda_loglik_grad_device(struct cuda_backend *b, int want_grad)
+{
+    const bnn_cuda_data *d = b->data;
+    const size_t rows = d->n_train, k = b->net->n_logits, n = b->n_chains * rows;
+    BNN_TRY(forward(b, d->x_train, rows));
+    if (n > 0)
+        head_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
+            b->z[b->mlp->n_layers], d->y_train, n, rows, k, b->mlp->lik, b->mlp->noise_sd,
+            want_grad ? b->g0 : NULL, b->ll_rows);
+    BNN_TRY(bnn_cuda_sum_segments(b, b->ll_rows, rows, b->n_chains, b->ll));
+    if (want_grad) BNN_TRY(backward(b, d->x_train, rows));
+    return BNN_OK;
+}
+
+/* ---- the vtable ----------------------------------------------------------------------- */
+
+/* θ of the K chains (double, host, (K, P)) to b->theta_f (float, device). */
+static bnn_status upload_theta(struct cuda_backend *b, const double *theta)
+{
+    const size_t n = b->n_chains * b->net->n_params;
+    float *h = (float *)b->grad_h; /* the pinned buffer is free between calls */
+    for (size_t i = 0; i < n; i++) h[i] = (float)theta[i];
+    BNN_CUDA_TRY(cudaMemcpyAsync(b->theta_f, h, n * sizeof(float), cudaMemcpyHostToDevice,
+                                 b->stream));
+    BNN_CUDA_TRY(cudaStreamSynchronize(b->stream)); /* h is reused below */
+    return BNN_OK;
+}
+
+/* Log-likelihoods (K) and, if grad is not NULL, gradients (K, P) of the K chains at theta. */
+static bnn_status loglik_grad_host(struct cuda_backend *b, const double *theta, double *grad,
+                                   double *loglik)
+{
+    const size_t n = b->n_chains * b->net->n_params;
+    BNN_TRY(upload_theta(b, theta));
+    BNN_TRY(bnn_cuda_loglik_grad_device(b, grad != NULL));
+    if (grad) {
+        float_to_double_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
+            b->grad_f, b->grad_d, n);
+        BNN_CUDA_TRY(cudaMemcpyAsync(b->grad_h, b->grad_d, n * sizeof(double),
+                                     cudaMemcpyDeviceToHost, b->stream));
+    }
+    BNN_CUDA_TRY(cudaMemcpyAsync(loglik, b->ll, b->n_chains * sizeof(double),
+                                 cudaMemcpyDeviceToHost, b->stream));
+    BNN_CUDA_TRY(cudaStreamSynchronize(b->stream));
+    if (grad) memcpy(grad, b->grad_h, n * sizeof(double));
+    return BNN_OK;
+}
+
+static bnn_status cuda_loglik_grad(void *ctx, const double *theta, double *grad, double *loglik)
+{
+    return loglik_grad_host((struct cuda_backend *)ctx, theta, grad, loglik);
+}
+
+static bnn_status cuda_predict(void *ctx, const double *theta, double *out)
+{
+    struct cuda_backend *b = (struct cuda_backend *)ctx;
+    const bnn_cuda_data *d = b->data;
+    if (!d->x_predict) return BNN_ERROR(BNN_EINVAL, "no prediction inputs were given");
+    const size_t k = b->net->n_logits;
+    BNN_TRY(upload_theta(b, theta));
+    BNN_TRY(forward(b, d->x_predict, d->n_predict));
+    BNN_CUDA_TRY(cudaMemcpyAsync(b->logits_h, b->z[b->mlp->n_layers],
+                                 d->n_predict * k * sizeof(float), cudaMemcpyDeviceToHost,
+                                 b->stream));
+    BNN_CUDA_TRY(cudaStreamSynchronize(b->stream));
+    /* the head on the host: the CPU backend's own function, on the GPU's logits */
+    bnn_likelihood_predict_f32(b->mlp->lik, b->logits_h, d->n_predict, k, out);
+    return BNN_OK;
+}
+
+static void cuda_free(void *ctx)
+{
+    struct cuda_backend *b = (struct cuda_backend *)ctx;
+    if (!b) return;
+    for (size_t l = 0; l <= BNN_MLP_MAX_LAYERS; l++) {
+        cudaFree(b->z[l]);
+        cudaFree(b->a[l]);
+    }
+    void *dev[] = {b->g0, b->g1, b->ones, b->ll_rows, b->partial, b->ll, b->theta_f, b->grad_f,
+                   b->grad_d};
+    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) cudaFree(dev[i]);
+    cudaFreeHost(b->grad_h);
+    free(b->logits_h);
+    if (b->blas) cublasDestroy(b->blas);
+    if (b->stream) cudaStreamDestroy(b->stream);
+    free(b);
+}
+
+static const bnn_backend_ops cuda_ops = {"cuda", cuda_loglik_grad, cuda_predict, cuda_free};
+
+/* cudaMalloc of n numbers of `size` bytes (at least one). */
+static bnn_status device_alloc(void **p, size_t n, size_t size)
+{
+    BNN_CUDA_TRY(cudaMalloc(p, (n ? n : 1) * size));
+    return BNN_OK;
+}
+
+/* Device and host buffers of b for its net, data and K chains. */
+static bnn_status backend_buffers(struct cuda_backend *b)
+{
+    const bnn_mlp *m = b->mlp;
+    const size_t R = b->rows_max, P = b->net->n_params, K = b->n_chains;
+    size_t max_width = 0;
+    for (size_t l = 1; l <= m->n_layers; l++) {
+        BNN_TRY(device_alloc((void **)&b->z[l], K * R * m->width[l], sizeof(float)));
+        if (l < m->n_layers)
+            BNN_TRY(device_alloc((void **)&b->a[l], K * R * m->width[l], sizeof(float)));
+        if (m->width[l] > max_width) max_width = m->width[l];
+    }
+    const size_t B = BNN_CUDA_SUM_BLOCK, sums_p = (P + B - 1) / B, sums_r = K * ((R + B - 1) / B);
+    BNN_TRY(device_alloc((void **)&b->g0, K * R * max_width, sizeof(float)));
+    BNN_TRY(device_alloc((void **)&b->g1, K * R * max_width, sizeof(float)));
+    BNN_TRY(device_alloc((void **)&b->ones, R, sizeof(float)));
+    BNN_TRY(device_alloc((void **)&b->ll_rows, K * R, sizeof(double)));
+    BNN_TRY(device_alloc((void **)&b->partial, (sums_p > sums_r ? sums_p : sums_r) + 1,
+                         sizeof(double)));
+    BNN_TRY(device_alloc((void **)&b->ll, K, sizeof(double)));
+    BNN_TRY(device_alloc((void **)&b->theta_f, K * P, sizeof(float)));
+    BNN_TRY(device_alloc((void **)&b->grad_f, K * P, sizeof(float)));
+    BNN_TRY(device_alloc((void **)&b->grad_d, K * P, sizeof(double)));
+    BNN_CUDA_TRY(cudaMallocHost((void **)&b->grad_h, (K * P > 0 ? K * P : 1) * sizeof(double)));
+    const size_t n_logits = (b->data->n_predict ? b->data->n_predict : 1) * b->net->n_logits;
+    b->logits_h = (float *)malloc(n_logits * sizeof(float));
+    if (!b->logits_h) return BNN_ERROR(BNN_ENOMEM, "out of memory for the GPU predictions");
+    if (R > 0)
+        fill_kernel<<<bnn_cuda_blocks(R), BNN_CUDA_THREADS, 0, b->stream>>>(b->ones, 1.0f, R);
+    BNN_CUDA_TRY(cudaStreamSynchronize(b->stream));
+    return BNN_OK;
+}
+
+static bnn_status backend_init(struct cuda_backend *b, int tf32)
+{
+    BNN_CUDA_TRY(cudaStreamCreateWithFlags(&b->stream, cudaStreamNonBlocking));
+    BNN_CUBLAS_TRY(cublasCreate(&b->blas));
+    BNN_CUBLAS_TRY(cublasSetStream(b->blas, b->stream));
+    /* float32 exact by default; TF32 tensor cores only when asked (run.json records which) */
+    BNN_CUBLAS_TRY(cublasSetMathMode(b->blas, tf32 ? CUBLAS_TF32_TENSOR_OP_MATH
+                                                   : CUBLAS_DEFAULT_MATH));
+    /* no atomics in cuBLAS: the same products give the same bits every time */
+    BNN_CUBLAS_TRY(cublasSetAtomicsMode(b->blas, CUBLAS_ATOMICS_NOT_ALLOWED));
+    return backend_buffers(b);
+}
+
+/* A backend for K chains (K = 1: the vtable's; K > 1: no prediction buffers). */
+static bnn_status backend_create(const bnn_net *net, const bnn_cuda_data *data, size_t K,
+                                 int tf32, struct cuda_backend **out)
+{
+    if (!net->mlp)
+        return BNN_ERROR(BNN_EUNSUP, "--device cuda supports MLP architectures (linear, "
+                                     "mlp:H1,H2,...) only, not '%s' nets", net->kind);
+    if (net->n_inputs != data->d)
+        return BNN_ERROR(BNN_EINVAL, "the net has %zu inputs but the GPU data %zu columns",
+                         net->n_inputs, data->d);
+    if (K == 0) return BNN_ERROR(BNN_EINVAL, "a GPU batch needs at least one chain");
+    struct cuda_backend *b = (struct cuda_backend *)calloc(1, sizeof *b);
+    if (!b) return BNN_ERROR(BNN_ENOMEM, "out of memory for the CUDA backend");
+    b->net = net;
+    b->mlp = net->mlp;
+    b->data = data;
+    b->n_chains = K;
+    b->rows_max = K == 1 && data->n_predict > data->n_train ? data->n_predict : data->n_train;
+    bnn_status s = backend_init(b, tf32);
+    if (s != BNN_OK) {
+        cuda_free(b);
+        return s;
+    }
+    *out = b;
+    return BNN_OK;
+}
+
+extern "C" bnn_status bnn_cuda_backend_alloc(const bnn_net *net, const bnn_cuda_data *data,
+                                             int tf32, bnn_backend *out)
+{
+    struct cuda_backend *b;
+    BNN_TRY(backend_create(net, data, 1, tf32, &b));
+    out->ops = &cuda_ops;
+    out->ctx = b;
+    return BNN_OK;
+}
+
+/* ---- batched chains ------------------------------------------------------------------- */
+
+struct bnn_cuda_batch {
+    struct cuda_backend *b;
+};
+
+extern "C" bnn_status bnn_cuda_batch_alloc(const bnn_net *net, const bnn_cuda_data *data,
+                                           size_t n_chains, int tf32, bnn_cuda_batch **out)
+{
+    bnn_cuda_batch *batch = (bnn_cuda_batch *)calloc(1, sizeof *batch);
+    if (!batch) return BNN_ERROR(BNN_ENOMEM, "out of memory for the GPU batch");
+    bnn_status s = backend_create(net, data, n_chains, tf32, &batch->b);
+    if (s != BNN_OK) {
+        free(batch);
+        return s;
+    }
+    *out = batch;
+    return BNN_OK;
+}
+
+extern "C" void bnn_cuda_batch_free(bnn_cuda_batch *batch)
+{
+    if (!batch) return;
+    cuda_free(batch->b);
+    free(batch);
+}
+
+extern "C" bnn_status bnn_cuda_batch_loglik_grad(bnn_cuda_batch *batch, const double *theta,
+                                                 double *grad, double *loglik)
+{
+    return loglik_grad_host(batch->b, theta, grad, loglik);
+}
+
+/* ---- benchmark ------------------------------------------------------------------------ */
+
+static double wall_ms(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec * 1e-6;
+}
+
+extern "C" bnn_status bnn_cuda_batch_time(bnn_cuda_batch *batch, const double *theta,
+                                          size_t reps, double *ms)
+{
+    struct cuda_backend *b = batch->b;
+    BNN_TRY(upload_theta(b, theta));
+    for (size_t i = 0; i <= reps; i++) { /* round 0: warm-up, untimed */
+        double t0 = wall_ms();
+        BNN_TRY(bnn_cuda_loglik_grad_device(b, 1));
+        BNN_CUDA_TRY(cudaStreamSynchronize(b->stream));
+        if (i > 0) ms[i - 1] = wall_ms() - t0;
+    }
+    return BNN_OK;
+}

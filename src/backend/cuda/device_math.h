@@ -1,0 +1,142 @@
+/* The per-element and per-row arithmetic of the CUDA backend's kernels, written once for the
+ * device and the host: under nvcc the functions are __host__ __device__, under a C compiler plain
+ * static inline C, so that a CPU test (tests/cuda/test_device_math.c) checks them against the CPU
+ * backend's own kernels (activation.c, likelihood_kernels.inc, rng.c, hmc.c) without a GPU.
+ *
+ * Conventions are those of the CPU code: gradients are of the log-likelihood (ascent
+ * direction); log-scale arithmetic of the heads in double; momenta p ~ N(0, M) with
+ * M = diag(1 / inv_mass), positions move by θ += ε · M⁻¹ · p. */
+#ifndef BNN_BACKEND_CUDA_DEVICE_MATH_H
+#define BNN_BACKEND_CUDA_DEVICE_MATH_H
+
+#include <math.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <Random123/philox.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+#include "model/likelihood.h"
+#include "nn/mlp.h"
+#ifdef __cplusplus
+}
+#endif
+
+#ifdef __CUDACC__
+#define BNN_HD __host__ __device__ static inline
+#else
+#define BNN_HD static inline
+#endif
+
+/* act(z) for one number (bnn_activate_f32). */
+BNN_HD float bnn_dm_activate(bnn_activation act, float z)
+{
+    switch (act) {
+    case BNN_ACT_TANH: return tanhf(z);
+    case BNN_ACT_RELU: return z > 0 ? z : 0.0f;
+    case BNN_ACT_SWISH: return z / (1 + expf(-z));
+    default: return erff(z); /* BNN_ACT_ERF */
+    }
+}
+
+/* g · act'(z) for one number, a = act(z) (bnn_activate_backward_f32). */
+BNN_HD float bnn_dm_activate_backward(bnn_activation act, float g, float z, float a)
+{
+    switch (act) {
+    case BNN_ACT_TANH: return g * (1 - a * a);
+    case BNN_ACT_RELU: return z > 0 ? g : 0.0f;
+    case BNN_ACT_SWISH: {
+        float s = 1 / (1 + expf(-z));
+        return g * (s + z * s * (1 - s));
+    }
+    default: return g * (1.1283791670955125738961589031215452f * expf(-z * z));
+    }
+}
+
+/* log p(y | f) for one row f (k) and, if g is not NULL, g (k) = d log p / d f (written): the
+ * row loop body of bnn_likelihood_block_f32. */
+BNN_HD double bnn_dm_head_row(bnn_likelihood lik, double noise_sd, const float *f, double y,
+                              size_t k, float *g)
+{
+    if (lik == BNN_LIK_CATEGORICAL) {
+        double top = f[0], s = 0;
+        for (size_t j = 1; j < k; j++) top = f[j] > top ? f[j] : top;
+        for (size_t j = 0; j < k; j++) {
+            double e = exp((double)f[j] - top);
+            s += e;
+            if (g) g[j] = (float)e;
+        }
+        double lse = top + log(s), inv_s = 1 / s;
+        size_t label = (size_t)y;
+        if (g)
+            for (size_t j = 0; j < k; j++) g[j] = (float)((j == label) - (double)g[j] * inv_s);
+        return (double)f[label] - lse;
+    }
+    if (lik == BNN_LIK_GAUSSIAN) {
+        const double inv_var = 1 / (noise_sd * noise_sd);
+        const double log_norm = -log(noise_sd) - 0.91893853320467274178032973640562;
+        double resid = y - (double)f[0];
+        if (g) g[0] = (float)(resid * inv_var);
+        return -0.5 * resid * resid * inv_var + log_norm;
+    }
+    double fr = (double)f[0]; /* Bernoulli with logit f */
+    double softplus = (fr > 0 ? fr : 0) + log1p(exp(-fabs(fr)));
+    if (g) g[0] = (float)(y - 1 / (1 + exp(-fr)));
+    return y * fr - softplus;
+}
+
+/* Block `counter` of the Philox stream (seed, stream): the words bnn_rng_block draws when the
+ * stream's counter is `counter`. */
+BNN_HD void bnn_dm_philox_block(uint64_t seed, uint32_t stream, uint64_t counter, uint32_t out[4])
+{
+    philox4x32_ctr_t ctr = {{(uint32_t)counter, (uint32_t)(counter >> 32), (uint32_t)(seed >> 32),
+                             0x626e6e6du /* "bnnm" */}};
+    philox4x32_key_t key = {{(uint32_t)seed, stream}};
+    philox4x32_ctr_t v = philox4x32(ctr, key);
+    for (int i = 0; i < 4; i++) out[i] = v.v[i];
+}
+
+/* 53 bits from two words, mapped to (0, 1): (k + 0.5) / 2^53 (as rng.c). */
+BNN_HD double bnn_dm_open_unit(uint32_t hi, uint32_t lo)
+{
+    uint64_t k = ((uint64_t)hi << 21) ^ (lo >> 11);
+    return ((double)k + 0.5) * 0x1p-53;
+}
+
+/* Standard normal number i of a bnn_rng_normals call that starts at stream counter `counter0`:
+ * normals 2j and 2j+1 come from block counter0 + j by Box-Muller (cos, then sin). */
+BNN_HD double bnn_dm_normal(uint64_t seed, uint32_t stream, uint64_t counter0, size_t i)
+{
+    const double two_pi = 6.283185307179586476925286766559;
+    uint32_t w[4];
+    bnn_dm_philox_block(seed, stream, counter0 + i / 2, w);
+    double u1 = bnn_dm_open_unit(w[0], w[1]), u2 = bnn_dm_open_unit(w[2], w[3]);
+    double radius = sqrt(-2.0 * log(u1));
+    return i % 2 ? radius * sin(two_pi * u2) : radius * cos(two_pi * u2);
+}
+
+/* Momentum coordinate from a standard normal z: p = z / √(M⁻¹) (hmc.c, draw_momentum). */
+BNN_HD double bnn_dm_momentum(double z, double inv_mass) { return z / sqrt(inv_mass); }
+
+/* One coordinate's kinetic-energy term p² M⁻¹ (the sum is halved once, as hmc.c does). */
+BNN_HD double bnn_dm_kinetic_term(double p, double inv_mass) { return p * p * inv_mass; }
+
+/* Leapfrog half or full momentum step: p + scale · ∇ logp. */
+BNN_HD double bnn_dm_momentum_step(double p, double scale, double grad) { return p + scale * grad; }
+
+/* Leapfrog position step: θ + ε · M⁻¹ · p. */
+BNN_HD double bnn_dm_position_step(double theta, double eps, double inv_mass, double p)
+{
+    return theta + eps * inv_mass * p;
+}
+
+/* Gradient of the tempered log posterior from the log-likelihood gradient (posterior.c). */
+BNN_HD double bnn_dm_posterior_grad(double lik_grad, double theta, double prior_var,
+                                    double inv_temperature)
+{
+    return (lik_grad - theta / prior_var) * inv_temperature;
+}
+
+#endif

@@ -1,0 +1,88 @@
+/* Shared by the CUDA backend's files: the backend's device state, its error macro, and the
+ * device-side building blocks the whole-trajectory sampler (hmc.cu) reuses. */
+#ifndef BNN_BACKEND_CUDA_INTERNAL_CUH
+#define BNN_BACKEND_CUDA_INTERNAL_CUH
+
+#include <cublas_v2.h>
+#include <cuda_runtime.h>
+
+extern "C" {
+#include "backend/cuda.h"
+}
+
+/* Returns a bnn_status naming the failed call and the CUDA error. */
+#define BNN_CUDA_TRY(call)                                                                     \
+    do {                                                                                       \
+        cudaError_t bnn_cuda_err_ = (call);                                                    \
+        if (bnn_cuda_err_ != cudaSuccess)                                                      \
+            return BNN_ERROR(bnn_cuda_err_ == cudaErrorMemoryAllocation ? BNN_ENOMEM : BNN_EIO, \
+                             "CUDA: %s failed: %s", #call, cudaGetErrorString(bnn_cuda_err_)); \
+    } while (0)
+
+#define BNN_CUBLAS_TRY(call)                                                                   \
+    do {                                                                                       \
+        cublasStatus_t bnn_cublas_st_ = (call);                                                \
+        if (bnn_cublas_st_ != CUBLAS_STATUS_SUCCESS)                                           \
+            return BNN_ERROR(BNN_EIO, "cuBLAS: %s failed: %s", #call,                          \
+                             cublasGetStatusString(bnn_cublas_st_));                           \
+    } while (0)
+
+/* Threads per block of every elementwise kernel, and numbers per block of the first level of
+ * the fixed-order sums (each thread adds BNN_CUDA_SUM_PER_THREAD numbers, then a tree). */
+#define BNN_CUDA_THREADS 256
+#define BNN_CUDA_SUM_PER_THREAD 16
+#define BNN_CUDA_SUM_BLOCK (BNN_CUDA_THREADS * BNN_CUDA_SUM_PER_THREAD)
+
+struct bnn_cuda_data {
+    size_t d, n_train, n_predict;
+    float *x_train;   /* device (n_train, d) */
+    double *y_train;  /* device (n_train) */
+    float *x_predict; /* device (n_predict, d) or NULL */
+};
+
+/* One chain's backend (n_chains = 1, the vtable's), or K chains batched into the same kernels
+ * (bnn_cuda_batch): every per-chain array below is K copies one after the other, and each
+ * product is one strided-batched GEMM over the chains (the training inputs shared, stride 0). */
+struct cuda_backend {
+    const bnn_net *net;
+    const bnn_mlp *mlp;
+    const bnn_cuda_data *data;
+    size_t n_chains;  /* K */
+    cudaStream_t stream;
+    cublasHandle_t blas;
+    size_t rows_max;  /* rows of the workspaces: max(n_train, n_predict) (K = 1) or n_train */
+    /* device workspaces */
+    float *z[BNN_MLP_MAX_LAYERS + 1]; /* (K, rows, width[l]) pre-activations, l = 1..L */
+    float *a[BNN_MLP_MAX_LAYERS + 1]; /* (K, rows, width[l]) activations, l = 1..L-1 */
+    float *g0, *g1;   /* (K, rows, max width) backward buffers */
+    float *ones;      /* (rows_max) for the bias gradients */
+    double *ll_rows;  /* (K, rows) per-row log-likelihood */
+    double *partial;  /* first-level sums of the fixed-order reduction */
+    double *ll;       /* (K) the log-likelihoods */
+    float *theta_f;   /* (K, P) θ as float */
+    float *grad_f;    /* (K, P) gradient of the log-likelihood as float */
+    double *grad_d;   /* (K, P) the same as double */
+    /* host buffers */
+    float *logits_h;  /* (n_predict, n_logits) */
+    double *grad_h;   /* pinned (K, P) */
+};
+
+/* Enqueues on b->stream the log-likelihoods at b->theta_f (device, K chains) into b->ll and,
+ * if want_grad, their gradients into b->grad_f. Nothing is copied to the host. */
+bnn_status bnn_cuda_loglik_grad_device(struct cuda_backend *b, int want_grad);
+
+/* Enqueues out[0] = Σ v[0..n) (device, double) in a fixed order: sums of consecutive blocks of
+ * BNN_CUDA_SUM_BLOCK numbers (each a fixed tree), then the block sums in order. */
+bnn_status bnn_cuda_sum(struct cuda_backend *b, const double *v, size_t n, double *out);
+
+/* The same for k consecutive segments of n numbers each: out[c] = Σ v[c·n .. (c+1)·n). */
+bnn_status bnn_cuda_sum_segments(struct cuda_backend *b, const double *v, size_t n, size_t k,
+                                 double *out);
+
+/* Blocks covering n elements. */
+static inline unsigned bnn_cuda_blocks(size_t n)
+{
+    return (unsigned)((n + BNN_CUDA_THREADS - 1) / BNN_CUDA_THREADS);
+}
+
+#endif

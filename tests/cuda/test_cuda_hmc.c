@@ -1,0 +1,158 @@
+/* Same seed, same chain: HMC on digits (MLP 64-50-10, tanh) run three ways from the same state
+ * and Philox stream — on the CPU backend, on the host with GPU gradients (the vtable), and as
+ * whole device trajectories (bnn_cuda_hmc_iterate) — takes the same accept/reject decisions in
+ * its first 30 iterations. Tolerance: the device and the host-driven GPU chain compute the same
+ * float32 gradients, so their decisions must all agree and their states stay within 1e-6
+ * (relative norm); against the CPU, a decision may differ only where the uniform lies within
+ * 1e-2 of the acceptance probability (a near tie; comparison stops there), and the acceptance
+ * probabilities agree within 1e-2. Without a CUDA device: "skipped: no CUDA device", exit 77. */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "backend/cpu.h"
+#include "backend/cuda.h"
+#include "data/dataset.h"
+#include "model/posterior.h"
+#include "sample/hmc.h"
+
+static void expect_ok(bnn_status st)
+{
+    if (st != BNN_OK) fail_msg("%s: %s", bnn_status_name(st), bnn_last_error());
+}
+
+static double rel_norm(const double *a, const double *b, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        num += (a[i] - b[i]) * (a[i] - b[i]);
+        den += b[i] * b[i];
+    }
+    return sqrt(num / (den > 0 ? den : 1));
+}
+
+/* The uniform the next iteration of s compares with its acceptance probability. */
+static double next_accept_uniform(const bnn_hmc *s)
+{
+    bnn_rng r = s->rng;
+    r.counter += (s->dim + 1) / 2; /* the momenta */
+    (void)bnn_rng_uniform(&r);     /* the jitter */
+    return bnn_rng_uniform(&r);
+}
+
+static void test_same_decisions(void **state)
+{
+    (void)state;
+    bnn_dataset ds;
+    bnn_dataset_options dopt = {.name = "digits", .task = BNN_TASK_CLASSIFY, .standardize = 1};
+    expect_ok(bnn_dataset_load(&dopt, &ds));
+    bnn_net net;
+    bnn_input_shape in = {0, 0, ds.train.d};
+    expect_ok(bnn_net_create(&net, "mlp:50", in, 10, BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 1));
+    const size_t P = net.n_params;
+    bnn_cpu_data *cdata;
+    expect_ok(bnn_cpu_data_alloc(BNN_F32, ds.train.d, ds.train.x, ds.train.y, ds.train.n, NULL, 0,
+                                 256, &cdata));
+    bnn_cuda_data *gdata;
+    expect_ok(bnn_cuda_data_alloc(ds.train.d, ds.train.x, ds.train.y, ds.train.n, NULL, 0,
+                                  &gdata));
+    bnn_backend cpu, gpu;
+    expect_ok(bnn_cpu_backend_alloc(&net, cdata, 1, &cpu));
+    expect_ok(bnn_cuda_backend_alloc(&net, gdata, 0, &gpu));
+    bnn_prior_options prior = {.n_var = 1, .var = {0.2}, .temperature = 1};
+    bnn_posterior post_cpu, post_gpu;
+    expect_ok(bnn_posterior_init(&post_cpu, &net, &prior, cpu));
+    expect_ok(bnn_posterior_init(&post_gpu, &net, &prior, gpu));
+
+    double *theta0 = malloc(P * sizeof(double));
+    bnn_rng rng;
+    bnn_rng_init(&rng, 42, 0);
+    bnn_posterior_draw_prior(&post_cpu, &rng, 0.1, theta0);
+    /* ε from Stan's heuristic on the CPU (acceptance near 0.8: both outcomes occur) */
+    bnn_hmc_options opt = {.step_size = 1e-3, .traj_len = 1, .max_leapfrog = 20, .jitter = 0.1,
+                           .max_energy_error = 1000};
+    bnn_hmc *probe;
+    expect_ok(bnn_hmc_alloc(bnn_posterior_target(&post_cpu), &opt, &probe));
+    expect_ok(bnn_hmc_set(probe, theta0, rng));
+    expect_ok(bnn_hmc_find_step_size(probe));
+    opt.step_size = probe->step_size;
+    opt.traj_len = 15 * opt.step_size;
+    bnn_hmc_free(probe);
+
+    bnn_hmc *h_cpu, *h_gpu;
+    expect_ok(bnn_hmc_alloc(bnn_posterior_target(&post_cpu), &opt, &h_cpu));
+    expect_ok(bnn_hmc_alloc(bnn_posterior_target(&post_gpu), &opt, &h_gpu));
+    expect_ok(bnn_hmc_set(h_cpu, theta0, rng));
+    expect_ok(bnn_hmc_set(h_gpu, theta0, rng));
+    bnn_cuda_hmc *dev;
+    expect_ok(bnn_cuda_hmc_alloc(gpu, post_gpu.prior_var, post_gpu.log_prior_norm,
+                                 post_gpu.temperature, &opt, &dev));
+    expect_ok(bnn_cuda_hmc_set(dev, h_gpu));
+    bnn_hmc *h_dev; /* receives the device state */
+    expect_ok(bnn_hmc_alloc(bnn_posterior_target(&post_gpu), &opt, &h_dev));
+
+    int n_accept = 0, n_reject = 0, cpu_agrees = 1;
+    printf("ε = %.4g, L = %.0f\n", opt.step_size, ceil(opt.traj_len / opt.step_size));
+    for (int it = 0; it < 30; it++) {
+        const double u = next_accept_uniform(h_cpu);
+        bnn_hmc_stats s_cpu, s_gpu, s_dev;
+        if (cpu_agrees) expect_ok(bnn_hmc_iterate(h_cpu, 1, &s_cpu));
+        expect_ok(bnn_hmc_iterate(h_gpu, 1, &s_gpu));
+        expect_ok(bnn_cuda_hmc_iterate(dev, 1, &s_dev));
+        expect_ok(bnn_cuda_hmc_get(dev, h_dev));
+        printf("iteration %2d: accept prob cpu %.6f gpu %.6f device %.6f, u %.4f, %s\n", it,
+               cpu_agrees ? s_cpu.accept_prob : NAN, s_gpu.accept_prob, s_dev.accept_prob, u,
+               s_dev.accepted ? "accepted" : "rejected");
+        assert_int_equal(s_dev.accepted, s_gpu.accepted);
+        assert_int_equal(s_dev.n_leapfrog, s_gpu.n_leapfrog);
+        assert_true(fabs(s_dev.accept_prob - s_gpu.accept_prob) <= 1e-6);
+        assert_true(rel_norm(h_dev->theta, h_gpu->theta, P) <= 1e-6);
+        assert_true(h_dev->rng.counter == h_gpu->rng.counter);
+        if (cpu_agrees) {
+            if (s_cpu.accepted != s_gpu.accepted) {
+                printf("iteration %d: CPU and GPU decide differently at a near tie (u %.4f, "
+                       "accept prob %.4f); comparison with the CPU stops\n", it, u,
+                       s_cpu.accept_prob);
+                assert_true(fabs(u - s_cpu.accept_prob) <= 1e-2);
+                cpu_agrees = 0;
+            } else {
+                assert_true(fabs(s_cpu.accept_prob - s_gpu.accept_prob) <= 1e-2);
+            }
+        }
+        n_accept += s_dev.accepted;
+        n_reject += !s_dev.accepted;
+    }
+    printf("30 iterations: %d accepted, %d rejected; final θ GPU vs CPU %.2e (relative)\n",
+           n_accept, n_reject, cpu_agrees ? rel_norm(h_gpu->theta, h_cpu->theta, P) : NAN);
+    assert_true(n_accept > 0);
+    bnn_hmc_free(h_dev);
+    bnn_cuda_hmc_free(dev);
+    bnn_hmc_free(h_cpu);
+    bnn_hmc_free(h_gpu);
+    free(theta0);
+    bnn_posterior_free(&post_cpu);
+    bnn_posterior_free(&post_gpu);
+    bnn_backend_free(&cpu);
+    bnn_backend_free(&gpu);
+    bnn_cuda_data_free(gdata);
+    bnn_cpu_data_free(cdata);
+    bnn_net_free(&net);
+    bnn_dataset_free(&ds);
+}
+
+int main(void)
+{
+    if (bnn_cuda_device_count() == 0) {
+        printf("skipped: no CUDA device\n");
+        return 77;
+    }
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_same_decisions)};
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
