@@ -132,8 +132,10 @@ enum {
     O_TARGET_ACC, O_NO_ADAPT_STEP, O_ADAPT_MASS, O_INIT_SCALE, O_SEED, O_THREADS, O_BLOCK,
     O_OUT, O_OVERWRITE, O_QUIET, O_HELP, O_CKPT, O_RESUME, O_SUPERCHAINS, O_SYMMETRY, O_SHARDS,
     O_PAD_TO, O_CONFIG, O_RANK_GROUPS, O_STD_TARGET, O_INIT_FROM, O_PRIOR, O_PRIOR_HYPER, O_ARD,
-    O_NOISE_HYPER, O_SAMPLER, O_MAX_DEPTH, O_DEVICE, O_TF32
+    O_NOISE_HYPER, O_SAMPLER, O_MAX_DEPTH, O_DEVICE, O_TF32, O_END
 };
+/* sample_args.given has one bit per option */
+_Static_assert(O_END - O_DATA <= 64, "more options than bits in sample_args.given");
 _Static_assert(O_MAX_DEPTH - O_DATA < 64, "sample_args.given has one bit per option");
 
 static const struct option long_options[] = {

@@ -15,7 +15,7 @@ same_run "$WORK/ref" "$WORK/ref2" && ok "reference runs agree (threads 2 and 1)"
 kills=0 in_warmup=0 in_sampling=0 step=0
 while [ "$kills" -lt 24 ]; do
     step=$((step + 1))
-    delay=$(echo "$timing * (0.05 + 0.04 * ($step % 9))" | bc -l)
+    delay=$(echo "$timing * (0.05 + 0.04 * $((step % 9)))" | bc -l) # bc -l has no integer %
     interval=$([ $((step % 3)) -eq 0 ] && echo 0.05 || echo 0)
     "$BNNMC" sample "${RUN_ARGS[@]}" --out "$WORK/run" --checkpoint-interval "$interval" &
     pid=$!
