@@ -93,7 +93,7 @@ static void test_same_decisions(void **state)
     expect_ok(bnn_hmc_set(h_gpu, theta0, rng));
     bnn_cuda_hmc *dev;
     expect_ok(bnn_cuda_hmc_alloc(gpu, post_gpu.prior_var, post_gpu.log_prior_norm,
-                                 post_gpu.temperature, &opt, &dev));
+                                 post_gpu.prior.temperature, &opt, &dev));
     expect_ok(bnn_cuda_hmc_set(dev, h_gpu));
     bnn_hmc *h_dev; /* receives the device state */
     expect_ok(bnn_hmc_alloc(bnn_posterior_target(&post_gpu), &opt, &h_dev));

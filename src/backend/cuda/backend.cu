@@ -358,7 +358,17 @@ static void cuda_free(void *ctx)
     free(b);
 }
 
-static const bnn_backend_ops cuda_ops = {"cuda", cuda_loglik_grad, cuda_predict, cuda_free};
+/* No mini-batch gradient (loglik_grad_rows): `bnnmc train` runs on the CPU. */
+static bnn_backend_ops make_cuda_ops()
+{
+    bnn_backend_ops o{};
+    o.name = "cuda";
+    o.loglik_grad = cuda_loglik_grad;
+    o.predict = cuda_predict;
+    o.free = cuda_free;
+    return o;
+}
+static const bnn_backend_ops cuda_ops = make_cuda_ops();
 
 /* cudaMalloc of n numbers of `size` bytes (at least one). */
 static bnn_status device_alloc(void **p, size_t n, size_t size)

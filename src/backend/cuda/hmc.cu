@@ -278,7 +278,14 @@ extern "C" bnn_status bnn_cuda_hmc_iterate(bnn_cuda_hmc *h, int metropolis, bnn_
         h->grad_new = t;
         h->current = end;
     }
-    *st = (bnn_hmc_stats){accept_prob, accepted, divergent, accepted ? h1 : h0, error, eps,
-                          (size_t)s->steps, h->current};
+    *st = bnn_hmc_stats{};
+    st->accept_prob = accept_prob;
+    st->accepted = accepted;
+    st->divergent = divergent;
+    st->energy = accepted ? h1 : h0;
+    st->energy_error = error;
+    st->step_size = eps;
+    st->n_leapfrog = (size_t)s->steps;
+    st->logp = h->current; /* tree_depth stays 0: static HMC */
     return BNN_OK;
 }
