@@ -17,6 +17,7 @@
 #include "backend/cpu.h"
 #include "core/rng.h"
 #include "model/posterior.h"
+#include "prior_ref.h"
 
 #define N_ROWS 23      /* 23 rows in blocks of 8: blocks of 8, 8 and 7 rows */
 #define BLOCK_ROWS 8
@@ -201,29 +202,11 @@ static double prior_var_ref(const bnn_mlp *m, const bnn_prior_options *o, size_t
     return NAN;
 }
 
-/* log p(x) of one parameter with variance-setting v, the table of model/prior.h by R's nmath. */
-static double family_ref(const bnn_prior_family *f, double v, double x)
-{
-    double b, s;
-    switch (f->kind) {
-    case BNN_PRIOR_GAUSSIAN: return -0.5 * log(TWO_PI * v) - 0.5 * x * x / v;
-    case BNN_PRIOR_LAPLACE: b = sqrt(v / 2); return -log(2 * b) - fabs(x) / b;
-    case BNN_PRIOR_STUDENT_T:
-        s = f->nu > 2 ? sqrt(v * (f->nu - 2) / f->nu) : sqrt(v);
-        return dt(x / s, f->nu, 1) - log(s);
-    case BNN_PRIOR_LOGISTIC: return dlogis(x, 0, sqrt(3 * v) / M_PI, 1);
-    case BNN_PRIOR_MIXTURE:
-        return log(f->pi * dnorm(x, 0, f->s1 * sqrt(v), 0) +
-                   (1 - f->pi) * dnorm(x, 0, f->s2 * sqrt(v), 0));
-    }
-    return NAN;
-}
-
 static double logprior_ref(const bnn_mlp *m, const bnn_prior_options *o, const double *theta)
 {
     double lp = 0;
     for (size_t i = 0; i < m->n_params; i++)
-        lp += family_ref(&o->family, prior_var_ref(m, o, i), theta[i]);
+        lp += prior_log_density_ref(&o->family, prior_var_ref(m, o, i), theta[i]);
     return lp;
 }
 

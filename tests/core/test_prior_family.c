@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "model/prior.h"
+#include "prior_ref.h"
 
 #define FD_STEP 1e-5
 #define GRAD_TOL 1e-7    /* relative, floor 1e-3 */
@@ -54,24 +55,6 @@ static double log_density(const bnn_prior_family *f, double v, double theta, dou
     return bnn_prior_log_norm(f, &v, 1) + bnn_prior_log_kernel(f, &theta, &v, 1, grad);
 }
 
-/* The documented density, written out independently (model/prior.h's table). */
-static double log_density_ref(const bnn_prior_family *f, double v, double x)
-{
-    double b, s;
-    switch (f->kind) {
-    case BNN_PRIOR_GAUSSIAN: return dnorm(x, 0, sqrt(v), 1);
-    case BNN_PRIOR_LAPLACE: b = sqrt(v / 2); return -log(2 * b) - fabs(x) / b;
-    case BNN_PRIOR_STUDENT_T:
-        s = f->nu > 2 ? sqrt(v * (f->nu - 2) / f->nu) : sqrt(v);
-        return dt(x / s, f->nu, 1) - log(s);
-    case BNN_PRIOR_LOGISTIC: return dlogis(x, 0, sqrt(3 * v) / M_PI, 1);
-    case BNN_PRIOR_MIXTURE:
-        return log(f->pi * dnorm(x, 0, f->s1 * sqrt(v), 0) +
-                   (1 - f->pi) * dnorm(x, 0, f->s2 * sqrt(v), 0));
-    }
-    return NAN;
-}
-
 static double cdf_ref(const bnn_prior_family *f, double v, double x)
 {
     double b, s;
@@ -98,7 +81,7 @@ static void check_values(const char *name, const bnn_prior_family *f, double v)
     for (size_t k = 0; k < sizeof at / sizeof at[0]; k++) {
         double x = at[k] * sd, g;
         double lp = log_density(f, v, x, &g);
-        worst_val = fmax(worst_val, fabs(lp - log_density_ref(f, v, x)));
+        worst_val = fmax(worst_val, fabs(lp - prior_log_density_ref(f, v, x)));
         if (f->kind == BNN_PRIOR_LAPLACE && fabs(x) < 2 * FD_STEP) continue; /* the kink */
         double h = FD_STEP * sd;
         double fd = (log_density(f, v, x - 2 * h, NULL) - 8 * log_density(f, v, x - h, NULL) +
