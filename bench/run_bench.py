@@ -74,14 +74,14 @@ def time_torch(grad, reps):
     return median(ms), min(ms)
 
 
-def memory_budget_mb(w, threads, precision):
+def memory_budget_mb(w, threads, precision, block_rows):
     """Issue 6's bound on memory beyond the data: 4 × parameters plus one block's activations
-    (256 rows, per thread), for MLPs; None for other nets."""
+    (block_rows rows, per thread), for MLPs; None for other nets."""
     if not w["arch"].startswith("mlp:"):
         return None
     widths = [w["in"]] + [int(h) for h in w["arch"][4:].split(",")] + [w["classes"]]
     params = sum(widths[i] * widths[i + 1] + widths[i + 1] for i in range(len(widths) - 1))
-    block = 256 * (2 * sum(widths[1:-1]) + widths[-1] + 2 * max(widths[1:]))
+    block = block_rows * (2 * sum(widths[1:-1]) + widths[-1] + 2 * max(widths[1:]))
     size = 4 if precision == "float32" else 8
     return (4 * params + threads * block) * size / 2**20
 
@@ -99,10 +99,8 @@ def measure(exe, w, threads, precision, rounds, base_rss):
     grad = torch_models.log_posterior_grad(net, x, y, w["lik"])
     b_ms, t_ms, ratios, min_ratios, lf, blas, rss = [], [], [], [], [], None, []
     for r in range(rounds):
-        # the leapfrog step and the BLAS reference are timed in the first round only
+        # the BLAS reference is timed in the first round only, the leapfrog step in every one
         args = bnnmc_args(w, threads, precision, w["reps"], r == 0)
-        if r > 0:
-            args[args.index("--leapfrog") + 1] = "0"
         out, err = run_bnnmc(exe, args)
         if out is None:
             row["note"] = "bnnmc: " + err
@@ -117,10 +115,12 @@ def measure(exe, w, threads, precision, rounds, base_rss):
         rss.append(out["max_rss_mb"] - out["data_mb"] - base_rss)
         if r == 0:
             blas, row["gflops"], row["n_params"] = out["ms_blas"], out["gflops"], out["n_params"]
+            row["block_rows"] = out["block_rows"]
     row.update(bnnmc_ms=median(b_ms), torch_ms=median(t_ms), ratio=median(ratios),
                ratio_fastest=min(min_ratios),
                leapfrog_over=median(lf), ms_blas=blas, rss_beyond_data=median(rss),
-               rounds=rounds, rss_budget=memory_budget_mb(w, threads, precision))
+               rounds=rounds,
+               rss_budget=memory_budget_mb(w, threads, precision, row["block_rows"]))
     if blas:
         row["ratio_blas"] = row["bnnmc_ms"] / blas
     return row

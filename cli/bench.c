@@ -40,7 +40,8 @@ static const char usage_text[] =
     "  --chains K             cuda: K chains batched into the same kernels (default 1; the\n"
     "                         leapfrog is timed for one chain only)\n"
     "  --precision P          float32 | float64 (default float32)\n"
-    "  --block-rows N         rows per gradient block (default 256, as `sample`)\n"
+    "  --block-rows N         rows per gradient block (default: as `sample`, from the\n"
+    "                         parameter count: 256, 1024 from 10^5, 2048 from 10^6)\n"
     "  --reps R               timed gradients (default 10); leapfrog: about R steps, in at\n"
     "                         least 2 HMC iterations of --leapfrog steps\n"
     "  --leapfrog L           leapfrog steps per timed HMC iteration (default 10; 0: none)\n"
@@ -71,7 +72,7 @@ static const struct option long_options[] = {
 
 struct bench_args {
     bnn_bench_options o;
-    int json, help, sgemm;
+    int json, help, sgemm, block_given;
     size_t gemm[3]; /* M, N, K */
 };
 
@@ -140,7 +141,7 @@ static int parse_one(struct bench_args *a, int opt, const char *v)
     case O_N: return opt_size("--n", v, &o->n_rows);
     case O_THREADS: return opt_size("--threads", v, &o->n_threads);
     case O_PREC: return parse_precision(v, &o->prec);
-    case O_BLOCK: return opt_size("--block-rows", v, &o->block_rows);
+    case O_BLOCK: a->block_given = 1; return opt_size("--block-rows", v, &o->block_rows);
     case O_REPS: return opt_size("--reps", v, &o->reps);
     case O_LEAPFROG: return opt_size("--leapfrog", v, &o->n_leapfrog);
     case O_NO_BLAS: o->blas_reference = 0; return 0;
@@ -167,7 +168,8 @@ static int check_args(const struct bench_args *a)
     const bnn_bench_options *o = &a->o;
     const struct { const char *flag; size_t v, max; } limits[] = {
         {"--n", o->n_rows, 100000000}, {"--threads", o->n_threads, 256},
-        {"--reps", o->reps, 100000}, {"--block-rows", o->block_rows, 10000000},
+        {"--reps", o->reps, 100000},
+        {"--block-rows", a->block_given ? o->block_rows : 1, 10000000},
         {"--classes", o->n_classes, 1000000},
         {"--in", o->in.channels, 100000000}};
     for (size_t i = 0; i < sizeof limits / sizeof limits[0]; i++)
@@ -247,7 +249,8 @@ static void print_json(const bnn_bench_options *o, const bnn_bench_result *r)
 {
     printf("{\"arch\": ");
     json_string(o->arch);
-    printf(", \"n\": %zu, \"n_params\": %zu, ", o->n_rows, r->n_params);
+    printf(", \"n\": %zu, \"n_params\": %zu, \"block_rows\": %zu, ", o->n_rows, r->n_params,
+           r->block_rows);
     printf("\"ms_per_grad\": %.6g, \"ms_per_grad_min\": %.6g, ", r->ms_per_grad,
            r->ms_per_grad_min);
     json_number_or_null("ms_per_leapfrog", r->ms_per_leapfrog, ", ");

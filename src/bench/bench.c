@@ -14,6 +14,7 @@
 #include "core/rng.h"
 #include "model/posterior.h"
 #include "sample/hmc.h"
+#include "sample/run.h"
 
 void openblas_set_num_threads(int n); /* OpenBLAS extension, not in cblas.h */
 
@@ -22,7 +23,7 @@ void bnn_bench_defaults(bnn_bench_options *o)
     *o = (bnn_bench_options){.arch = "mlp:100", .act = BNN_ACT_TANH,
                              .in = {.height = 0, .width = 0, .channels = 784}, .n_classes = 10,
                              .lik = BNN_LIK_CATEGORICAL, .n_rows = 60000, .n_threads = 2,
-                             .prec = BNN_F32, .reps = 10, .block_rows = 256, .n_leapfrog = 10,
+                             .prec = BNN_F32, .reps = 10, .block_rows = 0, .n_leapfrog = 10,
                              .blas_reference = 1, .seed = 1, .device = BNN_DEVICE_CPU,
                              .tf32 = 0, .chains = 1};
 }
@@ -281,20 +282,21 @@ static bnn_status bench_target(const bnn_bench_options *o, const bnn_net *net,
 bnn_status bnn_bench_run(const bnn_bench_options *o, bnn_bench_result *r)
 {
     memset(r, 0, sizeof *r);
-    if (!o->n_rows || !o->reps || !o->n_threads || !o->block_rows)
-        return BNN_ERROR(BNN_EINVAL, "rows, repetitions, threads and block rows must be positive");
+    if (!o->n_rows || !o->reps || !o->n_threads)
+        return BNN_ERROR(BNN_EINVAL, "rows, repetitions and threads must be positive");
     if (o->device == BNN_DEVICE_CUDA) return bnn_bench_run_cuda(o, r);
     if (o->tf32 || o->chains > 1)
         return BNN_ERROR(BNN_EINVAL, "--tf32 and --chains need --device cuda");
     bnn_net net;
     BNN_TRY(bnn_net_create(&net, o->arch, o->in, o->n_classes, o->act, o->lik, 1.0));
     r->n_params = net.n_params;
+    r->block_rows = o->block_rows ? o->block_rows : bnn_run_default_block_rows(net.n_params);
     double *x = NULL, *y = NULL;
     bnn_cpu_data *data = NULL;
     bnn_backend backend = {0};
     bnn_status s = synthetic_data(o, net.n_inputs, &x, &y);
     if (s == BNN_OK)
-        s = bnn_cpu_data_alloc(o->prec, net.n_inputs, x, y, o->n_rows, NULL, 0, o->block_rows,
+        s = bnn_cpu_data_alloc(o->prec, net.n_inputs, x, y, o->n_rows, NULL, 0, r->block_rows,
                                &data);
     free(x); /* the backend keeps its own converted copy */
     free(y);

@@ -28,7 +28,8 @@ typedef struct {
     size_t n_threads;
     bnn_precision prec;
     size_t reps;            /* timed gradients (median over them) */
-    size_t block_rows;      /* rows per gradient block, as `sample --block-rows` */
+    size_t block_rows;      /* rows per gradient block, as `sample --block-rows`; 0: as sample
+                             * chooses (bnn_run_default_block_rows) */
     size_t n_leapfrog;      /* leapfrog steps per timed HMC iteration; 0: not timed */
     int blas_reference;     /* also time the model's matrix products on all N rows */
     uint64_t seed;
@@ -45,6 +46,7 @@ typedef struct {
     double gflops;          /* flops_per_grad / ms_per_grad; 0 when not counted */
     double ms_blas;         /* the model's products on N rows with BLAS at n_threads; 0 if none */
     size_t n_params;
+    size_t block_rows;      /* the block size used */
     double max_rss_mb;      /* peak resident memory of the process after the timings above
                              * (before the BLAS reference), data included */
     double data_mb;         /* the synthetic inputs in the run's precision */
