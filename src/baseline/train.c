@@ -428,7 +428,7 @@ static bnn_status train_setup(struct bnn_train *t, const bnn_dataset_options *da
     t->total_steps = bnn_train_total_steps(&t->cfg, t->n_train);
     BNN_TRY(bnn_run_net_create(c, t->data, &t->model));
     t->n_out = t->model.n_outputs;
-    if (c->block_rows == 0) c->block_rows = bnn_run_default_block_rows(t->model.n_params);
+    if (c->block_rows == 0) c->block_rows = bnn_run_default_block_rows(t->model.n_params, t->n_train);
     bnn_cpu_blas_single_thread();
     const bnn_table *tr = &t->data->train, *te = &t->data->test;
     BNN_TRY(bnn_cpu_data_alloc(c->precision, tr->d, tr->x, tr->y, tr->n, te->n ? te->x : NULL,

@@ -290,7 +290,7 @@ bnn_status bnn_bench_run(const bnn_bench_options *o, bnn_bench_result *r)
     bnn_net net;
     BNN_TRY(bnn_net_create(&net, o->arch, o->in, o->n_classes, o->act, o->lik, 1.0));
     r->n_params = net.n_params;
-    r->block_rows = o->block_rows ? o->block_rows : bnn_run_default_block_rows(net.n_params);
+    r->block_rows = o->block_rows ? o->block_rows : bnn_run_default_block_rows(net.n_params, o->n_rows);
     double *x = NULL, *y = NULL;
     bnn_cpu_data *data = NULL;
     bnn_backend backend = {0};

@@ -51,13 +51,16 @@ void bnn_run_config_defaults(bnn_run_config *c)
     snprintf(c->out_dir, sizeof c->out_dir, "runs/latest");
 }
 
-size_t bnn_run_default_block_rows(size_t n_params)
+size_t bnn_run_default_block_rows(size_t n_params, size_t n_rows)
 {
     /* Larger nets want larger blocks: the weight-gradient products then have a long inner
      * dimension, and each block's partial gradient (n_params numbers, written and summed once
-     * per block) is amortised over more rows. */
-    if (n_params >= 1000000) return 2048;
-    return n_params >= 100000 ? 1024 : 256;
+     * per block) is amortised over more rows. But not so large that few blocks are left to
+     * share among threads: at least 8 blocks, down to 256 rows. (Not the thread count itself:
+     * the block size fixes the summation order, which must not depend on it.) */
+    size_t b = n_params >= 1000000 ? 2048 : n_params >= 100000 ? 1024 : 256;
+    while (b > 256 && n_rows < 8 * b) b /= 2;
+    return b;
 }
 
 double bnn_run_default_traj_len(const bnn_run_config *c)
@@ -391,7 +394,7 @@ static bnn_status run_setup(struct bnn_run *r, const bnn_dataset_options *data_o
     BNN_TRY(check_config(&r->cfg));
     BNN_TRY(setup_model(r));
     if (r->cfg.hmc.traj_len == 0) r->cfg.hmc.traj_len = bnn_run_default_traj_len(&r->cfg);
-    if (r->cfg.block_rows == 0) r->cfg.block_rows = bnn_run_default_block_rows(r->model.n_params);
+    if (r->cfg.block_rows == 0) r->cfg.block_rows = bnn_run_default_block_rows(r->model.n_params, r->data->train.n);
     r->n_test = r->data->test.n;
     BNN_TRY(choose_fs_points(r));
     bnn_cpu_blas_single_thread();

@@ -70,8 +70,9 @@ void bnn_run_config_defaults(bnn_run_config *c);
  * the task (classes, or a regression target). */
 bnn_status bnn_run_net_create(const bnn_run_config *c, const bnn_dataset *d, bnn_net *net);
 
-/* Default rows per block: 256; 1024 from 100 000 parameters; 2048 from 1 000 000. */
-size_t bnn_run_default_block_rows(size_t n_params);
+/* Default rows per block: 256; 1024 from 100 000 parameters; 2048 from 1 000 000; halved (down
+ * to 256) while n_rows would give fewer than 8 blocks. */
+size_t bnn_run_default_block_rows(size_t n_params, size_t n_rows);
 
 /* Default trajectory length (π/2)·σ·√T with σ² the largest prior variance, as in the paper (for
  * a Student-t prior with ν ≤ 2, whose variance is infinite, the largest squared scale). */
