@@ -1,5 +1,7 @@
 /* Every CNN layer of src/nn/layers: analytic gradients (parameters and inputs) against central
- * finite differences in float64, and the oneDNN convolutions against the reference in float32. */
+ * finite differences in float64, the oneDNN convolutions against the reference in float32, and
+ * max pooling (its unrolled 2x2 path too) against a naive first-maximum scan on data full of
+ * ties, bit for bit. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -241,8 +243,78 @@ static void test_dnnl_equals_reference(void **state)
     ok &= check_dnnl(d, "conv3_s2", conv(10, 4, 8, 3, 2, 1), 3);
     ok &= check_dnnl(d, "conv5_valid", conv(12, 2, 6, 5, 1, 0), 2);
     ok &= check_dnnl(d, "conv1x1_s2", conv(8, 16, 32, 1, 2, 1), 2);
+    ok &= check_dnnl(d, "lenet_conv1", conv(28, 1, 6, 5, 1, 1), 2);
+    ok &= check_dnnl(d, "lenet_conv2", conv(14, 6, 16, 5, 1, 0), 2);
     ok &= check_dnnl(d, "conv3_same_again", conv(9, 3, 8, 3, 1, 1), 3); /* cached primitives */
     bnn_dnnl_free(d);
+    assert_true(ok);
+}
+
+/* Max pooling of in (n, h, w, c) by scanning each window in row order, a later number winning
+ * only if larger (the rule PyTorch follows too): out, and g routed to the winners in din. */
+#define NAIVE_MAXPOOL(REAL, SFX)                                                                 \
+    static void naive_maxpool_##SFX(REAL *out, REAL *din, const REAL *g, const REAL *in,       \
+                                    const bnn_pool_shape *p, size_t n)                         \
+    {                                                                                          \
+        for (size_t i = 0; i < n; i++)                                                         \
+            for (size_t oy = 0; oy < p->oh; oy++)                                              \
+                for (size_t ox = 0; ox < p->ow; ox++)                                          \
+                    for (size_t ch = 0; ch < p->c; ch++) {                                     \
+                        size_t best = SIZE_MAX;                                                \
+                        for (size_t ky = 0; ky < p->k; ky++)                                   \
+                            for (size_t kx = 0; kx < p->k; kx++) {                             \
+                                size_t at = ((i * p->h + oy * p->stride + ky) * p->w +         \
+                                             ox * p->stride + kx) * p->c + ch;                 \
+                                if (best == SIZE_MAX || in[at] > in[best]) best = at;          \
+                            }                                                                  \
+                        size_t o = ((i * p->oh + oy) * p->ow + ox) * p->c + ch;                \
+                        out[o] = in[best];                                                     \
+                        din[best] += g[o];                                                     \
+                    }                                                                          \
+    }
+NAIVE_MAXPOOL(float, f32)
+NAIVE_MAXPOOL(double, f64)
+
+/* Inputs from {-1, -0, +0, 0.5, 1} (windows with ties everywhere, as after a ReLU): the pooling
+ * kernels must give the naive scan's maxima and gradients bit for bit. */
+#define CHECK_MAXPOOL(REAL, SFX)                                                                \
+    static int check_maxpool_##SFX(size_t h, size_t w, size_t c, size_t k, size_t stride)      \
+    {                                                                                          \
+        bnn_pool_shape p = {.h = h, .w = w, .c = c, .k = k, .stride = stride,                  \
+                            .oh = (h - k) / stride + 1, .ow = (w - k) / stride + 1};           \
+        const size_t n_in = N * h * w * c, n_out = N * p.oh * p.ow * c;                        \
+        REAL *buf = calloc(3 * n_in + 3 * n_out, sizeof(REAL));                                \
+        REAL *in = buf, *din = in + n_in, *din_ref = din + n_in, *g = din_ref + n_in;          \
+        REAL *out = g + n_out, *out_ref = out + n_out;                                         \
+        const REAL values[5] = {-1, (REAL)-0.0, 0, (REAL)0.5, 1};                              \
+        bnn_rng rng;                                                                           \
+        bnn_rng_init(&rng, SEED, 7);                                                           \
+        for (size_t i = 0; i < n_in; i++) in[i] = values[(size_t)(5 * bnn_rng_uniform(&rng))]; \
+        for (size_t i = 0; i < n_out; i++) g[i] = (REAL)(1 + i % 7);                           \
+        bnn_maxpool_forward_##SFX(out, in, &p, N);                                             \
+        bnn_maxpool_backward_##SFX(din, g, in, &p, N);                                         \
+        naive_maxpool_##SFX(out_ref, din_ref, g, in, &p, N);                                   \
+        int ok = !memcmp(out, out_ref, n_out * sizeof(REAL)) &&                                \
+                 !memcmp(din, din_ref, n_in * sizeof(REAL));                                   \
+        printf("%s maxpool %s %zux%zux%zu window %zu stride %zu\n", ok ? "ok" : "not ok",      \
+               #SFX, h, w, c, k, stride);                                                      \
+        free(buf);                                                                             \
+        return ok;                                                                             \
+    }
+CHECK_MAXPOOL(float, f32)
+CHECK_MAXPOOL(double, f64)
+
+static void test_maxpool_ties(void **state)
+{
+    (void)state;
+    int ok = 1;
+    const size_t shapes[][5] = {{28, 28, 6, 2, 2}, {7, 9, 3, 2, 2}, {10, 10, 16, 2, 2},
+                                {7, 7, 5, 3, 2}, {6, 8, 2, 3, 3}};
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        const size_t *s = shapes[i];
+        ok &= check_maxpool_f32(s[0], s[1], s[2], s[3], s[4]);
+        ok &= check_maxpool_f64(s[0], s[1], s[2], s[3], s[4]);
+    }
     assert_true(ok);
 }
 
@@ -251,6 +323,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_layer_gradients),
         cmocka_unit_test(test_dnnl_equals_reference),
+        cmocka_unit_test(test_maxpool_ties),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
