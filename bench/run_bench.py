@@ -2,6 +2,7 @@
 # Runs `bnnmc bench` and the same workloads in PyTorch alternately, round after round in one
 # process, and prints a Markdown table of times and ratios (median over rounds). See README.md.
 import argparse
+import ctypes
 import datetime
 import json
 import os
@@ -86,6 +87,17 @@ def memory_budget_mb(w, threads, precision, block_rows):
     return (4 * params + threads * block) * size / 2**20
 
 
+def set_torch_threads(threads):
+    """PyTorch's intra-op threads and the BLAS it calls. Debian's torch calls OpenBLAS (the
+    pthread build, through libblas.so.3), whose own thread pool torch.set_num_threads does not
+    touch: without this a "1-thread" PyTorch gradient runs its products on every core."""
+    torch.set_num_threads(threads)
+    try:
+        ctypes.CDLL("libopenblas.so.0").openblas_set_num_threads(threads)
+    except (OSError, AttributeError):
+        pass  # another BLAS: it follows OpenMP (torch's threads) or its own variables
+
+
 def measure(exe, w, threads, precision, rounds, base_rss):
     """Alternates bnnmc and PyTorch for `rounds` rounds; returns a result row (dict)."""
     row = dict(workload=w["name"], threads=threads, precision=precision, target=w["target"])
@@ -93,7 +105,7 @@ def measure(exe, w, threads, precision, rounds, base_rss):
     if first is None:
         row["note"] = "bnnmc: " + err
         return row
-    torch.set_num_threads(threads)
+    set_torch_threads(threads)
     dtype = torch.float32 if precision == "float32" else torch.float64
     net, x, y = torch_models.build(w, dtype)
     grad = torch_models.log_posterior_grad(net, x, y, w["lik"])
