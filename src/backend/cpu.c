@@ -160,6 +160,27 @@ static const void *row_ptr(const bnn_cpu_data *d, const void *x, size_t row)
     return (const char *)x + row * d->d * (size_t)d->prec;
 }
 
+/* acc (n) = part (n, float or double) if first, else acc + part: one rounding per number, so the
+ * AVX-512 and AVX2 builds of this loop (chosen at load time) give the same bits as the plain one. */
+__attribute__((target_clones("avx512f", "avx2", "default"))) static void
+add_partial(double *restrict acc, const void *restrict part, bnn_precision prec, size_t n,
+            int first)
+{
+    if (prec == BNN_F32) {
+        const float *p = part;
+        if (first)
+            for (size_t i = 0; i < n; i++) acc[i] = p[i];
+        else
+            for (size_t i = 0; i < n; i++) acc[i] += p[i];
+    } else {
+        const double *p = part;
+        if (first)
+            for (size_t i = 0; i < n; i++) acc[i] = p[i];
+        else
+            for (size_t i = 0; i < n; i++) acc[i] += p[i];
+    }
+}
+
 /* Adds block k's result (ll, partial) to its shard's sum; when the shard is complete, adds it
  * to the total (or stores it for a data-parallel backend). Called in block order. */
 static void reduce_block(struct cpu_backend *b, size_t k, double ll, const void *part)
@@ -174,16 +195,7 @@ static void reduce_block(struct cpu_backend *b, size_t k, double ll, const void 
     }
     const int first = kg == k0;
     b->shard_ll = first ? ll : b->shard_ll + ll;
-    if (part) {
-        double *acc = b->shard_grad;
-        if (d->prec == BNN_F32) {
-            const float *p = part;
-            for (size_t i = 0; i < P; i++) acc[i] = first ? (double)p[i] : acc[i] + p[i];
-        } else {
-            const double *p = part;
-            for (size_t i = 0; i < P; i++) acc[i] = first ? p[i] : acc[i] + p[i];
-        }
-    }
+    if (part) add_partial(b->shard_grad, part, d->prec, P, first);
     if (kg + 1 != k1) return;
     if (b->shard_out) {
         double *o = b->shard_out + (s - l->first_shard) * (1 + P);
@@ -285,10 +297,7 @@ static void rows_member(void *arg, size_t member, size_t n_members)
                                               b->work[member]);
         while (atomic_load_explicit(&b->turn, memory_order_acquire) != k) sched_yield();
         b->loglik += ll;
-        if (part && d->prec == BNN_F32)
-            for (size_t i = 0; i < P; i++) b->grad[i] += ((const float *)part)[i];
-        else if (part)
-            for (size_t i = 0; i < P; i++) b->grad[i] += ((const double *)part)[i];
+        if (part) add_partial(b->grad, part, d->prec, P, 0);
         atomic_store_explicit(&b->turn, k + 1, memory_order_release);
     }
 }

@@ -265,6 +265,8 @@ static bnn_status bench_target(const bnn_bench_options *o, const bnn_net *net,
         bnn_posterior_draw_prior(&post, &rng, 1, theta);
         bnn_target t = bnn_posterior_target(&post);
         s = time_gradients(t, theta, grad, o->reps, r);
+        free(grad); /* the sampler has its own: the peak memory is one chain's */
+        grad = NULL;
         if (s == BNN_OK && o->n_leapfrog) s = time_leapfrog(t, theta, o, r);
     }
     r->max_rss_mb = peak_rss_mb();
