@@ -12,6 +12,7 @@
 
 #include "backend/cpu.h"
 #include "core/rng.h"
+#include "nn/cnn.h"
 #include "model/posterior.h"
 #include "sample/hmc.h"
 #include "sample/run.h"
@@ -54,6 +55,25 @@ double bnn_bench_mlp_flops(const bnn_mlp *m, size_t rows)
     for (size_t l = 0; l < m->n_layers; l++) {
         double products = l == 0 ? 2 : 3;
         flops += products * 2.0 * (double)rows * (double)m->width[l] * (double)m->width[l + 1];
+    }
+    return flops;
+}
+
+double bnn_bench_cnn_flops(const bnn_cnn *c, size_t rows)
+{
+    double flops = 0;
+    for (size_t k = 0; k < c->n_nodes; k++) {
+        const bnn_cnn_node *nd = &c->node[k];
+        double macs; /* multiply-adds of the forward product, per row */
+        if (nd->op == BNN_CNN_CONV)
+            macs = (double)(nd->conv.oh * nd->conv.ow * nd->conv.o) *
+                   (double)(nd->conv.k * nd->conv.k * nd->conv.c);
+        else if (nd->op == BNN_CNN_DENSE)
+            macs = (double)nd->n_in * (double)nd->n_out;
+        else
+            continue;
+        double products = nd->in == 0 ? 2 : 3; /* the input images need no gradient */
+        flops += products * 2.0 * (double)rows * macs;
     }
     return flops;
 }
@@ -270,10 +290,12 @@ static bnn_status bench_target(const bnn_bench_options *o, const bnn_net *net,
         if (s == BNN_OK && o->n_leapfrog) s = time_leapfrog(t, theta, o, r);
     }
     r->max_rss_mb = peak_rss_mb();
-    if (s == BNN_OK && net->mlp) {
-        r->flops_per_grad = bnn_bench_mlp_flops(net->mlp, o->n_rows);
+    if (s == BNN_OK) {
+        r->flops_per_grad = net->mlp ? bnn_bench_mlp_flops(net->mlp, o->n_rows)
+                            : !strcmp(net->kind, "cnn") ? bnn_bench_cnn_flops(net->impl, o->n_rows)
+                                                        : 0;
         r->gflops = r->flops_per_grad / (r->ms_per_grad * 1e6);
-        if (o->blas_reference) s = time_blas_reference(net->mlp, o, r);
+        if (net->mlp && o->blas_reference) s = time_blas_reference(net->mlp, o, r);
     }
     free(theta);
     free(grad);

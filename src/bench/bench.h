@@ -5,8 +5,9 @@
  * FLOP counting rule (MLPs): the matrix products the gradient performs, 2·N·I·O for each of
  * them, where a dense layer of I inputs and O outputs does three (forward, weight gradient,
  * input gradient) except the first, which needs no input gradient and does two. Activations,
- * biases, the likelihood head and the prior are not counted. Other kinds of net are not
- * counted (flops 0). */
+ * biases, the likelihood head and the prior are not counted. CNNs: the same for their
+ * convolutions (2·N·(OH·OW·O·K·K·C) per product) and dense layers; the layers reading the input
+ * images do two products. */
 #ifndef BNN_BENCH_BENCH_H
 #define BNN_BENCH_BENCH_H
 
@@ -15,6 +16,7 @@
 
 #include "backend/backend.h"
 #include "core/status.h"
+#include "nn/cnn.h"
 #include "nn/net.h"
 
 typedef struct {
@@ -65,6 +67,12 @@ bnn_status bnn_bench_run_cuda(const bnn_bench_options *o, bnn_bench_result *r);
 
 /* FLOPs of one gradient of an MLP over `rows` rows, by the rule above. */
 double bnn_bench_mlp_flops(const bnn_mlp *m, size_t rows);
+
+/* The same for a CNN: 2·rows·(multiply-adds of each convolution or dense layer's forward
+ * product) per product, three products per layer (forward, weight gradient, input gradient)
+ * except for the layers reading the input images, which need no input gradient. Pooling,
+ * normalisation, activations, additions and the likelihood are not counted. */
+double bnn_bench_cnn_flops(const bnn_cnn *c, size_t rows);
 
 /* Median time (ms) of C (m, n) = A (m, k) · B (k, n), row-major, with BLAS at n_threads, over
  * reps calls after one warm-up call. */

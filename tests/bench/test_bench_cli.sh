@@ -38,6 +38,13 @@ if expect_success "bench regression float64" "$bnnmc" bench --arch mlp:8 --in 13
     positive "regression timings" ms_per_grad ms_per_leapfrog
     equals "regression precision" precision float64
 fi
+if expect_success "bench cnn" "$bnnmc" bench --arch cnn:c4k3,m2,d5 --image 6x6x1 --classes 3 \
+    --n 10 --reps 2 --threads 1 --leapfrog 1 --json; then
+    positive "cnn timings" ms_per_grad ms_per_leapfrog gflops
+    # 10 rows · 2 FLOPs · (2 products of the 3x3 'same' convolution, 36 positions · 4 · 9 · 1,
+    # + 3 of the dense 36·5 after 2x2 pooling + 3 of the last dense 5·3)
+    equals "cnn flop count" flops_per_grad 63540
+fi
 if expect_success "bench --sgemm" "$bnnmc" bench --sgemm 64,32,16 --reps 2 --threads 1 --json; then
     positive "sgemm rate" ms gflops
 fi
