@@ -251,17 +251,22 @@ def table(rows):
 
 
 def sgemm_lines(exe, threads_list):
-    """The BLAS rate for the GEMM shapes of MLP 784-100-10 (N=60000): the hardware line."""
-    shapes = [(60000, 100, 784, "forward x·W1"), (784, 100, 60000, "weight gradient shape"),
-              (60000, 10, 100, "forward a·W2")]
+    """The BLAS rate for the GEMM shapes of MLP 784-100-10 (N=60000): the hardware line; and
+    for one large square product in float32 and float64, the machine's practical peak."""
+    shapes = [(60000, 100, 784, "forward x·W1", "float32"),
+              (784, 100, 60000, "weight gradient shape", "float32"),
+              (60000, 10, 100, "forward a·W2", "float32"),
+              (2048, 2048, 2048, "square: practical peak", "float32"),
+              (2048, 2048, 2048, "square: practical peak", "float64")]
     out = []
     for t in threads_list:
-        for m, n, k, what in shapes:
+        for m, n, k, what, precision in shapes:
             res, err = run_bnnmc(exe, ["bench", "--sgemm", "%d,%d,%d" % (m, n, k), "--threads",
-                                       str(t), "--reps", "5", "--json"])
+                                       str(t), "--precision", precision, "--reps", "5", "--json"])
             if res:
-                out.append("- sgemm %d×%d×%d (%s), %d thread%s: %.3g ms, %.3g GFLOP/s" % (
-                    m, n, k, what, t, "s" if t > 1 else "", res["ms"], res["gflops"]))
+                out.append("- %s %d×%d×%d (%s), %d thread%s: %.3g ms, %.3g GFLOP/s" % (
+                    "sgemm" if precision == "float32" else "dgemm", m, n, k, what, t,
+                    "s" if t > 1 else "", res["ms"], res["gflops"]))
     return out
 
 
