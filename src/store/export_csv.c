@@ -82,11 +82,16 @@ static void put_preamble(FILE *f, const bnn_export_run *r, size_t chain, size_t 
     fprintf(f, "# lp__ = (log_lik + log_prior) / temperature; treedepth__ = 0 (static HMC)\n");
     fprintf(f, "# p.P.K = output K of the P-th recorded test point (1-based; run's fs_index.npy "
                "gives its test-set row)\n");
+    if (r->has_hyper)
+        fprintf(f, "# %s%s = precisions of the hierarchical prior (run.json hyper_names, '.' as "
+                   "'_'), after the iteration's Gibbs update; always written\n",
+                r->hyper_vars[0], r->n_hyper > 1 ? ", ..." : "");
 }
 
 static void put_header(FILE *f, const bnn_export_run *r, const bnn_export_selection *sel)
 {
     for (size_t k = 0; k < N_SAMPLER_COLS; k++) fprintf(f, "%s%s", k ? "," : "", sampler_cols[k].name);
+    for (size_t k = 0; r->has_hyper && k < r->n_hyper; k++) fprintf(f, ",%s", r->hyper_vars[k]);
     char name[160];
     for (size_t i = 0; i < sel->n; i++) {
         bnn_export_column_name(r, &sel->col[i], name, sizeof name);
@@ -124,8 +129,8 @@ static bnn_status put_adaptation(FILE *f, const bnn_export_run *r, size_t chain,
 
 /* The open arrays of one chain and one row of each. */
 typedef struct {
-    bnn_export_array stats, weights, fs;
-    double stat_row[BNN_N_STATS], *weight_row, *fs_row;
+    bnn_export_array stats, weights, fs, hyper;
+    double stat_row[BNN_N_STATS], *weight_row, *fs_row, *hyper_row;
 } chain_rows;
 
 static bnn_status put_rows(FILE *f, const bnn_export_run *r, const bnn_export_selection *sel,
@@ -135,12 +140,18 @@ static bnn_status put_rows(FILE *f, const bnn_export_run *r, const bnn_export_se
         BNN_TRY(bnn_export_sampling_stats(&c->stats, r, i * step, 1, c->stat_row));
         if (c->fs.f) BNN_TRY(bnn_export_array_rows(&c->fs, i * step, 1, c->fs_row));
         if (c->weights.f) BNN_TRY(bnn_export_array_rows(&c->weights, i, 1, c->weight_row));
+        if (c->hyper.f)
+            BNN_TRY(bnn_export_array_rows(&c->hyper, r->first_sampling + i * step, 1, c->hyper_row));
         const double *s = c->stat_row;
         for (size_t k = 0; k < N_SAMPLER_COLS; k++) {
             int col = sampler_cols[k].stat;
             if (k) fputc(',', f);
             put_number(f, col >= 0 ? s[col]
                                    : (s[BNN_STAT_LOG_LIK] + s[BNN_STAT_LOG_PRIOR]) / r->temperature);
+        }
+        for (size_t k = 0; c->hyper.f && k < r->n_hyper; k++) {
+            fputc(',', f);
+            put_number(f, c->hyper_row[k]);
         }
         for (size_t j = 0; j < sel->n; j++) {
             const bnn_export_column *col = &sel->col[j];
@@ -159,13 +170,16 @@ static bnn_status write_chain(const bnn_export_run *r, const bnn_export_selectio
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/output_%zu.csv", out_dir, chain + 1);
-    chain_rows c = {.weight_row = buf, .fs_row = buf + r->n_params};
+    chain_rows c = {.weight_row = buf, .fs_row = buf + r->n_params,
+                    .hyper_row = buf + r->n_params + r->fs_points * r->fs_outputs};
     int any_fs = 0;
     for (size_t j = 0; j < sel->n; j++) any_fs |= sel->col[j].fs;
     BNN_TRY(bnn_export_array_open(r->dir, (long)chain, "stats.npy", &c.stats, NULL));
     bnn_status st = BNN_OK;
     if (sel->any_weight) st = bnn_export_array_open(r->dir, (long)chain, "weights.npy", &c.weights, NULL);
     if (st == BNN_OK && any_fs) st = bnn_export_array_open(r->dir, (long)chain, "fs.npy", &c.fs, NULL);
+    if (st == BNN_OK && r->has_hyper)
+        st = bnn_export_array_open(r->dir, (long)chain, "hyper.npy", &c.hyper, NULL);
     if (st == BNN_OK) st = bnn_export_sampling_stats(&c.stats, r, 0, 1, c.stat_row);
     FILE *f = st == BNN_OK ? fopen(path, "w") : NULL;
     if (st == BNN_OK && !f) st = BNN_ERROR(BNN_EIO, "%s: cannot create: %s", path, strerror(errno));
@@ -180,6 +194,7 @@ static bnn_status write_chain(const bnn_export_run *r, const bnn_export_selectio
     bnn_export_array_close(&c.stats);
     bnn_export_array_close(&c.weights);
     bnn_export_array_close(&c.fs);
+    bnn_export_array_close(&c.hyper);
     return st;
 }
 
@@ -200,7 +215,9 @@ bnn_status bnn_export_stan_csv(const char *run_dir, const char *out_dir,
     size_t step = sel.any_weight ? r.thin : 1;
     size_t rows = sel.any_weight ? (r.draws + step - 1) / step : r.draws;
     if (sel.any_weight && r.weight_draws < rows) rows = r.weight_draws;
-    size_t row_len = r.n_params + r.fs_points * r.fs_outputs;
+    if (r.has_hyper && rows > (r.hyper_sampling + step - 1) / step)
+        rows = (r.hyper_sampling + step - 1) / step;
+    size_t row_len = r.n_params + r.fs_points * r.fs_outputs + r.n_hyper;
     size_t block = bnn_export_block_rows(opt, 1) < 65536 ? bnn_export_block_rows(opt, 1) : 65536;
     double *buf = malloc((row_len > block ? row_len : block) * sizeof *buf);
     if (st == BNN_OK && !buf) st = BNN_ERROR(BNN_ENOMEM, "export: out of memory");

@@ -33,6 +33,13 @@ typedef struct {
     size_t draws;             /* common minimum of sampling iterations in stats.npy (and fs.npy) */
     size_t stat_cols;         /* columns of stats.npy: BNN_N_STATS, or BNN_N_STATS_V1 (older run) */
     bnn_npy_dtype dtype;      /* of weights and fs (float32 or float64) */
+    size_t n_hyper;           /* hierarchical priors: run.json's hyper_names (0: none) */
+    char (*hyper_names)[64];  /* (n_hyper) "tau.layer0", as run.json names them */
+    char (*hyper_vars)[64];   /* (n_hyper) "tau_layer0": NetCDF names ('.' becomes '_') */
+    int has_hyper;            /* n_hyper > 0 and every chain has hyper.npy */
+    size_t hyper_draws;       /* thinned sampling rows every chain's hyper.npy holds; row of
+                               * draw d: first_sampling + d · thin (as for the weights) */
+    size_t hyper_sampling;    /* sampling rows (not thinned) every chain's hyper.npy holds */
 } bnn_export_run;
 
 /* Reads DIR/run.json and every chain's array headers; checks their shapes against run.json. */

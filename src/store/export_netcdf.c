@@ -22,6 +22,7 @@ typedef struct {
     int ncid;
     int post, pred, stats, obs; /* group ids */
     int *block_var;           /* (n_blocks) posterior variables */
+    int *hyper_var;           /* (n_hyper) posterior variables of the hierarchical prior */
     int p_var;                /* predictions/p */
     int stat_var[BNN_N_STATS + 1]; /* sample_stats variables by source column; [N_STATS] = lp */
 } nc_file;
@@ -98,13 +99,27 @@ static nc_type float_type(const bnn_export_run *r)
     return r->dtype == BNN_NPY_F64 ? NC_DOUBLE : NC_FLOAT;
 }
 
+/* Draws of the posterior group: the weights' (thinned) draws, or, in a run that recorded no
+ * weights, the hyperparameters' (the same iterations). */
+static size_t posterior_draws(const bnn_export_run *r)
+{
+    return r->has_weights ? r->weight_draws : r->hyper_draws;
+}
+
 static bnn_status def_posterior(nc_file *f, const bnn_export_run *r)
 {
     int dims[BNN_EXPORT_MAX_DIMS + 2];
-    size_t lens[BNN_EXPORT_MAX_DIMS + 2] = {r->n_chain, r->weight_draws};
+    size_t lens[BNN_EXPORT_MAX_DIMS + 2] = {r->n_chain, posterior_draws(r)};
     BNN_TRY(def_coord(f, f->post, "chain", r->n_chain, NULL, 1, &dims[0]));
-    BNN_TRY(def_coord(f, f->post, "draw", r->weight_draws, NULL, r->thin, &dims[1]));
-    for (size_t b = 0; b < r->n_blocks; b++) {
+    BNN_TRY(def_coord(f, f->post, "draw", posterior_draws(r), NULL, r->thin, &dims[1]));
+    for (size_t k = 0; r->has_hyper && k < r->n_hyper; k++) {
+        BNN_TRY(def_draw_var(f, f->post, r->hyper_vars[k], NC_DOUBLE, 2, dims, lens,
+                             &f->hyper_var[k]));
+        BNN_TRY(put_text(f, f->post, f->hyper_var[k], "bnnmc_name", r->hyper_names[k]));
+        BNN_TRY(put_text(f, f->post, f->hyper_var[k], "description",
+                         "hierarchical prior: a precision, Gibbs-updated after each iteration"));
+    }
+    for (size_t b = 0; r->has_weights && b < r->n_blocks; b++) {
         const bnn_export_block *blk = &r->blocks[b];
         for (size_t d = 0; d < blk->ndim; d++) {
             char name[96];
@@ -209,6 +224,33 @@ static bnn_status write_posterior(const nc_file *f, const bnn_export_run *r, siz
     return st;
 }
 
+/* One chain's hyperparameter draws: hyper.npy rows first_sampling + d · thin. buf holds
+ * 2 · block rows of at least n_params ≥ n_hyper numbers (write_all). */
+static bnn_status write_hyper(const nc_file *f, const bnn_export_run *r, size_t c, double *buf,
+                              size_t block)
+{
+    bnn_export_array a;
+    BNN_TRY(bnn_export_array_open(r->dir, (long)c, "hyper.npy", &a, NULL));
+    const size_t n_draws = posterior_draws(r);
+    double *column = buf + block * r->n_hyper;
+    bnn_status st = BNN_OK;
+    for (size_t d0 = 0; st == BNN_OK && d0 < n_draws; d0 += block) {
+        size_t n = n_draws - d0 < block ? n_draws - d0 : block;
+        for (size_t i = 0; st == BNN_OK && i < n; i++)
+            st = bnn_export_array_rows(&a, r->first_sampling + (d0 + i) * r->thin, 1,
+                                       buf + i * r->n_hyper);
+        for (size_t k = 0; st == BNN_OK && k < r->n_hyper; k++) {
+            for (size_t i = 0; i < n; i++) column[i] = buf[i * r->n_hyper + k];
+            size_t start[2] = {c, d0}, count[2] = {1, n};
+            if (nc_put_vara_double(f->post, f->hyper_var[k], start, count, column) != NC_NOERR)
+                st = BNN_ERROR(BNN_EIO, "%s: netCDF: cannot write posterior/%s", f->path,
+                               r->hyper_vars[k]);
+        }
+    }
+    bnn_export_array_close(&a);
+    return st;
+}
+
 static bnn_status write_predictions(const nc_file *f, const bnn_export_run *r, size_t c,
                                     double *buf, size_t block)
 {
@@ -263,7 +305,7 @@ static bnn_status define_all(nc_file *f, const bnn_export_run *r)
     NC_TRY(f->path, nc_def_grp(f->ncid, "observed_data", &f->obs));
     int groups[4] = {f->post, f->pred, f->stats, f->obs};
     for (size_t g = 0; g < 4; g++) BNN_TRY(put_group_attrs(f, groups[g], r, created));
-    if (r->has_weights) BNN_TRY(def_posterior(f, r));
+    if (r->has_weights || r->has_hyper) BNN_TRY(def_posterior(f, r));
     if (r->has_fs) BNN_TRY(def_predictions(f, r));
     return def_sample_stats(f, r);
 }
@@ -280,6 +322,7 @@ static bnn_status write_all(nc_file *f, const bnn_export_run *r, const bnn_expor
     bnn_status st = BNN_OK;
     for (size_t c = 0; st == BNN_OK && c < r->n_chain; c++) {
         if (r->has_weights) st = write_posterior(f, r, c, buf, block);
+        if (st == BNN_OK && r->has_hyper) st = write_hyper(f, r, c, buf, block);
         if (st == BNN_OK && r->has_fs) st = write_predictions(f, r, c, buf, block);
         if (st == BNN_OK) st = write_sample_stats(f, r, c, buf, block);
     }
@@ -296,8 +339,9 @@ bnn_status bnn_export_netcdf(const char *run_dir, const char *out_path,
     snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
     nc_file f = {.path = tmp, .ncid = -1};
     bnn_status st = BNN_OK;
-    if (!(f.block_var = calloc(r.n_blocks ? r.n_blocks : 1, sizeof *f.block_var)))
-        st = BNN_ERROR(BNN_ENOMEM, "export: out of memory");
+    f.block_var = calloc(r.n_blocks ? r.n_blocks : 1, sizeof *f.block_var);
+    f.hyper_var = calloc(r.n_hyper ? r.n_hyper : 1, sizeof *f.hyper_var);
+    if (!f.block_var || !f.hyper_var) st = BNN_ERROR(BNN_ENOMEM, "export: out of memory");
     int rc = st == BNN_OK ? nc_create(tmp, NC_NETCDF4 | NC_CLOBBER, &f.ncid) : NC_NOERR;
     if (rc != NC_NOERR) st = BNN_ERROR(BNN_EIO, "%s: cannot create: %s", tmp, nc_strerror(rc));
     if (st == BNN_OK) st = write_all(&f, &r, opt);
@@ -307,6 +351,7 @@ bnn_status bnn_export_netcdf(const char *run_dir, const char *out_path,
         st = BNN_ERROR(BNN_EIO, "%s: cannot rename to %s", tmp, out_path);
     if (st != BNN_OK) remove(tmp);
     free(f.block_var);
+    free(f.hyper_var);
     bnn_export_run_close(&r);
     return st;
 }

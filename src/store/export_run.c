@@ -107,6 +107,28 @@ static bnn_status read_blocks(json_t *params, const char *path, bnn_export_run *
     return BNN_OK;
 }
 
+/* run.json's optional hyper_names: the columns of each chain's hyper.npy. */
+static bnn_status read_hyper_names(const char *path, bnn_export_run *r)
+{
+    json_t *names = json_object_get(r->root, "hyper_names");
+    if (!names) return BNN_OK;
+    if (!json_is_array(names))
+        return BNN_ERROR(BNN_EFORMAT, "%s: hyper_names is not a list of names", path);
+    r->n_hyper = json_array_size(names);
+    r->hyper_names = calloc(r->n_hyper ? r->n_hyper : 1, sizeof *r->hyper_names);
+    r->hyper_vars = calloc(r->n_hyper ? r->n_hyper : 1, sizeof *r->hyper_vars);
+    if (!r->hyper_names || !r->hyper_vars) return BNN_ERROR(BNN_ENOMEM, "export: out of memory");
+    for (size_t k = 0; k < r->n_hyper; k++) {
+        const char *name = json_string_value(json_array_get(names, k));
+        if (!name || !*name || strlen(name) >= sizeof r->hyper_names[k])
+            return BNN_ERROR(BNN_EFORMAT, "%s: hyper_names[%zu] is not a name of 1 to 63 characters",
+                             path, k);
+        snprintf(r->hyper_names[k], sizeof r->hyper_names[k], "%s", name);
+        for (size_t i = 0; name[i]; i++) r->hyper_vars[k][i] = name[i] == '.' ? '_' : name[i];
+    }
+    return BNN_OK;
+}
+
 static bnn_status read_json(const char *dir, bnn_export_run *r)
 {
     char path[1100];
@@ -134,6 +156,7 @@ static bnn_status read_json(const char *dir, bnn_export_run *r)
     r->n_params = (size_t)np;
     r->fs_points = (size_t)points;
     r->fs_outputs = (size_t)outputs;
+    BNN_TRY(read_hyper_names(path, r));
     return read_blocks(params, path, r);
 }
 
@@ -173,9 +196,10 @@ bnn_status bnn_export_run_open(const char *dir, bnn_export_run *r)
     r->dtype = BNN_NPY_F32;
     bnn_status st = read_json(dir, r);
     size_t stat_tail = BNN_N_STATS, fs_tail[2] = {r->fs_points, r->fs_outputs};
-    size_t stat_rows = (size_t)-1, fs_rows = (size_t)-1;
+    size_t stat_rows = (size_t)-1, fs_rows = (size_t)-1, hyper_rows = (size_t)-1;
     int stats_present = 1;
     r->has_weights = r->has_fs = 1;
+    r->has_hyper = r->n_hyper > 0;
     r->weight_draws = (size_t)-1;
     for (size_t c = 0; st == BNN_OK && c < r->n_chain; c++) {
         size_t old_tail = BNN_N_STATS_V1; /* a run written before the tree_depth column */
@@ -195,6 +219,9 @@ bnn_status bnn_export_run_open(const char *dir, bnn_export_run *r)
                              &r->weight_draws, r);
         if (st == BNN_OK && r->fs_points)
             st = check_array(dir, c, "fs.npy", 2, fs_tail, 1, &r->has_fs, &fs_rows, r);
+        if (st == BNN_OK && r->n_hyper)
+            st = check_array(dir, c, "hyper.npy", 1, &r->n_hyper, 0, &r->has_hyper, &hyper_rows,
+                             r);
     }
     if (st != BNN_OK) {
         bnn_export_run_close(r);
@@ -206,6 +233,15 @@ bnn_status bnn_export_run_open(const char *dir, bnn_export_run *r)
     if (!r->has_weights || r->weight_draws == 0) {
         r->has_weights = 0;
         r->weight_draws = 0;
+    }
+    if (r->has_hyper) { /* the draws of the weights, or every thin-th sampling iteration */
+        size_t rows = min_size(hyper_rows, stat_rows);
+        rows = rows > r->first_sampling ? rows - r->first_sampling : 0;
+        r->hyper_sampling = rows;
+        r->hyper_draws = (rows + r->thin - 1) / r->thin;
+        r->has_hyper = r->hyper_draws > 0;
+        if (r->has_hyper && r->has_weights) /* one draw dimension for both */
+            r->weight_draws = r->hyper_draws = min_size(r->weight_draws, r->hyper_draws);
     }
     if (r->draws == 0) {
         bnn_export_run_close(r);
@@ -219,6 +255,9 @@ void bnn_export_run_close(bnn_export_run *r)
 {
     json_decref(r->root);
     free(r->blocks);
+    free(r->hyper_names);
+    free(r->hyper_vars);
     r->root = NULL;
     r->blocks = NULL;
+    r->hyper_names = r->hyper_vars = NULL;
 }

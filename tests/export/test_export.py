@@ -200,6 +200,38 @@ with tempfile.TemporaryDirectory() as tmp:
     pre = open(os.path.join(tmp, "nuts-csv", "output_1.csv")).read()
     check("#       engine = nuts\n#         max_depth = 6\n" in pre, "NUTS run: CSV says engine = nuts, max_depth = 6")
 
+    # hierarchical prior: each precision is a posterior variable, at the weights' draws
+    dh = os.path.join(tmp, "hyper")
+    sample(dh, "--prior-hyper", "gamma:2,1", "--thin", "2")
+    p = run("export", dh, "--format", "netcdf", "--out", os.path.join(tmp, "hyper.nc"))
+    check(p.returncode == 0, "netcdf export of a hierarchical run exits 0: " + p.stderr.strip())
+    js = json.load(open(os.path.join(dh, "run.json")))
+    first = js["config"]["burn_in"] + js["config"]["warmup"]
+    post = xr.open_dataset(os.path.join(tmp, "hyper.nc"), group="posterior")
+    for k, name in enumerate(js["hyper_names"]):
+        var = name.replace(".", "_")
+        want = np.stack([np.load(os.path.join(dh, f"chain_{c:03d}", "hyper.npy"))[first::2, k]
+                         for c in range(2)])
+        got = post[var].values if var in post else None
+        check(got is not None and got.shape == want.shape == (2, 10) and np.array_equal(got, want)
+              and post[var].attrs.get("bnnmc_name") == name,
+              f"hierarchical run: posterior/{var} = hyper.npy[{first} + 2d] "
+              f"({None if got is None else got.shape})")
+    check(list(post["draw"].values[:3]) == [0, 2, 4], "hierarchical run: draw coordinate 0, 2, 4, ...")
+    p = run("export", dh, "--format", "stan-csv", "--out", os.path.join(tmp, "hyper-csv"))
+    check(p.returncode == 0, "stan-csv export of a hierarchical run exits 0: " + p.stderr.strip())
+    for c in range(2):
+        lines = [x for x in open(os.path.join(tmp, "hyper-csv", f"output_{c + 1}.csv"))
+                 if not x.startswith("#")]
+        head = lines[0].strip().split(",")
+        rows = np.array([[float(v) for v in x.split(",")] for x in lines[1:]])
+        hyper = np.load(os.path.join(dh, f"chain_{c:03d}", "hyper.npy"))[first:]
+        cols = [head.index(n.replace(".", "_")) if n.replace(".", "_") in head else -1
+                for n in js["hyper_names"]]
+        check(-1 not in cols and rows.shape[0] == 20 and np.array_equal(rows[:, cols], hyper),
+              f"hierarchical run: Stan CSV chain {c + 1} has the precisions of every sampling "
+              f"iteration ({rows.shape}, columns {cols})")
+
     cut = os.path.join(tmp, "cut")
     shutil.copytree(d, cut)
     truncate(os.path.join(cut, "chain_001", "fs.npy"), 17)
