@@ -10,10 +10,10 @@
 static const char usage_text[] =
     "usage: bnnmc verify RUN\n"
     "\n"
-    "Checks that every row of every chain's arrays (stats, weights, function-space outputs)\n"
-    "matches the CRC-32 its chain_NNN/records.log recorded when it was written, and that the\n"
-    "logs themselves are intact. Prints one line per chain; exits 1 at the first damage, naming\n"
-    "the file and byte offset.\n"
+    "Checks that every row of every chain's arrays (stats, weights, function-space outputs,\n"
+    "hyper.npy of a hierarchical prior) matches the CRC-32 its chain_NNN/records.log recorded\n"
+    "when it was written, and that the logs themselves are intact. Prints one line per chain;\n"
+    "exits 1 at the first damage, naming the file and byte offset.\n"
     "\n"
     "example:\n"
     "  bnnmc verify runs/digits\n";

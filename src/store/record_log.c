@@ -29,6 +29,11 @@ uint32_t bnn_crc32(const void *data, size_t n)
     return (uint32_t)crc;
 }
 
+uint32_t bnn_crc32_combine(uint32_t crc_a, uint32_t crc_b, size_t len_b)
+{
+    return (uint32_t)crc32_combine(crc_a, crc_b, (z_off_t)len_b);
+}
+
 static bnn_status write_at(int fd, const char *path, const void *buf, size_t len, off_t off)
 {
     const char *p = buf;
@@ -43,7 +48,7 @@ static bnn_status write_at(int fd, const char *path, const void *buf, size_t len
     return BNN_OK;
 }
 
-static void header_bytes(unsigned char h[BNN_LOG_HEADER_BYTES])
+static void header_bytes(unsigned char h[BNN_LOG_HEADER_BYTES], uint32_t flags)
 {
     const uint32_t version = BNN_LOG_VERSION, mark = 0x01020304u, width = sizeof(double);
     memset(h, 0, BNN_LOG_HEADER_BYTES);
@@ -51,16 +56,26 @@ static void header_bytes(unsigned char h[BNN_LOG_HEADER_BYTES])
     memcpy(h + 8, &version, 4);
     memcpy(h + 12, &mark, 4);
     memcpy(h + 16, &width, 4);
+    memcpy(h + 20, &flags, 4);
 }
 
-bnn_status bnn_log_open(bnn_record_log *log, const char *path)
+/* The flags of header h (bytes 20-23). */
+static uint32_t header_flags(const unsigned char h[BNN_LOG_HEADER_BYTES])
+{
+    uint32_t flags;
+    memcpy(&flags, h + 20, 4);
+    return flags;
+}
+
+bnn_status bnn_log_open(bnn_record_log *log, const char *path, uint32_t flags)
 {
     snprintf(log->path, sizeof log->path, "%s", path);
     log->n_records = 0;
+    log->flags = flags;
     log->fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (log->fd < 0) return BNN_ERROR(BNN_EIO, "%s: cannot create: %s", path, strerror(errno));
     unsigned char h[BNN_LOG_HEADER_BYTES];
-    header_bytes(h);
+    header_bytes(h, flags);
     return write_at(log->fd, path, h, sizeof h, 0);
 }
 
@@ -70,12 +85,13 @@ bnn_status bnn_log_reopen(bnn_record_log *log, const char *path, uint64_t n_reco
     log->fd = open(path, O_RDWR | O_CLOEXEC);
     if (log->fd < 0) return BNN_ERROR(BNN_EIO, "%s: cannot reopen: %s", path, strerror(errno));
     unsigned char h[BNN_LOG_HEADER_BYTES], want[BNN_LOG_HEADER_BYTES];
-    header_bytes(want);
+    header_bytes(want, 0);
     const off_t keep = BNN_LOG_HEADER_BYTES + (off_t)n_records * BNN_LOG_RECORD_BYTES;
     struct stat st;
     if (pread(log->fd, h, sizeof h, 0) != (ssize_t)sizeof h || memcmp(h, want, 20) != 0)
         return BNN_ERROR(BNN_EFORMAT, "%s: offset 0: not a bnnmc record log of version %u", path,
                          BNN_LOG_VERSION);
+    log->flags = header_flags(h);
     if (fstat(log->fd, &st) != 0 || st.st_size < keep)
         return BNN_ERROR(BNN_EFORMAT, "%s: holds fewer than the %llu records its checkpoint "
                                       "recorded", path, (unsigned long long)n_records);
@@ -131,25 +147,48 @@ static bnn_status array_open(struct array *a, const char *dir, const char *name)
     return BNN_OK;
 }
 
-/* Compares row `row` of array a with crc; buf holds row_bytes. */
-static bnn_status check_row(struct array *a, uint64_t row, uint32_t crc, unsigned char *buf,
-                            uint64_t record)
+/* The CRC-32 of row `row` of array a into *crc and its byte offset into *off; buf holds
+ * row_bytes. */
+static bnn_status row_crc(struct array *a, uint64_t row, unsigned char *buf, uint64_t record,
+                          uint32_t *crc, long *off)
 {
-    long off = a->h.data_offset + (long)(row * a->row_bytes);
-    if (a->h.ndim == 0 || row >= a->h.shape[0] || fseek(a->f, off, SEEK_SET) != 0 ||
+    *off = a->h.data_offset + (long)(row * a->row_bytes);
+    if (a->h.ndim == 0 || row >= a->h.shape[0] || fseek(a->f, *off, SEEK_SET) != 0 ||
         fread(buf, 1, a->row_bytes, a->f) != a->row_bytes)
         return BNN_ERROR(BNN_EFORMAT, "%s: row %llu (named by record %llu) is missing", a->path,
                          (unsigned long long)row, (unsigned long long)record);
-    if (bnn_crc32(buf, a->row_bytes) != crc)
-        return BNN_ERROR(BNN_EFORMAT, "%s: offset %ld: row %llu does not match its checksum "
-                                      "(record %llu): the draw is damaged", a->path, off,
-                         (unsigned long long)row, (unsigned long long)record);
+    *crc = bnn_crc32(buf, a->row_bytes);
     return BNN_OK;
 }
 
+/* Compares row `row` of array a with crc, or, with a second array b (hyper.npy), the same row
+ * of a followed by that of b. */
+static bnn_status check_row(struct array *a, struct array *b, uint64_t row, uint32_t crc,
+                            unsigned char *buf, uint64_t record)
+{
+    uint32_t got, got_b;
+    long off, off_b = 0;
+    BNN_TRY(row_crc(a, row, buf, record, &got, &off));
+    if (b) {
+        BNN_TRY(row_crc(b, row, buf, record, &got_b, &off_b));
+        got = bnn_crc32_combine(got, got_b, b->row_bytes);
+    }
+    if (got == crc) return BNN_OK;
+    if (b)
+        return BNN_ERROR(BNN_EFORMAT, "%s: offset %ld, or %s: offset %ld: row %llu does not match "
+                                      "its checksum (record %llu): the iteration is damaged",
+                         a->path, off, b->path, off_b, (unsigned long long)row,
+                         (unsigned long long)record);
+    return BNN_ERROR(BNN_EFORMAT, "%s: offset %ld: row %llu does not match its checksum "
+                                  "(record %llu): the draw is damaged", a->path, off,
+                     (unsigned long long)row, (unsigned long long)record);
+}
+
+/* arr: stats, weights, fs, warmup_fs and, if the log's flags say so, hyper (else unopened). */
 static bnn_status verify_records(FILE *lf, const char *path, struct array *arr,
                                  unsigned char *buf, uint64_t *n)
 {
+    struct array *hyper = arr[4].f ? &arr[4] : NULL;
     unsigned char raw[BNN_LOG_RECORD_BYTES];
     size_t got;
     for (*n = 0; (got = fread(raw, 1, sizeof raw, lf)) > 0; (*n)++) {
@@ -162,10 +201,10 @@ static bnn_status verify_records(FILE *lf, const char *path, struct array *arr,
         if (got != sizeof raw || len != sizeof rec || bnn_crc32(&rec, sizeof rec) != crc)
             return BNN_ERROR(BNN_EFORMAT, "%s: offset %ld: record %llu is %s", path, off,
                              (unsigned long long)*n, got != sizeof raw ? "torn" : "damaged");
-        BNN_TRY(check_row(&arr[0], rec.stats_row, rec.stats_crc, buf, *n));
+        BNN_TRY(check_row(&arr[0], hyper, rec.stats_row, rec.stats_crc, buf, *n));
         if (rec.weights_row != UINT64_MAX)
-            BNN_TRY(check_row(&arr[1], rec.weights_row, rec.weights_crc, buf, *n));
-        BNN_TRY(check_row(&arr[rec.fs_array == BNN_LOG_FS_SAMPLING ? 2 : 3], rec.fs_row,
+            BNN_TRY(check_row(&arr[1], NULL, rec.weights_row, rec.weights_crc, buf, *n));
+        BNN_TRY(check_row(&arr[rec.fs_array == BNN_LOG_FS_SAMPLING ? 2 : 3], NULL, rec.fs_row,
                           rec.fs_crc, buf, *n));
     }
     return BNN_OK;
@@ -173,20 +212,22 @@ static bnn_status verify_records(FILE *lf, const char *path, struct array *arr,
 
 bnn_status bnn_log_verify(const char *dir, uint64_t *n_records)
 {
-    static const char *const names[4] = {"stats.npy", "weights.npy", "fs.npy", "warmup_fs.npy"};
-    struct array arr[4] = {{0}};
+    static const char *const names[5] = {"stats.npy", "weights.npy", "fs.npy", "warmup_fs.npy",
+                                         "hyper.npy"};
+    struct array arr[5] = {{0}};
     char path[1100];
     snprintf(path, sizeof path, "%s/records.log", dir);
     FILE *lf = fopen(path, "rb");
     if (!lf) return BNN_ERROR(BNN_EIO, "%s: cannot open: %s", path, strerror(errno));
     unsigned char h[BNN_LOG_HEADER_BYTES], want[BNN_LOG_HEADER_BYTES];
-    header_bytes(want);
+    header_bytes(want, 0);
     bnn_status s = fread(h, 1, sizeof h, lf) == sizeof h && !memcmp(h, want, 20)
                        ? BNN_OK
                        : BNN_ERROR(BNN_EFORMAT, "%s: offset 0: not a bnnmc record log of "
                                                 "version %u", path, BNN_LOG_VERSION);
+    const int n_arrays = s == BNN_OK && (header_flags(h) & BNN_LOG_FLAG_HYPER) ? 5 : 4;
     size_t widest = 0;
-    for (int i = 0; s == BNN_OK && i < 4; i++) {
+    for (int i = 0; s == BNN_OK && i < n_arrays; i++) {
         s = array_open(&arr[i], dir, names[i]);
         if (s == BNN_OK && arr[i].row_bytes > widest) widest = arr[i].row_bytes;
     }
@@ -194,7 +235,7 @@ bnn_status bnn_log_verify(const char *dir, uint64_t *n_records)
     if (s == BNN_OK && !buf) s = BNN_ERROR(BNN_ENOMEM, "out of memory");
     if (s == BNN_OK) s = verify_records(lf, path, arr, buf, n_records);
     free(buf);
-    for (int i = 0; i < 4; i++)
+    for (int i = 0; i < 5; i++)
         if (arr[i].f) fclose(arr[i].f);
     fclose(lf);
     return s;

@@ -100,7 +100,7 @@ bnn_status bnn_store_chain_open(const char *dir, size_t chain, const char *descr
         BNN_TRY(bnn_npy_writer_open(&f->hyper, path, "<f8", 1, &shape->n_hyper));
     }
     bnn_store_chain_path(path, sizeof path, dir, chain, "records.log");
-    return bnn_log_open(&f->log, path);
+    return bnn_log_open(&f->log, path, shape->n_hyper ? BNN_LOG_FLAG_HYPER : 0);
 }
 
 bnn_status bnn_store_chain_reopen(const char *dir, size_t chain, const char *descr,
@@ -135,6 +135,8 @@ bnn_status bnn_store_chain_log(bnn_chain_files *f, uint64_t iteration, int with_
         .weights_row = with_weights ? f->weights.rows - 1 : UINT64_MAX,
         .weights_crc = with_weights ? f->weights.last_crc : 0, .fs_row = fs->rows - 1,
         .fs_crc = fs->last_crc, .fs_array = sampling ? BNN_LOG_FS_SAMPLING : BNN_LOG_FS_WARMUP};
+    if (f->log.flags & BNN_LOG_FLAG_HYPER) /* the iteration's hyper.npy row was appended too */
+        rec.stats_crc = bnn_crc32_combine(rec.stats_crc, f->hyper.last_crc, f->hyper.row_bytes);
     return bnn_log_append(&f->log, &rec);
 }
 

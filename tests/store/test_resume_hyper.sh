@@ -53,6 +53,9 @@ done
 "$BNNMC" sample --resume "$WORK/run" --quiet && ok "final resume" || not_ok "final resume"
 same_run "$WORK/ref" "$WORK/run" && ok "killed and resumed run is byte-identical, hyper.npy too" ||
     not_ok "killed and resumed run differs from the uninterrupted one"
+"$BNNMC" verify "$WORK/run" > /dev/null 2> "$WORK/err" &&
+    ok "killed and resumed run verifies, hyper.npy rows included" ||
+    not_ok "killed and resumed run does not verify: $(cat "$WORK/err")"
 "$BNNMC" sample --resume "$WORK/run" --prior-hyper gamma:3,1 --quiet 2> "$WORK/err" &&
     not_ok "--resume accepted a new --prior-hyper" ||
     { grep -q "prior-hyper cannot be changed" "$WORK/err" && ok "--resume refuses a new --prior-hyper" ||

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # bnnmc verify: a clean run (and a killed-and-resumed one) verifies; a flipped byte in any
-# stored array, or in the record log, is found and named with its file; a torn log is reported.
+# stored array (hyper.npy of a hierarchical prior too), or in the record log, is found and named
+# with its file; a torn log is reported.
 set -u
 . "$(dirname "$0")/common.sh"
 
@@ -21,6 +22,13 @@ damage "function-space byte flipped" chain_001/fs.npy 9000 "chain_001/fs.npy: of
 damage "warm-up function-space byte flipped" chain_001/warmup_fs.npy 300 "warmup_fs.npy: offset"
 damage "stats byte flipped" chain_000/stats.npy 1000 "chain_000/stats.npy: offset"
 damage "record log byte flipped" chain_001/records.log 100 "records.log: offset"
+"$BNNMC" sample "${RUN_ARGS[@]}" --prior-hyper gamma:2,1 --out "$WORK/h" &&
+    "$BNNMC" verify "$WORK/h" > /dev/null && ok "hierarchical run verifies" ||
+    not_ok "hierarchical run does not verify"
+printf '\377' | dd of="$WORK/h/chain_001/hyper.npy" bs=1 seek=400 conv=notrunc status=none
+"$BNNMC" verify "$WORK/h" > /dev/null 2> "$WORK/err"
+[ $? -eq 1 ] && grep -q "chain_001/hyper.npy: offset" "$WORK/err" && ok "hyper.npy byte flipped" ||
+    not_ok "hyper.npy byte flipped: $(cat "$WORK/err")"
 cp -r "$WORK/run" "$WORK/t"
 truncate -s -5 "$WORK/t/chain_000/records.log"
 "$BNNMC" verify "$WORK/t" > /dev/null 2> "$WORK/err"
