@@ -308,8 +308,9 @@ static void test_maxpool_ties(void **state)
 {
     (void)state;
     int ok = 1;
-    const size_t shapes[][5] = {{28, 28, 6, 2, 2}, {7, 9, 3, 2, 2}, {10, 10, 16, 2, 2},
-                                {7, 7, 5, 3, 2}, {6, 8, 2, 3, 3}};
+    const size_t shapes[][5] = {{28, 28, 6, 2, 2},  {7, 9, 3, 2, 2},   {10, 10, 16, 2, 2},
+                                {6, 8, 15, 2, 2},   {3, 4100, 1, 2, 2}, /* rows of 2 spans */
+                                {7, 7, 5, 3, 2},    {6, 8, 2, 3, 3}};
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         const size_t *s = shapes[i];
         ok &= check_maxpool_f32(s[0], s[1], s[2], s[3], s[4]);
