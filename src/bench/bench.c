@@ -97,14 +97,23 @@ static bnn_status synthetic_data(const bnn_bench_options *o, size_t d, double **
     return BNN_OK;
 }
 
-/* Median time of reps gradients of the target at theta, after one warm-up gradient. */
+/* Warm-up before timing: gradients for at least this long (and at least one). Until it has
+ * passed, OpenBLAS's idle pool threads (started with the library, on every core) still spin,
+ * and on two cores they take the second worker's core: 2-thread timings of small models were
+ * twice too slow for the first ~0.1 s. */
+#define WARMUP_MS 300.0
+
+/* Median time of reps gradients of the target at theta, after the warm-up. */
 static bnn_status time_gradients(bnn_target t, const double *theta, double *grad, size_t reps,
                                  bnn_bench_result *r)
 {
     double *ms = malloc(reps * sizeof *ms);
     if (!ms) return BNN_ERROR(BNN_ENOMEM, "out of memory");
     bnn_logp lp;
-    bnn_status s = t.logp_grad(t.ctx, theta, grad, &lp);
+    bnn_status s = BNN_OK;
+    const double start = now_ms();
+    do s = t.logp_grad(t.ctx, theta, grad, &lp);
+    while (s == BNN_OK && now_ms() - start < WARMUP_MS);
     for (size_t i = 0; i < reps && s == BNN_OK; i++) {
         double t0 = now_ms();
         s = t.logp_grad(t.ctx, theta, grad, &lp);
