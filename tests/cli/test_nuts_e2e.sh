@@ -113,26 +113,20 @@ check_tree_depth() {
         fail "predict --json: mean_tree_depth '$(value "$tmp/out" chains 0 mean_tree_depth)'"
 }
 
-# same_arrays A B: every .npy array of run A is byte-identical in run B (and there are > 7:
-# 6 per chain and 2 of the run).
-same_arrays() {
-    local f n=0
-    for f in $(cd "$tmp/$1" && find . -name '*.npy' | sort); do
-        cmp -s "$tmp/$1/$f" "$tmp/$2/$f" || { echo "  differs: $f"; return 1; }
-        n=$((n + 1))
-    done
-    [ "$n" -gt 7 ] || { echo "  only $n arrays"; return 1; }
-}
+. "$(dirname "$0")/../same_arrays.sh"
+# same_runs A B: runs $tmp/A and $tmp/B hold the same arrays, byte for byte (more than 7: 6 per
+# chain and 2 of the run).
+same_runs() { same_arrays "$tmp/$1" "$tmp/$2" 7; }
 
 WARMUP=60
 short=(--sampler nuts --chains 2 --warmup $WARMUP --samples 140 --seed 3)
 
 check_threads() {
     sample t1 "${short[@]}" --threads 1 && sample t2 "${short[@]}" --threads 2 || return
-    same_arrays t1 t2 && echo "ok NUTS --threads 1 and --threads 2: identical bytes" ||
+    same_runs t1 t2 && echo "ok NUTS --threads 1 and --threads 2: identical bytes" ||
         fail "NUTS --threads 1 and --threads 2 differ"
     sample c1t1 "${short[@]}" --chains 1 --threads 1 && sample c1t2 "${short[@]}" --chains 1 --threads 2 || return
-    same_arrays c1t1 c1t2 && echo "ok NUTS, 1 chain over 2 threads: identical bytes" ||
+    same_runs c1t1 c1t2 && echo "ok NUTS, 1 chain over 2 threads: identical bytes" ||
         fail "NUTS, 1 chain: --threads 1 and --threads 2 differ"
 }
 
@@ -167,7 +161,7 @@ check_resume() {
         echo "ok $kills kills of a NUTS run ($warm in warm-up, $samp in sampling)" ||
         fail "kills: $kills landed ($warm in warm-up, $samp in sampling), want >= 5 in both phases"
     expect_success "resume the killed NUTS run" "$bnnmc" sample --resume "$tmp/killed" --quiet &&
-        { same_arrays ref killed && echo "ok killed and resumed NUTS run is byte-identical to the uninterrupted one" ||
+        { same_runs ref killed && echo "ok killed and resumed NUTS run is byte-identical to the uninterrupted one" ||
               fail "killed and resumed NUTS run differs from the uninterrupted one"; }
     expect_error "--sampler cannot change on --resume" "--sampler cannot be changed" -- \
         "$bnnmc" sample --resume "$tmp/killed" --sampler hmc --quiet

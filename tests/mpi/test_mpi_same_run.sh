@@ -12,14 +12,8 @@ trap 'rm -rf "$WORK"' EXIT
 failures=0
 ok() { echo "ok $*"; }
 not_ok() { echo "not ok $*"; failures=$((failures + 1)); }
-same_run() {
-    local f n=0
-    for f in $(cd "$1" && find . -name '*.npy' | sort); do
-        cmp -s "$1/$f" "$2/$f" || { echo "  differs: $f"; return 1; }
-        n=$((n + 1))
-    done
-    [ "$n" -gt 8 ]
-}
+. "$(dirname "$0")/../same_arrays.sh"
+same_run() { same_arrays "$1" "$2" 8; }
 MODEL=(--arch mlp:16 --chains 2 --warmup 20 --samples 30 --max-leapfrog 20 --fs-points 30)
 ARGS=(--data digits "${MODEL[@]}" --quiet)
 "$BNNMC" sample "${ARGS[@]}" --threads 1 --out "$WORK/one" || not_ok "single process"

@@ -9,15 +9,10 @@ failures=0
 ok() { echo "ok $*"; }
 not_ok() { echo "not ok $*"; failures=$((failures + 1)); }
 
-# same_run A B: every .npy array of run A is byte-identical in run B.
-same_run() {
-    local f n=0
-    for f in $(cd "$1" && find . -name '*.npy' | sort); do
-        cmp -s "$1/$f" "$2/$f" || { echo "  differs: $f"; return 1; }
-        n=$((n + 1))
-    done
-    [ "$n" -gt 10 ] || { echo "  only $n arrays"; return 1; }
-}
+. "$(dirname "${BASH_SOURCE[0]}")/../same_arrays.sh"
+
+# same_run A B: every .npy array of run A is byte-identical in run B (more than 10 of them).
+same_run() { same_arrays "$1" "$2" 10; }
 
 # iterations DIR: iterations recorded by chain 0 (rows of its stats.npy, from the .npy header).
 iterations() {
