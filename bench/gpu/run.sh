@@ -145,6 +145,27 @@ for math in float32 tf32; do
 done
 bench_pair "128 chains of 64-100-10 (digits size), N=1437" 64,100,10 1437 128 float32
 
+# ---- 3b. a kernel profile (Nsight Systems, where installed): what one gradient and one device
+# trajectory of 784-100-10 spend their time on, for the gaps the table leaves ----
+nsys_bin=$(command -v nsys || ls /usr/local/cuda/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | head -n 1)
+if [ -n "$nsys_bin" ]; then
+    say "== profile: $nsys_bin"
+    for case in "mlp:100 784 1" "mlp:1000,1000 784 1" "mlp:100 64 128"; do
+        set -- $case
+        name=profile-${1//[:,]/_}-k$3
+        n=60000
+        [ "$2" = 64 ] && n=1437
+        timeout 120 "$nsys_bin" profile -f true -o "$out/$name" --stats=false $bnnmc bench \
+            --device cuda --arch "$1" --in "$2" --n $n --chains "$3" --reps 5 --leapfrog 20 \
+            --json >>"$log" 2>&1 &&
+        timeout 60 "$nsys_bin" stats -q --report cuda_gpu_kern_sum,cuda_api_sum --format csv \
+            "$out/$name.nsys-rep" >"$out/$name.csv" 2>>"$log"
+        rm -f "$out/$name.nsys-rep" "$out/$name.sqlite"
+    done
+else
+    say "== no nsys: no profile"
+fi
+
 # ---- 4. the results table ----
 python3 - "$jsonl" "$root/bench/gpu/RESULTS.md" "$gpu" "$(date -u +%Y-%m-%dT%H:%MZ)" \
     "$(/usr/local/cuda/bin/nvcc --version 2>/dev/null | tail -n 1)" "$tests_md" \
