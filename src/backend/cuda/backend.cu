@@ -270,6 +270,17 @@ bnn_status bnn_cuda_sum(struct cuda_backend *b, const double *v, size_t n, doubl
     return bnn_cuda_sum_segments(b, v, n, 1, out);
 }
 
+bnn_status bnn_cuda_head(struct cuda_backend *b, const float *f, const double *y, size_t rows,
+                         float *g, double *ll_rows)
+{
+    if (rows > 0)
+        head_kernel<<<bnn_cuda_blocks(rows), BNN_CUDA_THREADS, 0, b->stream>>>(
+            f, y, rows, rows, b->net->n_logits, b->net->lik, b->net->noise_sd, g, ll_rows);
+    return cudaGetLastError() == cudaSuccess
+               ? BNN_OK
+               : BNN_ERROR(BNN_EIO, "CUDA: the likelihood kernel could not be launched");
+}
+
 bnn_status bnn_cuda_loglik_grad_device(struct cuda_backend *b, int want_grad)
 {
     const bnn_cuda_data *d = b->data;

@@ -79,6 +79,12 @@ bnn_status bnn_cuda_sum(struct cuda_backend *b, const double *v, size_t n, doubl
 bnn_status bnn_cuda_sum_segments(struct cuda_backend *b, const double *v, size_t n, size_t k,
                                  double *out);
 
+/* Enqueues, for `rows` rows of logits f (device, (rows, n_logits)) and targets y (device,
+ * (rows)): ll_rows[r] = log p(y_r | f_r) under the net's likelihood and, if g is not NULL,
+ * g (rows, n_logits) = d ll_rows[r] / d f_r. One row per thread (one chain's layout). */
+bnn_status bnn_cuda_head(struct cuda_backend *b, const float *f, const double *y, size_t rows,
+                         float *g, double *ll_rows);
+
 /* Blocks covering n elements. */
 static inline unsigned bnn_cuda_blocks(size_t n)
 {
