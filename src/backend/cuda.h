@@ -37,9 +37,9 @@ void bnn_cuda_data_free(bnn_cuda_data *data);
 bnn_status bnn_cuda_backend_alloc(const bnn_net *net, const bnn_cuda_data *data, int tf32,
                                   bnn_backend *out);
 
-/* K chains batched into the same kernels: each matrix product of the K chains is one
- * strided-batched SGEMM (the training inputs shared), the elementwise kernels and the sums run
- * over all chains at once. For many chains of a small model, which one at a time leave the GPU
+/* K chains batched into the same kernels: the first layer of the K chains is one wide SGEMM
+ * with the shared training inputs, each later product one strided-batched SGEMM, the
+ * elementwise kernels and the sums run over all chains at once. For many chains of a small model, which one at a time leave the GPU
  * idle. */
 typedef struct bnn_cuda_batch bnn_cuda_batch;
 

@@ -15,14 +15,15 @@
 
 /* ---- kernels -------------------------------------------------------------------------- */
 
-/* z (K, rows, o) += b (o) of each chain per row (chain c's b at b + c·P); a = act(z) unless a is
- * NULL (the output layer). n = K·rows·o numbers, per_chain = rows·o. */
+/* z (rows, K·o) += chain c's b (o) (at b + c·P) in columns c·o .. (c+1)·o of every row;
+ * a = act(z) unless a is NULL (the output layer). n = rows·K·o numbers. */
 __global__ void bias_activate_kernel(float *z, float *a, const float *b, size_t n, size_t o,
-                                     size_t per_chain, size_t P, bnn_activation act)
+                                     size_t K, size_t P, bnn_activation act)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
-    float v = z[i] + b[i / per_chain * P + i % o];
+    const size_t col = i % (K * o);
+    float v = z[i] + b[col / o * P + col % o];
     z[i] = v;
     if (a) a[i] = bnn_dm_activate(act, v);
 }
@@ -35,14 +36,40 @@ __global__ void activate_backward_kernel(float *g, const float *z, const float *
     if (i < n) g[i] = bnn_dm_activate_backward(act, g[i], z[i], a[i]);
 }
 
-/* One row of one chain per thread, n = K·rows: ll_rows[r] = log p(y_r | f_r) and, if g is not
- * NULL, g (K, rows, k). */
-__global__ void head_kernel(const float *f, const double *y, size_t n, size_t rows, size_t k,
-                            bnn_likelihood lik, double noise_sd, float *g, double *ll_rows)
+/* One row of one chain per thread, t = c·rows + r < n = K·rows: ll_rows[t] = log p(y_r | f_rc)
+ * for the logits f_rc of chain c in row r of f (rows, K·k) and, if g is not NULL, g in the same
+ * layout as f. */
+__global__ void head_kernel(const float *f, const double *y, size_t n, size_t rows, size_t K,
+                            size_t k, bnn_likelihood lik, double noise_sd, float *g,
+                            double *ll_rows)
 {
-    size_t r = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (r >= n) return;
-    ll_rows[r] = bnn_dm_head_row(lik, noise_sd, f + r * k, y[r % rows], k, g ? g + r * k : NULL);
+    size_t t = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= n) return;
+    const size_t r = t % rows, at = (r * K + t / rows) * k;
+    ll_rows[t] = bnn_dm_head_row(lik, noise_sd, f + at, y[r], k, g ? g + at : NULL);
+}
+
+/* The first layer's weights of the K chains side by side: w_all (i, K·o) row-major, chain c's
+ * w (i, o) (at theta + c·P) in columns c·o .. (c+1)·o, so that the shared inputs meet every
+ * chain's first layer in one wide product. n = i·K·o. */
+__global__ void gather_weights_kernel(float *w_all, const float *theta, size_t n, size_t o,
+                                      size_t K, size_t P)
+{
+    size_t t = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= n) return;
+    const size_t row = t / (K * o), col = t % (K * o);
+    w_all[t] = theta[col / o * P + row * o + col % o];
+}
+
+/* The inverse for gradients: chain c's block (rows_m, o) of m (rows_m, K·o) to grad + c·P.
+ * n = rows_m·K·o. */
+__global__ void scatter_chains_kernel(float *grad, const float *m, size_t n, size_t o, size_t K,
+                                      size_t P)
+{
+    size_t t = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (t >= n) return;
+    const size_t row = t / (K * o), col = t % (K * o);
+    grad[col / o * P + row * o + col % o] = m[t];
 }
 
 /* First level of the fixed-order sum over segment c = blockIdx.y (v + c·n): block k adds
@@ -187,58 +214,80 @@ static bnn_status gemm(struct cuda_backend *b, cublasOperation_t ta, cublasOpera
 }
 
 /* Forward pass over `rows` rows of x (device, shared by the chains): leaves the logits in
- * b->z[L]. */
+ * b->z[L]. Layout of the K chains' activations: (rows, K·width), chain c in columns
+ * c·width .. (c+1)·width of each row (for K = 1, the CPU's (rows, width)). The first layer is
+ * one product for all chains (x times the chains' weights side by side); each later layer one
+ * strided-batched product, chain c reading and writing its columns (leading dimension K·width). */
 static bnn_status forward(struct cuda_backend *b, const float *x, size_t rows)
 {
     const bnn_mlp *m = b->mlp;
     const size_t P = b->net->n_params, K = b->n_chains;
-    const float *in = x;
-    size_t in_stride = 0; /* the inputs: one copy for every chain */
     for (size_t l = 1; l <= m->n_layers; l++) {
-        const int i = (int)m->width[l - 1], o = (int)m->width[l];
+        const int i = (int)m->width[l - 1], o = (int)m->width[l], Ko = (int)K * o;
         const float *w = b->theta_f + m->w_offset[l - 1], *bias = b->theta_f + m->b_offset[l - 1];
-        const size_t per_chain = rows * (size_t)o, n = K * per_chain;
-        /* zᵀ (o, rows) = wᵀ (o, i) · inᵀ (i, rows) in column-major terms */
-        BNN_TRY(gemm(b, CUBLAS_OP_N, CUBLAS_OP_N, o, (int)rows, i, w, o, P, in, i, in_stride,
-                     b->z[l], o, per_chain));
-        float *act_out = l < m->n_layers ? b->a[l] : NULL;
-        bias_activate_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
-            b->z[l], act_out, bias, n, (size_t)o, per_chain, P, m->act);
-        if (act_out) {
-            in = act_out;
-            in_stride = per_chain;
+        if (l == 1) {
+            int ldw = o;
+            if (K > 1) {
+                const size_t n_w = (size_t)i * K * o;
+                gather_weights_kernel<<<bnn_cuda_blocks(n_w), BNN_CUDA_THREADS, 0, b->stream>>>(
+                    b->w_all, w, n_w, (size_t)o, K, P);
+                w = b->w_all;
+                ldw = Ko;
+            }
+            /* zᵀ (K·o, rows) = w_allᵀ (K·o, i) · xᵀ (i, rows) in column-major terms */
+            BNN_CUBLAS_TRY(cublasSgemm(b->blas, CUBLAS_OP_N, CUBLAS_OP_N, Ko, (int)rows, i, &k_one,
+                                       w, ldw, x, i, &k_zero, b->z[1], Ko));
+        } else {
+            /* chain c: zᵀ (o, rows) = wᵀ (o, i) · inᵀ (i, rows), in and z its columns */
+            BNN_TRY(gemm(b, CUBLAS_OP_N, CUBLAS_OP_N, o, (int)rows, i, w, o, P, b->a[l - 1],
+                         (int)K * i, (size_t)i, b->z[l], Ko, (size_t)o));
         }
+        const size_t n = rows * (size_t)Ko;
+        bias_activate_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
+            b->z[l], l < m->n_layers ? b->a[l] : NULL, bias, n, (size_t)o, K, P, m->act);
     }
     return cudaGetLastError() == cudaSuccess
                ? BNN_OK
                : BNN_ERROR(BNN_EIO, "CUDA: a forward kernel could not be launched");
 }
 
-/* Backward pass from g = d loglik / d logits (in b->g0) into b->grad_f. */
+/* Backward pass from g = d loglik / d logits (in b->g0, the layout of forward) into
+ * b->grad_f. The first layer's weight gradient is one product for all chains (xᵀ times the
+ * chains' g side by side), each bias gradient one matrix-vector product for all chains; the
+ * K > 1 results are scattered to the chains' gradients. */
 static bnn_status backward(struct cuda_backend *b, const float *x, size_t rows)
 {
     const bnn_mlp *m = b->mlp;
     const size_t P = b->net->n_params, K = b->n_chains;
     float *g = b->g0, *g_prev = b->g1;
     for (size_t l = m->n_layers; l >= 1; l--) {
-        const int i = (int)m->width[l - 1], o = (int)m->width[l], r = (int)rows;
-        const float *in = l > 1 ? b->a[l - 1] : x;
-        const size_t g_stride = rows * (size_t)o, in_stride = l > 1 ? rows * (size_t)i : 0;
+        const int i = (int)m->width[l - 1], o = (int)m->width[l], r = (int)rows, Ko = (int)K * o;
         float *dw = b->grad_f + m->w_offset[l - 1], *db = b->grad_f + m->b_offset[l - 1];
-        /* dwᵀ (o, i) = gᵀ (o, rows) · in (rows, i) */
-        BNN_TRY(gemm(b, CUBLAS_OP_N, CUBLAS_OP_T, o, i, r, g, o, g_stride, in, i, in_stride, dw, o,
-                     P));
-        /* db (o) = gᵀ (o, rows) · 1 (rows) */
-        if (K == 1)
-            BNN_CUBLAS_TRY(cublasSgemv(b->blas, CUBLAS_OP_N, o, r, &k_one, g, o, b->ones, 1,
-                                       &k_zero, db, 1));
-        else
-            BNN_TRY(gemm(b, CUBLAS_OP_N, CUBLAS_OP_N, o, 1, r, g, o, g_stride, b->ones, r, 0, db,
-                         o, P));
+        if (l == 1) {
+            /* dw_allᵀ (K·o, i) = gᵀ (K·o, rows) · x (rows, i) */
+            float *dst = K > 1 ? b->w_all : dw;
+            BNN_CUBLAS_TRY(cublasSgemm(b->blas, CUBLAS_OP_N, CUBLAS_OP_T, Ko, i, r, &k_one, g, Ko,
+                                       x, i, &k_zero, dst, Ko));
+            if (K > 1) {
+                const size_t n_w = (size_t)i * K * o;
+                scatter_chains_kernel<<<bnn_cuda_blocks(n_w), BNN_CUDA_THREADS, 0, b->stream>>>(
+                    dw, b->w_all, n_w, (size_t)o, K, P);
+            }
+        } else {
+            /* chain c: dwᵀ (o, i) = gᵀ (o, rows) · in (rows, i), g and in its columns */
+            BNN_TRY(gemm(b, CUBLAS_OP_N, CUBLAS_OP_T, o, i, r, g, Ko, (size_t)o, b->a[l - 1],
+                         (int)K * i, (size_t)i, dw, o, P));
+        }
+        /* db_all (K·o) = gᵀ (K·o, rows) · 1 (rows) */
+        BNN_CUBLAS_TRY(cublasSgemv(b->blas, CUBLAS_OP_N, Ko, r, &k_one, g, Ko, b->ones, 1, &k_zero,
+                                   K > 1 ? b->db_all : db, 1));
+        if (K > 1)
+            scatter_chains_kernel<<<bnn_cuda_blocks((size_t)Ko), BNN_CUDA_THREADS, 0, b->stream>>>(
+                db, b->db_all, (size_t)Ko, (size_t)o, K, P);
         if (l == 1) break;
-        /* g_prevᵀ (i, rows) = w (i, o) · gᵀ (o, rows) */
+        /* chain c: g_prevᵀ (i, rows) = w (i, o) · gᵀ (o, rows), g_prev and g its columns */
         BNN_TRY(gemm(b, CUBLAS_OP_T, CUBLAS_OP_N, i, r, o, b->theta_f + m->w_offset[l - 1], o, P, g,
-                     o, g_stride, g_prev, i, rows * (size_t)i));
+                     Ko, (size_t)o, g_prev, (int)K * i, (size_t)i));
         const size_t n = K * rows * (size_t)i;
         activate_backward_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
             g_prev, b->z[l - 1], b->a[l - 1], n, m->act);
@@ -275,7 +324,7 @@ bnn_status bnn_cuda_head(struct cuda_backend *b, const float *f, const double *y
 {
     if (rows > 0)
         head_kernel<<<bnn_cuda_blocks(rows), BNN_CUDA_THREADS, 0, b->stream>>>(
-            f, y, rows, rows, b->net->n_logits, b->net->lik, b->net->noise_sd, g, ll_rows);
+            f, y, rows, rows, 1, b->net->n_logits, b->net->lik, b->net->noise_sd, g, ll_rows);
     return cudaGetLastError() == cudaSuccess
                ? BNN_OK
                : BNN_ERROR(BNN_EIO, "CUDA: the likelihood kernel could not be launched");
@@ -288,8 +337,8 @@ bnn_status bnn_cuda_loglik_grad_device(struct cuda_backend *b, int want_grad)
     BNN_TRY(forward(b, d->x_train, rows));
     if (n > 0)
         head_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
-            b->z[b->mlp->n_layers], d->y_train, n, rows, k, b->mlp->lik, b->mlp->noise_sd,
-            want_grad ? b->g0 : NULL, b->ll_rows);
+            b->z[b->mlp->n_layers], d->y_train, n, rows, b->n_chains, k, b->mlp->lik,
+            b->mlp->noise_sd, want_grad ? b->g0 : NULL, b->ll_rows);
     BNN_TRY(bnn_cuda_sum_segments(b, b->ll_rows, rows, b->n_chains, b->ll));
     if (want_grad) BNN_TRY(backward(b, d->x_train, rows));
     return BNN_OK;
@@ -360,7 +409,7 @@ static void cuda_free(void *ctx)
         cudaFree(b->a[l]);
     }
     void *dev[] = {b->g0, b->g1, b->ones, b->ll_rows, b->partial, b->ll, b->theta_f, b->grad_f,
-                   b->grad_d};
+                   b->grad_d, b->w_all, b->db_all};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) cudaFree(dev[i]);
     cudaFreeHost(b->grad_h);
     free(b->logits_h);
@@ -404,6 +453,10 @@ static bnn_status backend_buffers(struct cuda_backend *b)
     BNN_TRY(device_alloc((void **)&b->g0, K * R * max_width, sizeof(float)));
     BNN_TRY(device_alloc((void **)&b->g1, K * R * max_width, sizeof(float)));
     BNN_TRY(device_alloc((void **)&b->ones, R, sizeof(float)));
+    if (K > 1) { /* the chains side by side: first-layer weights, bias gradients */
+        BNN_TRY(device_alloc((void **)&b->w_all, K * m->width[0] * m->width[1], sizeof(float)));
+        BNN_TRY(device_alloc((void **)&b->db_all, K * max_width, sizeof(float)));
+    }
     BNN_TRY(device_alloc((void **)&b->ll_rows, K * R, sizeof(double)));
     BNN_TRY(device_alloc((void **)&b->partial, (sums_p > sums_r ? sums_p : sums_r) + 1,
                          sizeof(double)));
@@ -464,7 +517,7 @@ static bnn_status backend_create(const bnn_net *net, const bnn_cuda_data *data, 
 extern "C" bnn_status bnn_cuda_backend_alloc(const bnn_net *net, const bnn_cuda_data *data,
                                              int tf32, bnn_backend *out)
 {
-    struct cuda_backend *b;
+    struct cuda_backend *b = NULL;
     BNN_TRY(backend_create(net, data, 1, tf32, &b));
     out->ops = &cuda_ops;
     out->ctx = b;
@@ -474,7 +527,7 @@ extern "C" bnn_status bnn_cuda_backend_alloc(const bnn_net *net, const bnn_cuda_
 /* ---- batched chains ------------------------------------------------------------------- */
 
 struct bnn_cuda_batch {
-    struct cuda_backend *b;
+    struct cuda_backend *b = NULL;
 };
 
 extern "C" bnn_status bnn_cuda_batch_alloc(const bnn_net *net, const bnn_cuda_data *data,

@@ -41,8 +41,9 @@ struct bnn_cuda_data {
 };
 
 /* One chain's backend (n_chains = 1, the vtable's), or K chains batched into the same kernels
- * (bnn_cuda_batch): every per-chain array below is K copies one after the other, and each
- * product is one strided-batched GEMM over the chains (the training inputs shared, stride 0). */
+ * (bnn_cuda_batch): θ and gradients are K copies one after the other ((K, P)); activations
+ * (rows, K·width), the chains side by side in each row, so that the first layer of all chains
+ * is one product with the shared inputs and each later layer one strided-batched product. */
 struct cuda_backend {
     const bnn_net *net;
     const bnn_mlp *mlp;
@@ -52,9 +53,11 @@ struct cuda_backend {
     cublasHandle_t blas;
     size_t rows_max;  /* rows of the workspaces: max(n_train, n_predict) (K = 1) or n_train */
     /* device workspaces */
-    float *z[BNN_MLP_MAX_LAYERS + 1]; /* (K, rows, width[l]) pre-activations, l = 1..L */
-    float *a[BNN_MLP_MAX_LAYERS + 1]; /* (K, rows, width[l]) activations, l = 1..L-1 */
-    float *g0, *g1;   /* (K, rows, max width) backward buffers */
+    float *z[BNN_MLP_MAX_LAYERS + 1]; /* (rows, K·width[l]) pre-activations, l = 1..L */
+    float *a[BNN_MLP_MAX_LAYERS + 1]; /* (rows, K·width[l]) activations, l = 1..L-1 */
+    float *g0, *g1;   /* (rows, K·max width) backward buffers */
+    float *w_all;     /* K > 1: (width[0], K·width[1]) first-layer weights or their gradient */
+    float *db_all;    /* K > 1: (K·max width) bias gradients of one layer */
     float *ones;      /* (rows_max) for the bias gradients */
     double *ll_rows;  /* (K, rows) per-row log-likelihood */
     double *partial;  /* first-level sums of the fixed-order reduction */
