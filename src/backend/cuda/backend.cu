@@ -16,7 +16,8 @@
 /* ---- kernels -------------------------------------------------------------------------- */
 
 /* z (rows, K·o) += chain c's b (o) (at b + c·P) in columns c·o .. (c+1)·o of every row;
- * a = act(z) unless a is NULL (the output layer). n = rows·K·o numbers. */
+ * a = act(z) unless a is NULL (the output layer). With a == z, only act(z) is kept (in place).
+ * n = rows·K·o numbers. */
 __global__ void bias_activate_kernel(float *z, float *a, const float *b, size_t n, size_t o,
                                      size_t K, size_t P, bnn_activation act)
 {
@@ -24,11 +25,15 @@ __global__ void bias_activate_kernel(float *z, float *a, const float *b, size_t 
     if (i >= n) return;
     const size_t col = i % (K * o);
     float v = z[i] + b[col / o * P + col % o];
-    z[i] = v;
+    if (a != z) z[i] = v;
     if (a) a[i] = bnn_dm_activate(act, v);
 }
 
-/* g *= act'(z), a = act(z). */
+/* Whether the derivative of act needs z: tanh' = 1 - a², and relu's z > 0 is a > 0, so those
+ * keep only a = act(z) of the hidden layers (one pass over memory less each way). */
+static int needs_z(bnn_activation act) { return act != BNN_ACT_TANH && act != BNN_ACT_RELU; }
+
+/* g *= act'(z), a = act(z) (z may be a itself when !needs_z(act)). */
 __global__ void activate_backward_kernel(float *g, const float *z, const float *a, size_t n,
                                          bnn_activation act)
 {
@@ -225,6 +230,7 @@ static bnn_status forward(struct cuda_backend *b, const float *x, size_t rows)
     for (size_t l = 1; l <= m->n_layers; l++) {
         const int i = (int)m->width[l - 1], o = (int)m->width[l], Ko = (int)K * o;
         const float *w = b->theta_f + m->w_offset[l - 1], *bias = b->theta_f + m->b_offset[l - 1];
+        float *a = l < m->n_layers ? b->a[l] : NULL, *z = a && !needs_z(m->act) ? a : b->z[l];
         if (l == 1) {
             int ldw = o;
             if (K > 1) {
@@ -236,15 +242,15 @@ static bnn_status forward(struct cuda_backend *b, const float *x, size_t rows)
             }
             /* zᵀ (K·o, rows) = w_allᵀ (K·o, i) · xᵀ (i, rows) in column-major terms */
             BNN_CUBLAS_TRY(cublasSgemm(b->blas, CUBLAS_OP_N, CUBLAS_OP_N, Ko, (int)rows, i, &k_one,
-                                       w, ldw, x, i, &k_zero, b->z[1], Ko));
+                                       w, ldw, x, i, &k_zero, z, Ko));
         } else {
             /* chain c: zᵀ (o, rows) = wᵀ (o, i) · inᵀ (i, rows), in and z its columns */
             BNN_TRY(gemm(b, CUBLAS_OP_N, CUBLAS_OP_N, o, (int)rows, i, w, o, P, b->a[l - 1],
-                         (int)K * i, (size_t)i, b->z[l], Ko, (size_t)o));
+                         (int)K * i, (size_t)i, z, Ko, (size_t)o));
         }
         const size_t n = rows * (size_t)Ko;
         bias_activate_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
-            b->z[l], l < m->n_layers ? b->a[l] : NULL, bias, n, (size_t)o, K, P, m->act);
+            z, a, bias, n, (size_t)o, K, P, m->act);
     }
     return cudaGetLastError() == cudaSuccess
                ? BNN_OK
@@ -290,7 +296,7 @@ static bnn_status backward(struct cuda_backend *b, const float *x, size_t rows)
                      Ko, (size_t)o, g_prev, (int)K * i, (size_t)i));
         const size_t n = K * rows * (size_t)i;
         activate_backward_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
-            g_prev, b->z[l - 1], b->a[l - 1], n, m->act);
+            g_prev, needs_z(m->act) ? b->z[l - 1] : b->a[l - 1], b->a[l - 1], n, m->act);
         float *t = g;
         g = g_prev;
         g_prev = t;
@@ -444,7 +450,8 @@ static bnn_status backend_buffers(struct cuda_backend *b)
     const size_t R = b->rows_max, P = b->net->n_params, K = b->n_chains;
     size_t max_width = 0;
     for (size_t l = 1; l <= m->n_layers; l++) {
-        BNN_TRY(device_alloc((void **)&b->z[l], K * R * m->width[l], sizeof(float)));
+        if (l == m->n_layers || needs_z(m->act))
+            BNN_TRY(device_alloc((void **)&b->z[l], K * R * m->width[l], sizeof(float)));
         if (l < m->n_layers)
             BNN_TRY(device_alloc((void **)&b->a[l], K * R * m->width[l], sizeof(float)));
         if (m->width[l] > max_width) max_width = m->width[l];

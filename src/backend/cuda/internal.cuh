@@ -53,7 +53,9 @@ struct cuda_backend {
     cublasHandle_t blas;
     size_t rows_max;  /* rows of the workspaces: max(n_train, n_predict) (K = 1) or n_train */
     /* device workspaces */
-    float *z[BNN_MLP_MAX_LAYERS + 1]; /* (rows, K·width[l]) pre-activations, l = 1..L */
+    float *z[BNN_MLP_MAX_LAYERS + 1]; /* (rows, K·width[l]) pre-activations, l = 1..L: the
+                                         logits, and hidden layers' only for activations whose
+                                         derivative needs them (swish, erf) */
     float *a[BNN_MLP_MAX_LAYERS + 1]; /* (rows, K·width[l]) activations, l = 1..L-1 */
     float *g0, *g1;   /* (rows, K·max width) backward buffers */
     float *w_all;     /* K > 1: (width[0], K·width[1]) first-layer weights or their gradient */
