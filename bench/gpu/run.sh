@@ -145,33 +145,38 @@ for math in float32 tf32; do
 done
 bench_pair "128 chains of 64-100-10 (digits size), N=1437" 64,100,10 1437 128 float32
 
-# ---- 3b. a kernel profile (Nsight Systems, where installed): what one gradient and one device
-# trajectory of 784-100-10 spend their time on, for the gaps the table leaves ----
-nsys_bin=$(command -v nsys || ls /usr/local/cuda/bin/nsys /opt/nvidia/nsight-systems/*/bin/nsys 2>/dev/null | head -n 1)
-if [ -n "$nsys_bin" ]; then
-    say "== profile: $nsys_bin"
-    for case in "mlp:100 784 1" "mlp:1000,1000 784 1" "mlp:100 64 128"; do
-        set -- $case
-        name=profile-${1//[:,]/_}-k$3
-        n=60000
-        [ "$2" = 64 ] && n=1437
-        timeout 120 "$nsys_bin" profile -f true -o "$out/$name" --stats=false $bnnmc bench \
-            --device cuda --arch "$1" --in "$2" --n $n --chains "$3" --reps 5 --leapfrog 20 \
-            --json >>"$log" 2>&1 &&
-        timeout 60 "$nsys_bin" stats -q --report cuda_gpu_kern_sum,cuda_api_sum --format csv \
-            "$out/$name.nsys-rep" >"$out/$name.csv" 2>>"$log"
-        rm -f "$out/$name.nsys-rep" "$out/$name.sqlite"
-    done
+# ---- 3b. kernel profiles (Nsight Compute): each kernel's time and its fraction of the SM and
+# DRAM peaks in two gradients (the untimed and one timed) of the workloads the table leaves
+# short of its targets ----
+ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null | head -n 1)
+profiles=()
+profile() { # NAME BENCH-FLAGS...: $out/profile-NAME.csv
+    local name=$1
+    shift
+    say "== profile $name: ncu bnnmc bench $*"
+    if timeout 120 "$ncu_bin" --csv --metrics gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed \
+            $bnnmc bench --device cuda --reps 1 --leapfrog 0 --json "$@" \
+            >"$out/profile-$name.csv" 2>>"$log"; then
+        profiles+=("$name")
+    else
+        say "   ncu FAILED (see the log)"
+    fi
+}
+if [ -n "$ncu_bin" ] && [ -z "${NO_PROFILE:-}" ]; then
+    profile mlp1000-float32 --arch mlp:1000,1000 --in 784 --n 60000
+    profile mlp1000-tf32 --arch mlp:1000,1000 --in 784 --n 60000 --tf32
+    profile mlp100-32chains-float32 --arch mlp:100 --in 784 --n 60000 --chains 32
+    profile digits-128chains-float32 --arch mlp:100 --in 64 --n 1437 --chains 128
 else
-    say "== no nsys: no profile"
+    say "== no ncu (or NO_PROFILE set): no profile"
 fi
 
 # ---- 4. the results table ----
 python3 - "$jsonl" "$root/bench/gpu/RESULTS.md" "$gpu" "$(date -u +%Y-%m-%dT%H:%MZ)" \
     "$(/usr/local/cuda/bin/nvcc --version 2>/dev/null | tail -n 1)" "$tests_md" \
-    "$(( $(date +%s) - start ))" <<'PY'
-import json, sys
-jsonl, path, gpu, date, nvcc, tests_md, seconds = sys.argv[1:8]
+    "$(( $(date +%s) - start ))" "$out" "${profiles[*]}" <<'PY'
+import csv, json, re, sys
+jsonl, path, gpu, date, nvcc, tests_md, seconds, out, profiles = sys.argv[1:10]
 rows = [json.loads(l) for l in open(jsonl) if l.strip()]
 # float32 (non-tensor-core) peaks, FLOP/s, by product name
 peaks = [("H200", 67e12), ("H100 PCIe", 51e12), ("H100 NVL", 60e12), ("H100", 67e12)]
@@ -214,8 +219,58 @@ for tag, math in tags:
         frac = 100 * b["gflops"] * 1e9 / peak
     lines.append(f"| {tag} | {math} | {fmt(bg)} | {fmt(jg)} | {fmt(ratio, '.3f')} | {fmt(bl)} "
                  f"| {fmt(jl)} | {fmt(over, '.3f')} | {fmt(frac, '.1f')} |")
-lines += ["", "Raw measurements: bench.jsonl and gpu-check.log beside this file in the run's "
-          "$OUT (not committed).", ""]
+
+def profile_table(name):
+    """Per kernel (arguments cut off): calls, ms per gradient (the profile holds
+    two gradients), share of the time, SM and DRAM throughput in % of peak (time-weighted)."""
+    scale = {"nsecond": 1e-6, "usecond": 1e-3, "msecond": 1.0, "second": 1e3, "ns": 1e-6,
+             "us": 1e-3, "ms": 1.0, "s": 1e3}
+    kernels = {}
+    header = None
+    for row in csv.reader(open(f"{out}/profile-{name}.csv", errors="replace")):
+        if "Kernel Name" in row and "Metric Name" in row:
+            header = row
+            continue
+        if not header or len(row) != len(header):
+            continue
+        r = dict(zip(header, row))
+        kname = re.sub(r"^void ", "", r["Kernel Name"]).split("(")[0].strip()[:70]
+        launch = (r["ID"], kname)
+        value = float(r["Metric Value"].replace(",", "") or 0)
+        k = kernels.setdefault(kname, {"launches": {}, "ms": 0.0, "sm": 0.0, "dram": 0.0})
+        m = k["launches"].setdefault(launch, {})
+        if r["Metric Name"] == "gpu__time_duration.sum":
+            m["ms"] = value * scale.get(r["Metric Unit"], 1e-6)
+        elif r["Metric Name"].startswith("sm__throughput"):
+            m["sm"] = value
+        elif r["Metric Name"].startswith("dram__throughput"):
+            m["dram"] = value
+    rows, total = [], 0.0
+    for kname, k in kernels.items():
+        ms = sum(m.get("ms", 0) for m in k["launches"].values())
+        sm = sum(m.get("ms", 0) * m.get("sm", 0) for m in k["launches"].values())
+        dram = sum(m.get("ms", 0) * m.get("dram", 0) for m in k["launches"].values())
+        rows.append((ms, kname, len(k["launches"]), sm / ms if ms else 0, dram / ms if ms else 0))
+        total += ms
+    rows.sort(reverse=True)
+    t = [f"### {name}", "", f"Kernel time per gradient: {total / 2:.4g} ms (Nsight Compute, "
+         "kernels serialised; two gradients profiled).", "",
+         "| kernel | launches per gradient | ms per gradient | % of kernel time | SM % of peak "
+         "| DRAM % of peak |", "|---|---|---|---|---|---|"]
+    for ms, kname, n, sm, dram in rows[:12]:
+        t.append(f"| `{kname}` | {n / 2:g} | {ms / 2:.4g} | {100 * ms / total if total else 0:.1f} "
+                 f"| {sm:.0f} | {dram:.0f} |")
+    return t + [""]
+
+if profiles.split():
+    lines += ["## Profiles", ""]
+    for name in profiles.split():
+        try:
+            lines += profile_table(name)
+        except (OSError, ValueError, KeyError) as e:
+            lines += [f"### {name}", "", f"(profile unreadable: {e})", ""]
+lines += ["", "Raw measurements: bench.jsonl, profile-*.csv and gpu-check.log beside this file in "
+          "the run's $OUT (not committed).", ""]
 open(path, "w").write("\n".join(lines))
 print("\n".join(lines))
 PY
