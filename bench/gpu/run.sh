@@ -145,6 +145,44 @@ for math in float32 tf32; do
 done
 bench_pair "128 chains of 64-100-10 (digits size), N=1437" 64,100,10 1437 128 float32
 
+bench_cnn() { # TAG ARCH IMAGE N MATH REPS LEAPFROG: one bnnmc and one JAX measurement of a CNN
+    local tag=$1 arch=$2 image=$3 n=$4 math=$5 r=$6 lf=$7
+    local flags=(--device cuda --arch "$arch" --image "$image" --classes 10 --n "$n" --reps "$r"
+                 --leapfrog "$lf" --json)
+    [ "$math" = tf32 ] && flags+=(--tf32)
+    say "== $tag: bnnmc ${flags[*]}"
+    local line
+    if line=$(timeout 300 $bnnmc bench "${flags[@]}" 2>>"$log"); then
+        echo "{\"tag\": \"$tag\", \"tool\": \"bnnmc\", \"math\": \"$math\", \"result\": $line}" >>"$jsonl"
+        say "   $line"
+    else
+        say "   bnnmc bench FAILED"
+    fi
+    [ $jax_ok -eq 1 ] || return 0
+    local precision=highest
+    [ "$math" = tf32 ] && precision=default
+    local jflags=(--arch "$arch" --image "$image" --classes 10 --n "$n" --precision $precision
+                  --reps "$r" --leapfrog "$lf")
+    say "== $tag: jax ${jflags[*]}"
+    if line=$(timeout 300 python3 bench/gpu/jax_cnn_bench.py "${jflags[@]}" 2>>"$log") ||
+       { say "   full batch failed: micro-batches of 10000"
+         line=$(timeout 300 python3 bench/gpu/jax_cnn_bench.py "${jflags[@]}" --micro 10000 \
+                2>>"$log"); }; then
+        echo "{\"tag\": \"$tag\", \"tool\": \"jax\", \"math\": \"$math\", \"result\": $line}" >>"$jsonl"
+        say "   $line"
+    else
+        say "   jax_cnn_bench.py FAILED"
+    fi
+}
+if [ -z "${NO_CNN:-}" ]; then
+    lenet_reps=10
+    [ -n "${QUICK:-}" ] && lenet_reps=3
+    for math in float32 tf32; do
+        bench_cnn "LeNet-5, N=60000 (28x28x1)" lenet5 28x28x1 60000 $math $lenet_reps 5
+        bench_cnn "ResNet-20-FRN, N=50000 (32x32x3)" resnet20-frn 32x32x3 50000 $math 3 2
+    done
+fi
+
 # ---- 3b. kernel profiles (Nsight Compute): each kernel's time and its fraction of the SM and
 # DRAM peaks in two gradients (the untimed and one timed) of the workloads the table leaves
 # short of its targets ----
@@ -213,6 +251,9 @@ for tag, math in tags:
     bg, jg = b.get("ms_per_grad"), j.get("ms_per_grad")
     bl, jl = b.get("ms_per_leapfrog"), j.get("ms_per_leapfrog")
     ratio = bg / jg if bg and jg else None
+    if b.get("n_params") and j.get("n_params") and b["n_params"] != j["n_params"]:
+        ratio = None  # not the same model: no ratio
+        tag = f"{tag} (parameters differ: bnnmc {b['n_params']}, JAX {j['n_params']})"
     over = bl / bg if bl and bg else None
     frac = None
     if b.get("gflops") and peak:
