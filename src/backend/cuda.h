@@ -79,4 +79,26 @@ bnn_status bnn_cuda_hmc_get(const bnn_cuda_hmc *h, bnn_hmc *s);
  * bnn_hmc_iterate up to floating-point differences of the gradient. */
 bnn_status bnn_cuda_hmc_iterate(bnn_cuda_hmc *h, int metropolis, bnn_hmc_stats *st);
 
+/* The same for the K chains of a batch, in lockstep: every leapfrog step of all chains is one
+ * batched gradient; each chain keeps its own state, ε, step count and Philox stream, so chain c
+ * takes the decisions it would take alone (up to the floating-point differences of a batched
+ * product). A chain whose trajectory is over, or has stopped, stays put while the others go on. */
+bnn_status bnn_cuda_hmc_batch_alloc(bnn_cuda_batch *batch, const double *prior_var,
+                                    double log_prior_norm, double temperature,
+                                    const bnn_hmc_options *opt, bnn_cuda_hmc **out);
+
+/* Chains of the sampler (1 for bnn_cuda_hmc_alloc). */
+size_t bnn_cuda_hmc_chains(const bnn_cuda_hmc *h);
+
+/* bnn_cuda_hmc_set / _get for chain c of the sampler. */
+bnn_status bnn_cuda_hmc_set_chain(bnn_cuda_hmc *h, size_t c, const bnn_hmc *s);
+bnn_status bnn_cuda_hmc_get_chain(const bnn_cuda_hmc *h, size_t c, bnn_hmc *s);
+
+/* One HMC iteration of each chain c with active[c] != 0 (the others keep their state and draw
+ * no random numbers), with a Metropolis test where metropolis[c] != 0; st[c] receives chain c's
+ * statistics (active chains only). Which chains are active does not change the numbers of the
+ * active ones: the products always run over all K chains. */
+bnn_status bnn_cuda_hmc_iterate_chains(bnn_cuda_hmc *h, const int *active, const int *metropolis,
+                                       bnn_hmc_stats *st);
+
 #endif

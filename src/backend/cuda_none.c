@@ -79,3 +79,37 @@ bnn_status bnn_cuda_hmc_iterate(bnn_cuda_hmc *h, int metropolis, bnn_hmc_stats *
     (void)h, (void)metropolis, (void)st;
     return NO_CUDA;
 }
+
+bnn_status bnn_cuda_hmc_batch_alloc(bnn_cuda_batch *batch, const double *prior_var,
+                                    double log_prior_norm, double temperature,
+                                    const bnn_hmc_options *opt, bnn_cuda_hmc **out)
+{
+    (void)batch, (void)prior_var, (void)log_prior_norm, (void)temperature, (void)opt;
+    *out = NULL;
+    return NO_CUDA;
+}
+
+size_t bnn_cuda_hmc_chains(const bnn_cuda_hmc *h)
+{
+    (void)h;
+    return 0;
+}
+
+bnn_status bnn_cuda_hmc_set_chain(bnn_cuda_hmc *h, size_t c, const bnn_hmc *s)
+{
+    (void)h, (void)c, (void)s;
+    return NO_CUDA;
+}
+
+bnn_status bnn_cuda_hmc_get_chain(const bnn_cuda_hmc *h, size_t c, bnn_hmc *s)
+{
+    (void)h, (void)c, (void)s;
+    return NO_CUDA;
+}
+
+bnn_status bnn_cuda_hmc_iterate_chains(bnn_cuda_hmc *h, const int *active, const int *metropolis,
+                                       bnn_hmc_stats *st)
+{
+    (void)h, (void)active, (void)metropolis, (void)st;
+    return NO_CUDA;
+}

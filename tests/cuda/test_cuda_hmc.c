@@ -147,12 +147,128 @@ static void test_same_decisions(void **state)
     bnn_dataset_free(&ds);
 }
 
+/* K = 3 chains in lockstep on a batch (bnn_cuda_hmc_iterate_chains) against the same chains
+ * alone (bnn_cuda_hmc_iterate), each with its own start, Philox stream and ε (so its own number
+ * of leapfrog steps), jitter on, chain 1 sitting out every third iteration: the same decisions
+ * and step counts for 30 iterations, the same RNG counters, acceptance probabilities within
+ * 1e-4 and states within 1e-5 (relative norm). Not bit for bit: a batched product may run
+ * another cuBLAS kernel; one GPU's chains alone and on the CPU agree to ~1e-7 after 30
+ * iterations, so these bounds leave a wide margin. */
+static void test_batch_trajectories(void **state)
+{
+    (void)state;
+    enum { K = 3, ITERS = 30 };
+    bnn_dataset ds;
+    bnn_dataset_options dopt = {.name = "digits", .task = BNN_TASK_CLASSIFY, .standardize = 1};
+    expect_ok(bnn_dataset_load(&dopt, &ds));
+    bnn_net net;
+    bnn_input_shape in = {0, 0, ds.train.d};
+    expect_ok(bnn_net_create(&net, "mlp:50", in, 10, BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 1));
+    const size_t P = net.n_params;
+    bnn_cuda_data *gdata;
+    expect_ok(bnn_cuda_data_alloc(ds.train.d, ds.train.x, ds.train.y, ds.train.n, NULL, 0,
+                                  &gdata));
+    bnn_backend gpu;
+    expect_ok(bnn_cuda_backend_alloc(&net, gdata, 0, &gpu));
+    bnn_prior_options prior = {.n_var = 1, .var = {0.2}, .temperature = 1};
+    bnn_posterior post;
+    expect_ok(bnn_posterior_init(&post, &net, &prior, gpu));
+
+    /* starts, streams and ε (Stan's heuristic at chain 0's start; 0.7, 1, 1.3 times it) */
+    bnn_hmc_options opt = {.step_size = 1e-3, .traj_len = 1, .max_leapfrog = 40, .jitter = 0.1,
+                           .max_energy_error = 1000};
+    double *theta0 = malloc(K * P * sizeof(double)), eps[K];
+    bnn_rng rng[K];
+    for (size_t c = 0; c < K; c++) {
+        bnn_rng_init(&rng[c], 7, (uint32_t)c);
+        bnn_posterior_draw_prior(&post, &rng[c], 0.1, theta0 + c * P);
+    }
+    bnn_hmc *probe;
+    expect_ok(bnn_hmc_alloc(bnn_posterior_target(&post), &opt, &probe));
+    expect_ok(bnn_hmc_set(probe, theta0, rng[0]));
+    expect_ok(bnn_hmc_find_step_size(probe));
+    opt.traj_len = 15 * probe->step_size;
+    for (size_t c = 0; c < K; c++) eps[c] = probe->step_size * (0.7 + 0.3 * (double)c);
+    bnn_hmc_free(probe);
+
+    bnn_cuda_batch *batch;
+    expect_ok(bnn_cuda_batch_alloc(&net, gdata, K, 0, &batch));
+    bnn_cuda_hmc *together, *alone[K];
+    expect_ok(bnn_cuda_hmc_batch_alloc(batch, post.prior_var, post.log_prior_norm,
+                                       post.prior.temperature, &opt, &together));
+    assert_int_equal(bnn_cuda_hmc_chains(together), K);
+    bnn_hmc *h_alone[K], *h_together[K];
+    for (size_t c = 0; c < K; c++) {
+        expect_ok(bnn_cuda_hmc_alloc(gpu, post.prior_var, post.log_prior_norm,
+                                     post.prior.temperature, &opt, &alone[c]));
+        expect_ok(bnn_hmc_alloc(bnn_posterior_target(&post), &opt, &h_alone[c]));
+        expect_ok(bnn_hmc_alloc(bnn_posterior_target(&post), &opt, &h_together[c]));
+        expect_ok(bnn_hmc_set(h_alone[c], theta0 + c * P, rng[c]));
+        expect_ok(bnn_hmc_set(h_together[c], theta0 + c * P, rng[c]));
+        h_alone[c]->step_size = h_together[c]->step_size = eps[c];
+    }
+
+    int n_accept = 0, n_reject = 0;
+    size_t steps_seen[K] = {0};
+    for (int it = 0; it < ITERS; it++) {
+        int active[K], metropolis[K] = {1, 1, 1};
+        bnn_hmc_stats s_alone[K], s_together[K];
+        for (size_t c = 0; c < K; c++) {
+            active[c] = !(c == 1 && it % 3 == 2);
+            if (!active[c]) continue;
+            expect_ok(bnn_cuda_hmc_set(alone[c], h_alone[c]));
+            expect_ok(bnn_cuda_hmc_iterate(alone[c], 1, &s_alone[c]));
+            expect_ok(bnn_cuda_hmc_get(alone[c], h_alone[c]));
+            /* as `sample` does: each iteration starts from the host state */
+            expect_ok(bnn_cuda_hmc_set_chain(together, c, h_together[c]));
+        }
+        expect_ok(bnn_cuda_hmc_iterate_chains(together, active, metropolis, s_together));
+        for (size_t c = 0; c < K; c++) {
+            if (!active[c]) continue;
+            expect_ok(bnn_cuda_hmc_get_chain(together, c, h_together[c]));
+            printf("iteration %2d chain %zu: L %zu/%zu, accept prob alone %.6f together %.6f, "
+                   "%s, θ %.2e\n", it, c, s_alone[c].n_leapfrog, s_together[c].n_leapfrog,
+                   s_alone[c].accept_prob, s_together[c].accept_prob,
+                   s_together[c].accepted ? "accepted" : "rejected",
+                   rel_norm(h_together[c]->theta, h_alone[c]->theta, P));
+            assert_int_equal(s_together[c].accepted, s_alone[c].accepted);
+            assert_int_equal(s_together[c].n_leapfrog, s_alone[c].n_leapfrog);
+            assert_int_equal(s_together[c].divergent, s_alone[c].divergent);
+            assert_true(fabs(s_together[c].accept_prob - s_alone[c].accept_prob) <= 1e-4);
+            assert_true(fabs(s_together[c].step_size - s_alone[c].step_size) <= 1e-12);
+            assert_true(rel_norm(h_together[c]->theta, h_alone[c]->theta, P) <= 1e-5);
+            assert_true(h_together[c]->rng.counter == h_alone[c]->rng.counter);
+            n_accept += s_together[c].accepted;
+            n_reject += !s_together[c].accepted;
+            steps_seen[c] = s_together[c].n_leapfrog;
+        }
+    }
+    printf("%d chain iterations: %d accepted, %d rejected; last L %zu %zu %zu\n",
+           n_accept + n_reject, n_accept, n_reject, steps_seen[0], steps_seen[1], steps_seen[2]);
+    assert_true(n_accept > 0);
+    assert_true(steps_seen[0] != steps_seen[2]); /* the chains' trajectories differ in length */
+    for (size_t c = 0; c < K; c++) {
+        bnn_cuda_hmc_free(alone[c]);
+        bnn_hmc_free(h_alone[c]);
+        bnn_hmc_free(h_together[c]);
+    }
+    bnn_cuda_hmc_free(together);
+    bnn_cuda_batch_free(batch);
+    free(theta0);
+    bnn_posterior_free(&post);
+    bnn_backend_free(&gpu);
+    bnn_cuda_data_free(gdata);
+    bnn_net_free(&net);
+    bnn_dataset_free(&ds);
+}
+
 int main(void)
 {
     if (bnn_cuda_device_count() == 0) {
         printf("skipped: no CUDA device\n");
         return 77;
     }
-    const struct CMUnitTest tests[] = {cmocka_unit_test(test_same_decisions)};
+    const struct CMUnitTest tests[] = {cmocka_unit_test(test_same_decisions),
+                                       cmocka_unit_test(test_batch_trajectories)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -456,7 +456,9 @@ static bnn_status backend_buffers(struct cuda_backend *b)
             BNN_TRY(device_alloc((void **)&b->a[l], K * R * m->width[l], sizeof(float)));
         if (m->width[l] > max_width) max_width = m->width[l];
     }
-    const size_t B = BNN_CUDA_SUM_BLOCK, sums_p = (P + B - 1) / B, sums_r = K * ((R + B - 1) / B);
+    /* first-level sums: of K segments of P (the samplers' kinetic and prior terms) or of R */
+    const size_t B = BNN_CUDA_SUM_BLOCK, sums_p = K * ((P + B - 1) / B);
+    const size_t sums_r = K * ((R + B - 1) / B);
     BNN_TRY(device_alloc((void **)&b->g0, K * R * max_width, sizeof(float)));
     BNN_TRY(device_alloc((void **)&b->g1, K * R * max_width, sizeof(float)));
     BNN_TRY(device_alloc((void **)&b->ones, R, sizeof(float)));
@@ -550,6 +552,8 @@ extern "C" bnn_status bnn_cuda_batch_alloc(const bnn_net *net, const bnn_cuda_da
     *out = batch;
     return BNN_OK;
 }
+
+struct cuda_backend *bnn_cuda_batch_backend(bnn_cuda_batch *batch) { return batch->b; }
 
 extern "C" void bnn_cuda_batch_free(bnn_cuda_batch *batch)
 {

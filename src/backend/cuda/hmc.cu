@@ -1,8 +1,11 @@
-/* Whole HMC iterations on the device (backend/cuda.h): θ, gradient, momentum and M⁻¹ live in
- * device memory as double; the momenta are drawn on the device from the chain's Philox stream
- * (the numbers bnn_rng_normals gives on the CPU); every leapfrog step, the log posterior and the
- * stop-on-non-finite rule of hmc.c run as kernels; the host reads back only the iteration's
- * scalars. The steps mirror bnn_hmc_iterate line by line (sample/hmc.c). */
+/* Whole HMC iterations on the device (backend/cuda.h), for one chain or K chains in lockstep
+ * (a bnn_cuda_batch): θ, gradient, momentum and M⁻¹ live in device memory as double, the K
+ * chains' (K, P) one after the other; the momenta are drawn on the device from each chain's
+ * Philox stream (the numbers bnn_rng_normals gives on the CPU); every leapfrog step, the log
+ * posterior and the stop-on-non-finite rule of hmc.c run as kernels over all chains, each chain
+ * with its own ε and number of steps (a chain whose trajectory is over, or has stopped, stays
+ * put while the others go on); the host reads back only each chain's scalars and makes its
+ * Metropolis decision. The steps mirror bnn_hmc_iterate line by line (sample/hmc.c). */
 #include "backend/cuda/internal.cuh"
 
 #include <math.h>
@@ -15,38 +18,67 @@ extern "C" {
 #include "core/rng.h"
 }
 
-/* What one iteration's kernels leave for the host. */
+/* One chain's iteration as the kernels see it (uploaded before each iteration). */
+struct chain_params {
+    double eps;        /* ε after jitter */
+    uint64_t seed, counter0; /* the momenta: normals of the chain's Philox stream from counter0 */
+    uint32_t stream;
+    unsigned steps;    /* L; 0: the chain sits this iteration out */
+};
+
+/* What one iteration's kernels leave for the host, per chain. */
 struct trajectory_scalars {
-    double kinetic0;  /* Σ p² M⁻¹ at the start (not halved) */
-    double kinetic1;  /* the same at the end */
-    double quad;      /* Σ θ² / prior variance at the current step */
     double log_lik, log_prior, logp; /* at the last finite step */
     int bad_grad;     /* the current step's gradient has a non-finite number */
     int stopped;      /* a step gave a non-finite density or gradient */
     unsigned steps;   /* leapfrog steps taken */
 };
 
+/* Sums per chain, each K numbers in a row (bnn_cuda_sum_segments writes them so). */
+enum { SUM_KINETIC0, SUM_KINETIC1, SUM_QUAD, N_SUMS };
+
 struct bnn_cuda_hmc {
     struct cuda_backend *b;
     bnn_hmc_options opt;
-    size_t dim;
+    size_t K, dim;    /* chains, parameters per chain */
     double log_prior_norm, inv_temperature;
-    double *theta, *grad, *theta_new, *grad_new, *momentum, *inv_mass, *prior_var; /* device */
-    double *terms;   /* device (dim) per-coordinate terms of a sum */
-    struct trajectory_scalars *scalars;   /* device */
-    struct trajectory_scalars *scalars_h; /* pinned */
-    bnn_logp current;
-    double step_size;
-    bnn_rng rng;
+    /* device; (K, dim) but prior_var (dim), shared: the chains have the same prior */
+    double *theta, *grad, *theta_new, *grad_new, *momentum, *inv_mass, *prior_var;
+    double *terms;    /* (K, dim) per-coordinate terms of a sum */
+    double *sums;     /* (N_SUMS, K): Σ p² M⁻¹ at the start and the end (not halved),
+                         Σ θ² / prior variance at the current step */
+    struct trajectory_scalars *scalars; /* (K) */
+    struct chain_params *params;        /* (K) */
+    int *accept;                        /* (K) 1: the chain takes its trajectory's end */
+    /* pinned host copies */
+    double *sums_h;
+    struct trajectory_scalars *scalars_h;
+    struct chain_params *params_h;
+    int *accept_h;
+    /* host state of each chain */
+    bnn_logp *current;
+    double *step_size;
+    bnn_rng *rng;
 };
 
-/* p_i = z_i / √(M⁻¹_i), z_i normal i of the stream from counter0; terms_i = p_i² M⁻¹_i. */
+/* Whether chain c moves at leapfrog step l (1-based; 0: the first half step). */
+__device__ static bool moving(const struct chain_params *q, const struct trajectory_scalars *s,
+                              unsigned l)
+{
+    return q->steps > 0 && l <= q->steps && !s->stopped;
+}
+
+/* p_i = z_i / √(M⁻¹_i), z_i normal j of chain c's stream from its counter0 (i = c·P + j);
+ * terms_i = p_i² M⁻¹_i. */
 __global__ void momentum_kernel(double *p, double *terms, const double *inv_mass, size_t n,
-                                uint64_t seed, uint32_t stream, uint64_t counter0)
+                                size_t P, const struct chain_params *params)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
-    double v = bnn_dm_momentum(bnn_dm_normal(seed, stream, counter0, i), inv_mass[i]);
+    const struct chain_params *q = &params[i / P];
+    double v = q->steps ? bnn_dm_momentum(bnn_dm_normal(q->seed, q->stream, q->counter0, i % P),
+                                          inv_mass[i])
+                        : 0.0;
     p[i] = v;
     terms[i] = bnn_dm_kinetic_term(v, inv_mass[i]);
 }
@@ -58,53 +90,81 @@ __global__ void kinetic_terms_kernel(const double *p, const double *inv_mass, do
     if (i < n) terms[i] = bnn_dm_kinetic_term(p[i], inv_mass[i]);
 }
 
-/* p += scale · ∇ unless the trajectory has stopped. */
-__global__ void momentum_step_kernel(double *p, const double *grad, double scale, size_t n,
-                                     const struct trajectory_scalars *s)
-{
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n && !s->stopped) p[i] = bnn_dm_momentum_step(p[i], scale, grad[i]);
-}
-
-/* θ += ε M⁻¹ p unless stopped; θ_f = (float)θ for the products; terms = θ² / prior variance. */
-__global__ void position_step_kernel(double *theta, float *theta_f, double *terms,
-                                     const double *p, const double *inv_mass,
-                                     const double *prior_var, double eps, size_t n,
-                                     const struct trajectory_scalars *s)
+/* After step l (0: before the first), p += scale · ∇ of each chain still moving, scale = ε/2 at
+ * either end of its trajectory and ε between. */
+__global__ void momentum_step_kernel(double *p, const double *grad, size_t n, size_t P,
+                                     const struct chain_params *params,
+                                     const struct trajectory_scalars *s, unsigned l)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
-    double t = theta[i];
-    if (!s->stopped) t = bnn_dm_position_step(t, eps, inv_mass[i], p[i]);
-    theta[i] = t;
-    theta_f[i] = (float)t;
-    terms[i] = t * t / prior_var[i];
+    const size_t c = i / P;
+    const struct chain_params *q = &params[c];
+    if (!moving(q, &s[c], l)) return;
+    const double scale = l == 0 || l == q->steps ? 0.5 * q->eps : q->eps;
+    p[i] = bnn_dm_momentum_step(p[i], scale, grad[i]);
 }
 
-/* ∇ log posterior from the log-likelihood gradient, unless stopped; flags a non-finite one. */
-__global__ void posterior_grad_kernel(double *grad, const float *lik_grad, const double *theta,
-                                      const double *prior_var, double inv_t, size_t n,
-                                      struct trajectory_scalars *s)
+/* Step l: θ += ε M⁻¹ p of each chain still moving; θ_f = (float)θ for the products (every
+ * chain's: the products run over all of them); terms = θ² / prior variance. */
+__global__ void position_step_kernel(double *theta, float *theta_f, double *terms,
+                                     const double *p, const double *inv_mass,
+                                     const double *prior_var, size_t n, size_t P,
+                                     const struct chain_params *params,
+                                     const struct trajectory_scalars *s, unsigned l)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n || s->stopped) return;
-    double g = bnn_dm_posterior_grad((double)lik_grad[i], theta[i], prior_var[i], inv_t);
-    grad[i] = g;
-    if (!isfinite(g)) s->bad_grad = 1; /* every writer writes 1: no race on the value */
+    if (i >= n) return;
+    const size_t c = i / P;
+    double t = theta[i];
+    if (moving(&params[c], &s[c], l)) t = bnn_dm_position_step(t, params[c].eps, inv_mass[i], p[i]);
+    theta[i] = t;
+    theta_f[i] = (float)t;
+    terms[i] = t * t / prior_var[i % P];
 }
 
-/* The step's log density (hmc.c: stop once it or its gradient is not finite). */
-__global__ void finish_step_kernel(struct trajectory_scalars *s, const double *log_lik,
-                                   double log_prior_norm, double inv_t, unsigned step)
+/* ∇ log posterior from the log-likelihood gradient of each chain still moving; flags a
+ * non-finite one. */
+__global__ void posterior_grad_kernel(double *grad, const float *lik_grad, const double *theta,
+                                      const double *prior_var, double inv_t, size_t n, size_t P,
+                                      const struct chain_params *params,
+                                      struct trajectory_scalars *s, unsigned l)
 {
-    if (s->stopped) return;
-    double lp = log_prior_norm - 0.5 * s->quad;
-    s->log_lik = *log_lik;
-    s->log_prior = lp;
-    s->logp = (*log_lik + lp) * inv_t;
-    if (s->bad_grad) s->logp = NAN;
-    s->steps = step;
-    if (!isfinite(s->logp)) s->stopped = 1;
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    const size_t c = i / P;
+    if (!moving(&params[c], &s[c], l)) return;
+    double g = bnn_dm_posterior_grad((double)lik_grad[i], theta[i], prior_var[i % P], inv_t);
+    grad[i] = g;
+    if (!isfinite(g)) s[c].bad_grad = 1; /* every writer writes 1: no race on the value */
+}
+
+/* Step l's log density of each chain still moving (hmc.c: stop once it or its gradient is not
+ * finite). One thread per chain. */
+__global__ void finish_step_kernel(struct trajectory_scalars *s, const double *log_lik,
+                                   const double *quad, const struct chain_params *params,
+                                   size_t K, double log_prior_norm, double inv_t, unsigned l)
+{
+    size_t c = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (c >= K || !moving(&params[c], &s[c], l)) return;
+    struct trajectory_scalars *sc = &s[c];
+    double lp = log_prior_norm - 0.5 * quad[c];
+    sc->log_lik = log_lik[c];
+    sc->log_prior = lp;
+    sc->logp = (log_lik[c] + lp) * inv_t;
+    if (sc->bad_grad) sc->logp = NAN;
+    sc->steps = l;
+    if (!isfinite(sc->logp)) sc->stopped = 1;
+}
+
+/* The chains that accept take their trajectory's end as their state. */
+__global__ void accept_kernel(double *theta, double *grad, const double *theta_new,
+                              const double *grad_new, size_t n, size_t P, const int *accept)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n || !accept[i / P]) return;
+    theta[i] = theta_new[i];
+    grad[i] = grad_new[i];
 }
 
 /* ---- host side -------------------------------------------------------------------------- */
@@ -120,44 +180,60 @@ static bnn_status launched(void)
 extern "C" void bnn_cuda_hmc_free(bnn_cuda_hmc *h)
 {
     if (!h) return;
-    double *dev[] = {h->theta, h->grad, h->theta_new, h->grad_new, h->momentum, h->inv_mass,
-                     h->prior_var, h->terms};
+    void *dev[] = {h->theta, h->grad, h->theta_new, h->grad_new, h->momentum, h->inv_mass,
+                   h->prior_var, h->terms, h->sums, h->scalars, h->params, h->accept};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) cudaFree(dev[i]);
-    cudaFree(h->scalars);
-    cudaFreeHost(h->scalars_h);
+    void *pinned[] = {h->sums_h, h->scalars_h, h->params_h, h->accept_h};
+    for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) cudaFreeHost(pinned[i]);
+    free(h->current);
+    free(h->step_size);
+    free(h->rng);
     free(h);
 }
 
 static bnn_status hmc_buffers(bnn_cuda_hmc *h, const double *prior_var)
 {
-    const size_t n = h->dim ? h->dim : 1;
+    const size_t K = h->K, n = K * h->dim > 0 ? K * h->dim : 1;
     double **dev[] = {&h->theta, &h->grad, &h->theta_new, &h->grad_new, &h->momentum,
-                      &h->inv_mass, &h->prior_var, &h->terms};
-    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++)
+                      &h->inv_mass, &h->terms};
+    for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) {
         BNN_CUDA_TRY(cudaMalloc((void **)dev[i], n * sizeof(double)));
-    BNN_CUDA_TRY(cudaMalloc((void **)&h->scalars, sizeof *h->scalars));
-    BNN_CUDA_TRY(cudaMallocHost((void **)&h->scalars_h, sizeof *h->scalars_h));
+        /* chains that have not been set yet compute on zeros, not on garbage */
+        BNN_CUDA_TRY(cudaMemsetAsync(*dev[i], 0, n * sizeof(double), h->b->stream));
+    }
+    BNN_CUDA_TRY(cudaMalloc((void **)&h->prior_var, (h->dim ? h->dim : 1) * sizeof(double)));
+    BNN_CUDA_TRY(cudaMalloc((void **)&h->sums, N_SUMS * K * sizeof(double)));
+    BNN_CUDA_TRY(cudaMalloc((void **)&h->scalars, K * sizeof *h->scalars));
+    BNN_CUDA_TRY(cudaMalloc((void **)&h->params, K * sizeof *h->params));
+    BNN_CUDA_TRY(cudaMalloc((void **)&h->accept, K * sizeof *h->accept));
+    BNN_CUDA_TRY(cudaMallocHost((void **)&h->sums_h, N_SUMS * K * sizeof(double)));
+    BNN_CUDA_TRY(cudaMallocHost((void **)&h->scalars_h, K * sizeof *h->scalars_h));
+    BNN_CUDA_TRY(cudaMallocHost((void **)&h->params_h, K * sizeof *h->params_h));
+    BNN_CUDA_TRY(cudaMallocHost((void **)&h->accept_h, K * sizeof *h->accept_h));
+    h->current = (bnn_logp *)calloc(K, sizeof *h->current);
+    h->step_size = (double *)calloc(K, sizeof *h->step_size);
+    h->rng = (bnn_rng *)calloc(K, sizeof *h->rng);
+    if (!h->current || !h->step_size || !h->rng)
+        return BNN_ERROR(BNN_ENOMEM, "out of memory for the device sampler");
     BNN_CUDA_TRY(cudaMemcpyAsync(h->prior_var, prior_var, h->dim * sizeof(double),
                                  cudaMemcpyHostToDevice, h->b->stream));
     BNN_CUDA_TRY(cudaStreamSynchronize(h->b->stream));
     return BNN_OK;
 }
 
-extern "C" bnn_status bnn_cuda_hmc_alloc(bnn_backend backend, const double *prior_var,
-                                         double log_prior_norm, double temperature,
-                                         const bnn_hmc_options *opt, bnn_cuda_hmc **out)
+static bnn_status hmc_create(struct cuda_backend *b, const double *prior_var,
+                             double log_prior_norm, double temperature,
+                             const bnn_hmc_options *opt, bnn_cuda_hmc **out)
 {
-    if (!backend.ops || strcmp(backend.ops->name, "cuda") != 0)
-        return BNN_ERROR(BNN_EINVAL, "device trajectories need a CUDA backend (got '%s')",
-                         backend.ops ? backend.ops->name : "none");
     if (!(temperature > 0) || !isfinite(temperature))
         return BNN_ERROR(BNN_EINVAL, "--temperature must be positive and finite (got %g)",
                          temperature);
     bnn_cuda_hmc *h = (bnn_cuda_hmc *)calloc(1, sizeof *h);
     if (!h) return BNN_ERROR(BNN_ENOMEM, "out of memory for the device sampler");
-    h->b = (struct cuda_backend *)backend.ctx;
+    h->b = b;
     h->opt = *opt;
-    h->dim = h->b->net->n_params;
+    h->K = b->n_chains;
+    h->dim = b->net->n_params;
     h->log_prior_norm = log_prior_norm;
     h->inv_temperature = 1 / temperature;
     bnn_status s = hmc_buffers(h, prior_var);
@@ -169,123 +245,208 @@ extern "C" bnn_status bnn_cuda_hmc_alloc(bnn_backend backend, const double *prio
     return BNN_OK;
 }
 
-extern "C" bnn_status bnn_cuda_hmc_set(bnn_cuda_hmc *h, const bnn_hmc *s)
+extern "C" bnn_status bnn_cuda_hmc_alloc(bnn_backend backend, const double *prior_var,
+                                         double log_prior_norm, double temperature,
+                                         const bnn_hmc_options *opt, bnn_cuda_hmc **out)
+{
+    if (!backend.ops || strcmp(backend.ops->name, "cuda") != 0)
+        return BNN_ERROR(BNN_EINVAL, "device trajectories need a CUDA backend (got '%s')",
+                         backend.ops ? backend.ops->name : "none");
+    return hmc_create((struct cuda_backend *)backend.ctx, prior_var, log_prior_norm, temperature,
+                      opt, out);
+}
+
+extern "C" bnn_status bnn_cuda_hmc_batch_alloc(bnn_cuda_batch *batch, const double *prior_var,
+                                               double log_prior_norm, double temperature,
+                                               const bnn_hmc_options *opt, bnn_cuda_hmc **out)
+{
+    return hmc_create(bnn_cuda_batch_backend(batch), prior_var, log_prior_norm, temperature, opt,
+                      out);
+}
+
+extern "C" size_t bnn_cuda_hmc_chains(const bnn_cuda_hmc *h) { return h->K; }
+
+extern "C" bnn_status bnn_cuda_hmc_set_chain(bnn_cuda_hmc *h, size_t c, const bnn_hmc *s)
 {
     if (s->dim != h->dim)
         return BNN_ERROR(BNN_EINVAL, "the sampler has dimension %zu, the device net %zu", s->dim,
                          h->dim);
-    const size_t bytes = h->dim * sizeof(double);
+    if (c >= h->K)
+        return BNN_ERROR(BNN_EINVAL, "chain %zu of a device sampler of %zu chains", c, h->K);
+    const size_t bytes = h->dim * sizeof(double), at = c * h->dim;
     cudaStream_t st = h->b->stream; /* the copies are ordered with the kernels that use them */
-    BNN_CUDA_TRY(cudaMemcpyAsync(h->theta, s->theta, bytes, cudaMemcpyHostToDevice, st));
-    BNN_CUDA_TRY(cudaMemcpyAsync(h->grad, s->grad, bytes, cudaMemcpyHostToDevice, st));
-    BNN_CUDA_TRY(cudaMemcpyAsync(h->inv_mass, s->inv_mass, bytes, cudaMemcpyHostToDevice, st));
+    BNN_CUDA_TRY(cudaMemcpyAsync(h->theta + at, s->theta, bytes, cudaMemcpyHostToDevice, st));
+    BNN_CUDA_TRY(cudaMemcpyAsync(h->grad + at, s->grad, bytes, cudaMemcpyHostToDevice, st));
+    BNN_CUDA_TRY(cudaMemcpyAsync(h->inv_mass + at, s->inv_mass, bytes, cudaMemcpyHostToDevice,
+                                 st));
     BNN_CUDA_TRY(cudaStreamSynchronize(st)); /* s may change once this returns */
-    h->current = s->current;
-    h->step_size = s->step_size;
-    h->rng = s->rng;
+    h->current[c] = s->current;
+    h->step_size[c] = s->step_size;
+    h->rng[c] = s->rng;
     return BNN_OK;
+}
+
+extern "C" bnn_status bnn_cuda_hmc_get_chain(const bnn_cuda_hmc *h, size_t c, bnn_hmc *s)
+{
+    if (c >= h->K)
+        return BNN_ERROR(BNN_EINVAL, "chain %zu of a device sampler of %zu chains", c, h->K);
+    const size_t bytes = h->dim * sizeof(double), at = c * h->dim;
+    cudaStream_t st = h->b->stream;
+    BNN_CUDA_TRY(cudaMemcpyAsync(s->theta, h->theta + at, bytes, cudaMemcpyDeviceToHost, st));
+    BNN_CUDA_TRY(cudaMemcpyAsync(s->grad, h->grad + at, bytes, cudaMemcpyDeviceToHost, st));
+    BNN_CUDA_TRY(cudaStreamSynchronize(st));
+    s->current = h->current[c];
+    s->rng = h->rng[c];
+    return BNN_OK;
+}
+
+extern "C" bnn_status bnn_cuda_hmc_set(bnn_cuda_hmc *h, const bnn_hmc *s)
+{
+    return bnn_cuda_hmc_set_chain(h, 0, s);
 }
 
 extern "C" bnn_status bnn_cuda_hmc_get(const bnn_cuda_hmc *h, bnn_hmc *s)
 {
-    const size_t bytes = h->dim * sizeof(double);
-    cudaStream_t st = h->b->stream;
-    BNN_CUDA_TRY(cudaMemcpyAsync(s->theta, h->theta, bytes, cudaMemcpyDeviceToHost, st));
-    BNN_CUDA_TRY(cudaMemcpyAsync(s->grad, h->grad, bytes, cudaMemcpyDeviceToHost, st));
-    BNN_CUDA_TRY(cudaStreamSynchronize(st));
-    s->current = h->current;
-    s->rng = h->rng;
-    return BNN_OK;
+    return bnn_cuda_hmc_get_chain(h, 0, s);
 }
 
-/* L leapfrog steps from (theta, grad, momentum) into (theta_new, grad_new, momentum), all
- * enqueued at once; the kernels themselves stop moving once a step is not finite. */
-static bnn_status leapfrog(bnn_cuda_hmc *h, double eps, size_t L)
+/* Up to L_max leapfrog steps of every chain from (theta, grad, momentum) into (theta_new,
+ * grad_new, momentum), all enqueued at once; each chain stops after its own number of steps,
+ * or once a step is not finite. */
+static bnn_status leapfrog(bnn_cuda_hmc *h, unsigned L_max)
 {
     struct cuda_backend *b = h->b;
-    const size_t n = h->dim, bytes = n * sizeof(double);
+    const size_t P = h->dim, K = h->K, n = K * P, bytes = n * sizeof(double);
     const unsigned blocks = bnn_cuda_blocks(n);
     BNN_CUDA_TRY(cudaMemcpyAsync(h->theta_new, h->theta, bytes, cudaMemcpyDeviceToDevice,
                                  b->stream));
     BNN_CUDA_TRY(cudaMemcpyAsync(h->grad_new, h->grad, bytes, cudaMemcpyDeviceToDevice,
                                  b->stream));
     momentum_step_kernel<<<blocks, BNN_CUDA_THREADS, 0, b->stream>>>(h->momentum, h->grad_new,
-                                                                     0.5 * eps, n, h->scalars);
-    for (size_t l = 1; l <= L; l++) {
+                                                                     n, P, h->params,
+                                                                     h->scalars, 0);
+    double *quad = h->sums + SUM_QUAD * K;
+    for (unsigned l = 1; l <= L_max; l++) {
         position_step_kernel<<<blocks, BNN_CUDA_THREADS, 0, b->stream>>>(
-            h->theta_new, b->theta_f, h->terms, h->momentum, h->inv_mass, h->prior_var, eps, n,
-            h->scalars);
-        BNN_TRY(bnn_cuda_sum(b, h->terms, n, &h->scalars->quad));
+            h->theta_new, b->theta_f, h->terms, h->momentum, h->inv_mass, h->prior_var, n, P,
+            h->params, h->scalars, l);
+        BNN_TRY(bnn_cuda_sum_segments(b, h->terms, P, K, quad));
         BNN_TRY(bnn_cuda_loglik_grad_device(b, 1));
         posterior_grad_kernel<<<blocks, BNN_CUDA_THREADS, 0, b->stream>>>(
-            h->grad_new, b->grad_f, h->theta_new, h->prior_var, h->inv_temperature, n,
-            h->scalars);
-        finish_step_kernel<<<1, 1, 0, b->stream>>>(h->scalars, b->ll, h->log_prior_norm,
-                                                   h->inv_temperature, (unsigned)l);
-        const double scale = l < L ? eps : 0.5 * eps;
+            h->grad_new, b->grad_f, h->theta_new, h->prior_var, h->inv_temperature, n, P,
+            h->params, h->scalars, l);
+        finish_step_kernel<<<bnn_cuda_blocks(K), BNN_CUDA_THREADS, 0, b->stream>>>(
+            h->scalars, b->ll, quad, h->params, K, h->log_prior_norm, h->inv_temperature, l);
         momentum_step_kernel<<<blocks, BNN_CUDA_THREADS, 0, b->stream>>>(
-            h->momentum, h->grad_new, scale, n, h->scalars);
+            h->momentum, h->grad_new, n, P, h->params, h->scalars, l);
     }
     return launched();
 }
 
-/* Draws the momenta on the device from the host stream's next blocks and advances it. */
-static bnn_status draw_momentum(bnn_cuda_hmc *h)
+extern "C" bnn_status bnn_cuda_hmc_iterate_chains(bnn_cuda_hmc *h, const int *active,
+                                                  const int *metropolis, bnn_hmc_stats *st)
 {
     struct cuda_backend *b = h->b;
-    momentum_kernel<<<bnn_cuda_blocks(h->dim), BNN_CUDA_THREADS, 0, b->stream>>>(
-        h->momentum, h->terms, h->inv_mass, h->dim, h->rng.seed, h->rng.stream, h->rng.counter);
-    h->rng.counter += (h->dim + 1) / 2; /* bnn_rng_normals: one block per two normals */
-    BNN_TRY(bnn_cuda_sum(b, h->terms, h->dim, &h->scalars->kinetic0));
-    return launched();
+    const size_t K = h->K, P = h->dim, n = K * P;
+    /* each chain's ε, L and uniforms from its own stream, in bnn_hmc_iterate's order */
+    double *u_accept = (double *)malloc(K * sizeof *u_accept);
+    if (!u_accept) return BNN_ERROR(BNN_ENOMEM, "out of memory for the device sampler");
+    unsigned L_max = 0;
+    for (size_t c = 0; c < K; c++) {
+        struct chain_params *q = &h->params_h[c];
+        *q = chain_params{};
+        u_accept[c] = 0;
+        if (!active[c]) continue;
+        bnn_rng *rng = &h->rng[c];
+        q->seed = rng->seed;
+        q->stream = rng->stream;
+        q->counter0 = rng->counter;
+        rng->counter += (P + 1) / 2; /* bnn_rng_normals: one block per two normals */
+        double eps = h->step_size[c];
+        double u_jitter = bnn_rng_uniform(rng);
+        u_accept[c] = bnn_rng_uniform(rng);
+        if (h->opt.jitter > 0) eps *= 1 + h->opt.jitter * (2 * u_jitter - 1);
+        double l_real = ceil(h->opt.traj_len / eps);
+        size_t L = l_real > (double)h->opt.max_leapfrog ? h->opt.max_leapfrog : (size_t)l_real;
+        q->eps = eps;
+        q->steps = L == 0 ? 1 : (unsigned)L;
+        if (q->steps > L_max) L_max = q->steps;
+    }
+    cudaStream_t stream = b->stream;
+    bnn_status s = BNN_OK;
+    cudaError_t e = cudaMemcpyAsync(h->params, h->params_h, K * sizeof *h->params,
+                                    cudaMemcpyHostToDevice, stream);
+    if (e == cudaSuccess) e = cudaMemsetAsync(h->scalars, 0, K * sizeof *h->scalars, stream);
+    if (e != cudaSuccess)
+        s = BNN_ERROR(BNN_EIO, "CUDA: starting a trajectory failed: %s", cudaGetErrorString(e));
+    if (s == BNN_OK) {
+        momentum_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, stream>>>(
+            h->momentum, h->terms, h->inv_mass, n, P, h->params);
+        s = bnn_cuda_sum_segments(b, h->terms, P, K, h->sums + SUM_KINETIC0 * K);
+    }
+    if (s == BNN_OK) s = leapfrog(h, L_max);
+    if (s == BNN_OK) {
+        kinetic_terms_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, stream>>>(
+            h->momentum, h->inv_mass, h->terms, n);
+        s = bnn_cuda_sum_segments(b, h->terms, P, K, h->sums + SUM_KINETIC1 * K);
+    }
+    if (s == BNN_OK) {
+        e = cudaMemcpyAsync(h->scalars_h, h->scalars, K * sizeof *h->scalars,
+                            cudaMemcpyDeviceToHost, stream);
+        if (e == cudaSuccess)
+            e = cudaMemcpyAsync(h->sums_h, h->sums, N_SUMS * K * sizeof(double),
+                                cudaMemcpyDeviceToHost, stream);
+        if (e == cudaSuccess) e = cudaStreamSynchronize(stream);
+        if (e != cudaSuccess)
+            s = BNN_ERROR(BNN_EIO, "CUDA: a trajectory failed: %s", cudaGetErrorString(e));
+    }
+    if (s != BNN_OK) {
+        free(u_accept);
+        return s;
+    }
+    for (size_t c = 0; c < K; c++) {
+        h->accept_h[c] = 0;
+        if (!active[c]) continue;
+        const struct trajectory_scalars *sc = &h->scalars_h[c];
+        const double kinetic0 = h->sums_h[SUM_KINETIC0 * K + c];
+        const double kinetic1 = h->sums_h[SUM_KINETIC1 * K + c];
+        const double h0 = -h->current[c].logp + 0.5 * kinetic0;
+        bnn_logp end = {sc->stopped ? NAN : sc->logp, sc->log_lik, sc->log_prior};
+        double h1 = isfinite(end.logp) ? -end.logp + 0.5 * kinetic1 : INFINITY;
+        double error = h1 - h0;
+        int divergent = !isfinite(h1) || !(error <= h->opt.max_energy_error);
+        double accept_prob = divergent ? 0 : (error <= 0 ? 1 : exp(-error));
+        int accepted = !divergent && (!metropolis[c] || u_accept[c] < accept_prob);
+        if (accepted) {
+            h->accept_h[c] = 1;
+            h->current[c] = end;
+        }
+        bnn_hmc_stats *o = &st[c];
+        *o = bnn_hmc_stats{};
+        o->accept_prob = accept_prob;
+        o->accepted = accepted;
+        o->divergent = divergent;
+        o->energy = accepted ? h1 : h0;
+        o->energy_error = error;
+        o->step_size = h->params_h[c].eps;
+        o->n_leapfrog = (size_t)sc->steps;
+        o->logp = h->current[c]; /* tree_depth stays 0: static HMC */
+    }
+    free(u_accept);
+    BNN_CUDA_TRY(cudaMemcpyAsync(h->accept, h->accept_h, K * sizeof *h->accept,
+                                 cudaMemcpyHostToDevice, stream));
+    accept_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, stream>>>(
+        h->theta, h->grad, h->theta_new, h->grad_new, n, P, h->accept);
+    BNN_TRY(launched());
+    BNN_CUDA_TRY(cudaStreamSynchronize(stream)); /* accept_h is rewritten by the next call */
+    return BNN_OK;
 }
 
 extern "C" bnn_status bnn_cuda_hmc_iterate(bnn_cuda_hmc *h, int metropolis, bnn_hmc_stats *st)
 {
-    struct cuda_backend *b = h->b;
-    BNN_CUDA_TRY(cudaMemsetAsync(h->scalars, 0, sizeof *h->scalars, b->stream));
-    BNN_TRY(draw_momentum(h));
-    double eps = h->step_size;
-    double u_jitter = bnn_rng_uniform(&h->rng);
-    double u_accept = bnn_rng_uniform(&h->rng);
-    if (h->opt.jitter > 0) eps *= 1 + h->opt.jitter * (2 * u_jitter - 1);
-    double l_real = ceil(h->opt.traj_len / eps);
-    size_t L = l_real > (double)h->opt.max_leapfrog ? h->opt.max_leapfrog : (size_t)l_real;
-    if (L == 0) L = 1;
-
-    BNN_TRY(leapfrog(h, eps, L));
-    kinetic_terms_kernel<<<bnn_cuda_blocks(h->dim), BNN_CUDA_THREADS, 0, b->stream>>>(
-        h->momentum, h->inv_mass, h->terms, h->dim);
-    BNN_TRY(bnn_cuda_sum(b, h->terms, h->dim, &h->scalars->kinetic1));
-    BNN_CUDA_TRY(cudaMemcpyAsync(h->scalars_h, h->scalars, sizeof *h->scalars,
-                                 cudaMemcpyDeviceToHost, b->stream));
-    BNN_CUDA_TRY(cudaStreamSynchronize(b->stream));
-    const struct trajectory_scalars *s = h->scalars_h;
-
-    const double h0 = -h->current.logp + 0.5 * s->kinetic0;
-    bnn_logp end = {s->stopped ? NAN : s->logp, s->log_lik, s->log_prior};
-    double h1 = isfinite(end.logp) ? -end.logp + 0.5 * s->kinetic1 : INFINITY;
-    double error = h1 - h0;
-    int divergent = !isfinite(h1) || !(error <= h->opt.max_energy_error);
-    double accept_prob = divergent ? 0 : (error <= 0 ? 1 : exp(-error));
-    int accepted = !divergent && (!metropolis || u_accept < accept_prob);
-    if (accepted) {
-        double *t = h->theta;
-        h->theta = h->theta_new;
-        h->theta_new = t;
-        t = h->grad;
-        h->grad = h->grad_new;
-        h->grad_new = t;
-        h->current = end;
-    }
-    *st = bnn_hmc_stats{};
-    st->accept_prob = accept_prob;
-    st->accepted = accepted;
-    st->divergent = divergent;
-    st->energy = accepted ? h1 : h0;
-    st->energy_error = error;
-    st->step_size = eps;
-    st->n_leapfrog = (size_t)s->steps;
-    st->logp = h->current; /* tree_depth stays 0: static HMC */
-    return BNN_OK;
+    if (h->K != 1)
+        return BNN_ERROR(BNN_EINVAL, "bnn_cuda_hmc_iterate runs one chain; this sampler has %zu",
+                         h->K);
+    const int active = 1;
+    return bnn_cuda_hmc_iterate_chains(h, &active, &metropolis, st);
 }

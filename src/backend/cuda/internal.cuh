@@ -90,6 +90,9 @@ bnn_status bnn_cuda_sum_segments(struct cuda_backend *b, const double *v, size_t
 bnn_status bnn_cuda_head(struct cuda_backend *b, const float *f, const double *y, size_t rows,
                          float *g, double *ll_rows);
 
+/* The K-chain backend inside a batch. */
+struct cuda_backend *bnn_cuda_batch_backend(bnn_cuda_batch *batch);
+
 /* Blocks covering n elements. */
 static inline unsigned bnn_cuda_blocks(size_t n)
 {
