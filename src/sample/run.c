@@ -268,18 +268,34 @@ static bnn_status adapt(struct bnn_run *r, struct chain *ch, size_t it, const bn
     return BNN_OK;
 }
 
-static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain *ch)
+/* Phase of the chain's next iteration: 0 burn-in, 1 warm-up, 2 sampling. */
+static int chain_phase(const struct bnn_run *r, const struct chain *ch)
 {
     const bnn_run_config *c = &r->cfg;
-    const size_t it = ch->iter;
-    const int phase = it < c->burn_in ? 0 : it < c->burn_in + c->warmup ? 1 : 2;
-    if (it == c->burn_in && c->warmup > 0 && c->adapt_step_size) {
+    return ch->iter < c->burn_in ? 0 : ch->iter < c->burn_in + c->warmup ? 1 : 2;
+}
+
+/* Before the chain's next iteration: at the start of warm-up, Stan's step-size search. Returns
+ * in *metropolis whether the iteration makes the Metropolis test (not in burn-in). */
+static bnn_status chain_begin(struct bnn_run *r, struct chain *ch, int *metropolis)
+{
+    const bnn_run_config *c = &r->cfg;
+    if (ch->iter == c->burn_in && c->warmup > 0 && c->adapt_step_size) {
         BNN_TRY(bnn_hmc_find_step_size(ch->hmc));
         bnn_dual_avg_init(&ch->dual_avg, c->target_accept, ch->hmc->step_size);
     }
-    bnn_hmc_stats st;
-    if (ch->nuts) BNN_TRY(bnn_nuts_iterate(ch->nuts, &st));
-    else BNN_TRY(bnn_run_hmc_iterate(g, ch, phase == 0 ? 0 : c->metropolis, &st));
+    *metropolis = chain_phase(r, ch) == 0 ? 0 : c->metropolis;
+    return BNN_OK;
+}
+
+/* After the chain's iteration (statistics st): adaptation, symmetry move, Gibbs step, the
+ * records, the progress counters and the checkpoint. */
+static bnn_status chain_end(struct bnn_run *r, struct group *g, struct chain *ch,
+                            bnn_hmc_stats st)
+{
+    const bnn_run_config *c = &r->cfg;
+    const size_t it = ch->iter;
+    const int phase = chain_phase(r, ch);
     if (phase == 1) BNN_TRY(adapt(r, ch, it - c->burn_in, &st));
     if (c->symmetry_moves) /* a random relabelling of hidden units: same function, new θ */
         BNN_TRY(bnn_mlp_symmetry_move(r->model.mlp, ch->hmc->theta, ch->hmc->grad,
@@ -328,6 +344,37 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
     return BNN_OK;
 }
 
+static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain *ch)
+{
+    int metropolis;
+    BNN_TRY(chain_begin(r, ch, &metropolis));
+    bnn_hmc_stats st;
+    if (ch->nuts) BNN_TRY(bnn_nuts_iterate(ch->nuts, &st));
+    else BNN_TRY(bnn_run_hmc_iterate(g, ch, metropolis, &st));
+    return chain_end(r, g, ch, st);
+}
+
+/* One round of a group whose chains run in lockstep on the device (bnn_run_cuda_batched): every
+ * chain not yet finished makes one iteration, all in one batched device iteration. *busy = 0
+ * once every chain has finished. */
+static bnn_status group_round_batched(struct bnn_run *r, struct group *g, size_t total, int *busy)
+{
+    struct chain **chains = g->batch_chains;
+    const size_t K = g->n_batch;
+    *busy = 0;
+    for (size_t k = 0; k < K; k++) {
+        g->batch_active[k] = chains[k]->iter < total;
+        if (!g->batch_active[k]) continue;
+        BNN_TRY(chain_begin(r, chains[k], &g->batch_metropolis[k]));
+        *busy = 1;
+    }
+    if (!*busy) return BNN_OK;
+    BNN_TRY(bnn_run_cuda_iterate_batch(g));
+    for (size_t k = 0; k < K; k++)
+        if (g->batch_active[k]) BNN_TRY(chain_end(r, g, chains[k], g->batch_stats[k]));
+    return BNN_OK;
+}
+
 /* A group runs its share of this process's chains (owned[k], k ≡ group mod n_groups) one
  * iteration at a time, in turn. */
 static void *group_main(void *arg)
@@ -338,7 +385,9 @@ static void *group_main(void *arg)
     bnn_status s = BNN_OK;
     for (size_t k = g->index; s == BNN_OK && k < r->n_owned; k += r->n_groups)
         s = chain_init(r, &r->chains[r->owned[k]]);
-    for (int busy = 1; s == BNN_OK && busy;) { /* chains resumed from checkpoints may differ */
+    for (int busy = 1; s == BNN_OK && busy && g->n_batch;)
+        s = group_round_batched(r, g, total, &busy);
+    for (int busy = !g->n_batch; s == BNN_OK && busy;) { /* resumed chains may differ */
         busy = 0;
         for (size_t k = g->index; s == BNN_OK && k < r->n_owned; k += r->n_groups) {
             struct chain *ch = &r->chains[r->owned[k]];
@@ -364,6 +413,7 @@ static bnn_status setup_groups(struct bnn_run *r)
     for (size_t ci = r->rank_group; ci < c->chains; ci += r->n_rank_groups)
         r->owned[r->n_owned++] = ci;
     r->n_groups = r->n_owned < c->threads ? r->n_owned : c->threads;
+    if (bnn_run_cuda_batched(r) && r->n_owned > 0) r->n_groups = 1; /* one batch of all chains */
     const size_t per_group = c->threads / (r->n_groups ? r->n_groups : 1);
     r->groups = calloc(r->n_groups ? r->n_groups : 1, sizeof *r->groups);
     if (!r->groups) return BNN_ERROR(BNN_ENOMEM, "out of memory");
@@ -379,6 +429,17 @@ static bnn_status setup_groups(struct bnn_run *r)
         f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = f->hyper.fd = f->log.fd = -1;
     }
     for (size_t ci = 0; ci < c->chains; ci++) r->chains[ci].index = ci;
+    if (bnn_run_cuda_batched(r) && r->n_owned > 0) {
+        struct group *g = &r->groups[0];
+        g->batch_chains = calloc(r->n_owned, sizeof *g->batch_chains);
+        g->batch_active = calloc(r->n_owned, sizeof *g->batch_active);
+        g->batch_metropolis = calloc(r->n_owned, sizeof *g->batch_metropolis);
+        g->batch_stats = calloc(r->n_owned, sizeof *g->batch_stats);
+        if (!g->batch_chains || !g->batch_active || !g->batch_metropolis || !g->batch_stats)
+            return BNN_ERROR(BNN_ENOMEM, "out of memory");
+        g->n_batch = r->n_owned;
+        for (size_t k = 0; k < r->n_owned; k++) g->batch_chains[k] = &r->chains[r->owned[k]];
+    }
     for (size_t k = 0; k < r->n_owned; k++) {
         struct chain *ch = &r->chains[r->owned[k]];
         BNN_TRY(bnn_posterior_init(&ch->post, &r->model, &c->prior,
@@ -554,8 +615,14 @@ void bnn_run_free(bnn_run *r)
         chain_free(&r->chains[ci]);
     }
     for (size_t gi = 0; r->groups && gi < r->n_groups; gi++) {
-        bnn_cuda_hmc_free(r->groups[gi].cuda_hmc);
-        bnn_backend_free(&r->groups[gi].backend);
+        struct group *g = &r->groups[gi];
+        bnn_cuda_hmc_free(g->cuda_hmc);
+        bnn_cuda_batch_free(g->cuda_batch);
+        free(g->batch_chains);
+        free(g->batch_active);
+        free(g->batch_metropolis);
+        free(g->batch_stats);
+        bnn_backend_free(&g->backend);
     }
     free(r->groups);
     free(r->chains);

@@ -2,7 +2,10 @@
  * backend over training data copied once to the GPU. With cuda, each HMC iteration runs as a
  * whole trajectory on the device (bnn_cuda_hmc): the chain's state (θ, gradient, M⁻¹, ε, RNG
  * counter) goes up before and comes back after it, so warm-up adaptation, the step-size search
- * (through the backend vtable) and the recording stay the host's, unchanged. */
+ * (through the backend vtable) and the recording stay the host's, unchanged. MLP chains run all
+ * together, in lockstep, on one batch (every leapfrog step of all chains one batched gradient);
+ * the batch always holds every chain of the process, so the numbers do not depend on --threads
+ * or on which chains a resumed run still has to finish. */
 #include "sample/run_internal.h"
 
 bnn_status bnn_run_cuda_setup(struct bnn_run *r)
@@ -55,4 +58,30 @@ bnn_status bnn_run_hmc_iterate(struct group *g, struct chain *ch, int metropolis
     BNN_TRY(bnn_cuda_hmc_set(g->cuda_hmc, hmc));
     BNN_TRY(bnn_cuda_hmc_iterate(g->cuda_hmc, metropolis, st));
     return bnn_cuda_hmc_get(g->cuda_hmc, hmc);
+}
+
+int bnn_run_cuda_batched(const struct bnn_run *r)
+{
+    return r->cfg.device == BNN_DEVICE_CUDA && r->model.mlp != NULL;
+}
+
+bnn_status bnn_run_cuda_iterate_batch(struct group *g)
+{
+    struct bnn_run *r = g->run;
+    if (!g->cuda_hmc) { /* the prior is the same for every chain (no hyperparameters on CUDA) */
+        const bnn_posterior *post = &g->batch_chains[0]->post;
+        BNN_TRY(bnn_cuda_batch_alloc(&r->model, r->cuda_data, g->n_batch, r->cfg.tf32,
+                                     &g->cuda_batch));
+        BNN_TRY(bnn_cuda_hmc_batch_alloc(g->cuda_batch, post->prior_var, post->log_prior_norm,
+                                         post->prior.temperature, &r->cfg.hmc, &g->cuda_hmc));
+    }
+    for (size_t k = 0; k < g->n_batch; k++)
+        if (g->batch_active[k])
+            BNN_TRY(bnn_cuda_hmc_set_chain(g->cuda_hmc, k, g->batch_chains[k]->hmc));
+    BNN_TRY(bnn_cuda_hmc_iterate_chains(g->cuda_hmc, g->batch_active, g->batch_metropolis,
+                                        g->batch_stats));
+    for (size_t k = 0; k < g->n_batch; k++)
+        if (g->batch_active[k])
+            BNN_TRY(bnn_cuda_hmc_get_chain(g->cuda_hmc, k, g->batch_chains[k]->hmc));
+    return BNN_OK;
 }

@@ -42,7 +42,15 @@ struct group {
     struct bnn_run *run;
     size_t index;
     bnn_backend backend;      /* shared by the group's chains */
-    bnn_cuda_hmc *cuda_hmc;   /* --device cuda: the device sampler its chains take turns on */
+    bnn_cuda_hmc *cuda_hmc;   /* --device cuda: the device sampler its chains take turns on,
+                                 or (n_batch > 0) the one that runs them in lockstep */
+    /* --device cuda with an MLP (bnn_run_cuda_batched): all the process's chains in one group,
+     * one batched device iteration per round (n_batch = 0: the chains take turns) */
+    size_t n_batch;
+    struct chain **batch_chains; /* (n_batch) */
+    int *batch_active, *batch_metropolis; /* (n_batch) this round's */
+    bnn_hmc_stats *batch_stats;  /* (n_batch) */
+    bnn_cuda_batch *cuda_batch;
     pthread_t thread;
     int started;
     bnn_status status;
@@ -103,6 +111,14 @@ bnn_status bnn_run_cuda_setup(struct bnn_run *r);
 
 /* A chain group's backend: the CPU's over r->cpu_data, or the GPU's over r->cuda_data. */
 bnn_status bnn_run_backend_alloc(struct bnn_run *r, size_t n_threads, bnn_backend *out);
+
+/* 1 if the run's chains run batched in lockstep on the device (--device cuda with an MLP). */
+int bnn_run_cuda_batched(const struct bnn_run *r);
+
+/* One device iteration of the chains of g with g->batch_active set (their Metropolis tests as
+ * g->batch_metropolis says), their states uploaded before and downloaded after; statistics to
+ * g->batch_stats. */
+bnn_status bnn_run_cuda_iterate_batch(struct group *g);
 
 /* One HMC iteration of a chain of group g: bnn_hmc_iterate on the CPU; with --device cuda the
  * whole trajectory on the device (the chain's state uploaded before and downloaded after). */
