@@ -9,43 +9,54 @@
 #include "model/posterior.h"
 #include "sample/hmc.h"
 
-/* Median time per leapfrog step of device iterations (tiny ε: every step is accepted). */
-static bnn_status time_device_leapfrog(bnn_posterior *post, const double *theta,
-                                       const bnn_bench_options *o, bnn_bench_result *r)
+/* Median time per leapfrog step of device iterations (tiny ε: every step is accepted): of one
+ * chain on the vtable backend, or of the K chains of batch in lockstep. */
+static bnn_status time_device_leapfrog(bnn_posterior *post, bnn_cuda_batch *batch, size_t K,
+                                       const double *theta, const bnn_bench_options *o,
+                                       bnn_bench_result *r)
 {
     const double eps = 1e-5;
-    const size_t L = o->n_leapfrog;
+    const size_t L = o->n_leapfrog, P = post->model->n_params;
     bnn_hmc_options ho = {.step_size = eps, .traj_len = ((double)L - 0.5) * eps,
                           .max_leapfrog = L, .jitter = 0, .max_energy_error = 1000};
     size_t iters = (o->reps + L - 1) / L;
     if (iters < 2) iters = 2;
-    bnn_hmc *hmc = NULL;
+    bnn_hmc **hmc = calloc(K, sizeof *hmc);
     bnn_cuda_hmc *dev = NULL;
     double *ms = malloc(iters * sizeof *ms);
-    bnn_rng rng;
-    bnn_rng_init(&rng, o->seed, 1);
-    bnn_status s = ms ? bnn_hmc_alloc(bnn_posterior_target(post), &ho, &hmc)
-                      : BNN_ERROR(BNN_ENOMEM, "out of memory");
-    if (s == BNN_OK) s = bnn_hmc_set(hmc, theta, rng);
+    int *on = malloc(K * sizeof *on);
+    bnn_hmc_stats *st = malloc(K * sizeof *st);
+    bnn_status s = hmc && ms && on && st ? BNN_OK : BNN_ERROR(BNN_ENOMEM, "out of memory");
+    for (size_t k = 0; k < K && s == BNN_OK; k++) {
+        bnn_rng rng;
+        bnn_rng_init(&rng, o->seed, 1 + (uint32_t)k);
+        on[k] = 1;
+        s = bnn_hmc_alloc(bnn_posterior_target(post), &ho, &hmc[k]);
+        if (s == BNN_OK) s = bnn_hmc_set(hmc[k], theta + k * P, rng);
+    }
     if (s == BNN_OK)
-        s = bnn_cuda_hmc_alloc(post->backend, post->prior_var, post->log_prior_norm,
-                               post->prior.temperature, &ho, &dev);
-    if (s == BNN_OK) s = bnn_cuda_hmc_set(dev, hmc);
+        s = K == 1 ? bnn_cuda_hmc_alloc(post->backend, post->prior_var, post->log_prior_norm,
+                                        post->prior.temperature, &ho, &dev)
+                   : bnn_cuda_hmc_batch_alloc(batch, post->prior_var, post->log_prior_norm,
+                                              post->prior.temperature, &ho, &dev);
+    for (size_t k = 0; k < K && s == BNN_OK; k++) s = bnn_cuda_hmc_set_chain(dev, k, hmc[k]);
     for (size_t i = 0; i < iters && s == BNN_OK; i++) {
-        bnn_hmc_stats st;
         double t0 = bnn_bench_now_ms();
-        s = bnn_cuda_hmc_iterate(dev, 1, &st);
-        ms[i] = (bnn_bench_now_ms() - t0) / (double)(st.n_leapfrog ? st.n_leapfrog : 1);
+        s = bnn_cuda_hmc_iterate_chains(dev, on, on, st);
+        ms[i] = (bnn_bench_now_ms() - t0) / (double)(st[0].n_leapfrog ? st[0].n_leapfrog : 1);
     }
     if (s == BNN_OK) r->ms_per_leapfrog = bnn_bench_median(ms, iters);
     free(ms);
+    free(on);
+    free(st);
     bnn_cuda_hmc_free(dev);
-    bnn_hmc_free(hmc);
+    for (size_t k = 0; hmc && k < K; k++) bnn_hmc_free(hmc[k]);
+    free(hmc);
     return s;
 }
 
 /* Gradients of the K chains as one batch (each chain its own prior draw), then the leapfrog
- * of one chain (K = 1 only: the device trajectory is per chain). */
+ * step of the K chains in lockstep. */
 static bnn_status bench_device(const bnn_bench_options *o, const bnn_net *net,
                                const bnn_cuda_data *data, bnn_bench_result *r)
 {
@@ -65,7 +76,6 @@ static bnn_status bench_device(const bnn_bench_options *o, const bnn_net *net,
         s = bnn_cuda_batch_alloc(net, data, K, o->tf32, &batch);
     }
     if (s == BNN_OK) s = bnn_cuda_batch_time(batch, theta, o->reps, ms);
-    bnn_cuda_batch_free(batch);
     if (s == BNN_OK) {
         r->ms_per_grad_min = ms[0];
         for (size_t i = 1; i < o->reps; i++)
@@ -74,7 +84,8 @@ static bnn_status bench_device(const bnn_bench_options *o, const bnn_net *net,
         r->flops_per_grad = bnn_bench_mlp_flops(net->mlp, o->n_rows) * (double)K;
         r->gflops = r->flops_per_grad / (r->ms_per_grad * 1e6);
     }
-    if (s == BNN_OK && o->n_leapfrog && K == 1) s = time_device_leapfrog(&post, theta, o, r);
+    if (s == BNN_OK && o->n_leapfrog) s = time_device_leapfrog(&post, batch, K, theta, o, r);
+    bnn_cuda_batch_free(batch);
     free(theta);
     free(ms);
     if (post.prior_var) bnn_posterior_free(&post);
