@@ -14,7 +14,8 @@ and dot); default: JAX's default on the GPU (TF32 tensor cores on Ampere and lat
 --micro M: the full-batch gradient as a lax.scan over micro-batches of M rows, summing their
 gradients (for when all N rows' activations do not fit; the last, shorter micro-batch, if any, is
 done after the scan). Without it, all rows go through the net at once. JAX lets XLA take 75 % of
-the GPU memory by default; set XLA_PYTHON_CLIENT_MEM_FRACTION=0.95 for more.
+the GPU memory by default; set XLA_PYTHON_CLIENT_MEM_FRACTION=0.95 for more (with it, ResNet-20-FRN
+on all N = 50 000 CIFAR-sized rows, gradient and trajectory, ran without --micro on an H200).
 
 The network is built by the same rules as cnn.c (layer spec grammar, parameter names conv<i>.w
 (K,K,C,O) / conv<i>.b, frn<i>.gamma/.beta/.tau, dense<i>.w (I,O) / dense<i>.b, TensorFlow "SAME"
@@ -311,7 +312,7 @@ def make_functions(graph, ops, prior_var, micro, n):
         head = slice(0, n_full * micro)
         xs = (x if n % micro == 0 else x[head]).reshape((n_full, micro) + x.shape[1:])
         ys = (y if n % micro == 0 else y[head]).reshape((n_full, micro))
-        init = (jnp.zeros((), jnp.float32), tree_map(jnp.zeros_like, params))
+        init = (jnp.zeros((), x.dtype), tree_map(jnp.zeros_like, params))
         (v, g), _ = jax.lax.scan(body, init, (xs, ys))
         if n % micro:
             vi, gi = vg_lik(params, x[n_full * micro:], y[n_full * micro:])
