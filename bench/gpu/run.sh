@@ -22,10 +22,10 @@ log=$out/gpu-check.log
 jsonl=$out/bench.jsonl
 : >"$log"
 : >"$jsonl"
-say() { echo "$*" | tee -a "$log"; }
 start=$(date +%s)
+say() { echo "[$(( $(date +%s) - start ))s] $*" | tee -a "$log"; }
 reps=${QUICK:+5}
-reps=${reps:-20}
+reps=${REPS:-${reps:-20}}
 export BNNMC_DATA_DIR=$root/data BNNMC_SOURCE_DIR=$root
 
 # ---- 1. the build ----
@@ -138,17 +138,19 @@ bench_pair() { # TAG WIDTHS N CHAINS MATH: one bnnmc and one JAX measurement
     fi
 }
 for math in float32 tf32; do
-    bench_pair "MLP 784-100-10, N=60000" 784,100,10 60000 1 $math
-    bench_pair "MLP 784-1000-1000-10, N=60000" 784,1000,1000,10 60000 1 $math
     bench_pair "8 chains of 784-100-10" 784,100,10 60000 8 $math
     bench_pair "32 chains of 784-100-10" 784,100,10 60000 32 $math
 done
 bench_pair "128 chains of 64-100-10 (digits size), N=1437" 64,100,10 1437 128 float32
+for math in float32 tf32; do
+    bench_pair "MLP 784-100-10, N=60000" 784,100,10 60000 1 $math
+    bench_pair "MLP 784-1000-1000-10, N=60000" 784,1000,1000,10 60000 1 $math
+done
 
-bench_cnn() { # TAG ARCH IMAGE N MATH REPS LEAPFROG: one bnnmc and one JAX measurement of a CNN
-    local tag=$1 arch=$2 image=$3 n=$4 math=$5 r=$6 lf=$7
-    local flags=(--device cuda --arch "$arch" --image "$image" --classes 10 --n "$n" --reps "$r"
-                 --leapfrog "$lf" --json)
+bench_cnn() { # TAG ARCH ACT IMAGE N MATH REPS LEAPFROG: one bnnmc and one JAX measurement
+    local tag=$1 arch=$2 act=$3 image=$4 n=$5 math=$6 r=$7 lf=$8
+    local flags=(--device cuda --arch "$arch" --act "$act" --image "$image" --classes 10
+                 --n "$n" --reps "$r" --leapfrog "$lf" --json)
     [ "$math" = tf32 ] && flags+=(--tf32)
     say "== $tag: bnnmc ${flags[*]}"
     local line
@@ -161,8 +163,8 @@ bench_cnn() { # TAG ARCH IMAGE N MATH REPS LEAPFROG: one bnnmc and one JAX measu
     [ $jax_ok -eq 1 ] || return 0
     local precision=highest
     [ "$math" = tf32 ] && precision=default
-    local jflags=(--arch "$arch" --image "$image" --classes 10 --n "$n" --precision $precision
-                  --reps "$r" --leapfrog "$lf")
+    local jflags=(--arch "$arch" --act "$act" --image "$image" --classes 10 --n "$n"
+                  --precision $precision --reps "$r" --leapfrog "$lf")
     say "== $tag: jax ${jflags[*]}"
     if line=$(timeout 300 python3 bench/gpu/jax_cnn_bench.py "${jflags[@]}" 2>>"$log") ||
        { say "   full batch failed: micro-batches of 10000"
@@ -174,12 +176,13 @@ bench_cnn() { # TAG ARCH IMAGE N MATH REPS LEAPFROG: one bnnmc and one JAX measu
         say "   jax_cnn_bench.py FAILED"
     fi
 }
+export XLA_PYTHON_CLIENT_MEM_FRACTION=0.95 # ResNet-20-FRN full batch: XLA gets 75 % otherwise
 if [ -z "${NO_CNN:-}" ]; then
     lenet_reps=10
     [ -n "${QUICK:-}" ] && lenet_reps=3
     for math in float32 tf32; do
-        bench_cnn "LeNet-5, N=60000 (28x28x1)" lenet5 28x28x1 60000 $math $lenet_reps 5
-        bench_cnn "ResNet-20-FRN, N=50000 (32x32x3)" resnet20-frn 32x32x3 50000 $math 3 2
+        bench_cnn "LeNet-5, N=60000 (28x28x1)" lenet5 tanh 28x28x1 60000 $math $lenet_reps 5
+        bench_cnn "ResNet-20-FRN, N=50000 (32x32x3)" resnet20-frn swish 32x32x3 50000 $math 3 2
     done
 fi
 
@@ -202,9 +205,11 @@ profile() { # NAME BENCH-FLAGS...: $out/profile-NAME.csv
 }
 if [ -n "$ncu_bin" ] && [ -z "${NO_PROFILE:-}" ]; then
     profile mlp1000-float32 --arch mlp:1000,1000 --in 784 --n 60000
-    profile mlp1000-tf32 --arch mlp:1000,1000 --in 784 --n 60000 --tf32
-    profile mlp100-32chains-float32 --arch mlp:100 --in 784 --n 60000 --chains 32
-    profile digits-128chains-float32 --arch mlp:100 --in 64 --n 1437 --chains 128
+    if [ -z "${PROFILE_ONE:-}" ]; then
+        profile mlp1000-tf32 --arch mlp:1000,1000 --in 784 --n 60000 --tf32
+        profile mlp100-32chains-float32 --arch mlp:100 --in 784 --n 60000 --chains 32
+        profile digits-128chains-float32 --arch mlp:100 --in 64 --n 1437 --chains 128
+    fi
 else
     say "== no ncu (or NO_PROFILE set): no profile"
 fi
@@ -234,9 +239,10 @@ lines = [
     "## Timings (median ms; ratio = bnnmc / JAX, target <= 0.8)", "",
     "Gradient: the full-batch gradient of every chain (bnnmc: log-likelihood gradient with θ "
     "on the device, K chains batched into strided-batched GEMMs; JAX: jax.jit(jax.grad) of the "
-    "log posterior, jax.vmap for K chains). Leapfrog (one chain): ms per step of a whole HMC "
-    "iteration of 20 steps (bnnmc: bnn_cuda_hmc_iterate; JAX: jit of a lax.scan trajectory, "
-    "divided by its 21 gradients).",
+    "log posterior, jax.vmap for K chains). Leapfrog: ms per step of a whole HMC iteration of "
+    "20 steps of all K chains (bnnmc: bnn_cuda_hmc_iterate_chains, the K chains in lockstep, "
+    "as `sample --device cuda` runs them; JAX: jit of a lax.scan trajectory, divided by its "
+    "21 gradients).",
     "", "| workload | math | bnnmc grad | JAX grad | ratio | bnnmc leapfrog | JAX leapfrog "
     "| leapfrog / grad (bnnmc) | bnnmc % of fp32 peak |", "|---|---|---|---|---|---|---|---|---|"]
 tags = []
