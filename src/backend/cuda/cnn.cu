@@ -4,12 +4,13 @@
  *
  * Kernels: convolutions as im2col of a micro-batch + one cuBLAS SGEMM (through b->blas, so
  * --tf32 applies), their input gradient as dcol = dout · wᵀ then col2im written as a gather
- * (each input element sums its own contributions); FRN one block per (image, 32 channels) with
- * fixed-tree sums over the positions; pooling, GAP, residual additions and activations one
- * output element per thread; dense layers by cuBLAS; the likelihood head bnn_cuda_head.
+ * (each input element sums its own contributions), their bias gradient a two-level column sum;
+ * FRN one block per (image, 32 channels) with fixed-tree sums over the positions; pooling, GAP,
+ * residual additions and activations one output element per thread; dense layers by cuBLAS;
+ * the likelihood head bnn_cuda_head.
  *
  * Determinism: no atomics anywhere. Parameter gradients are accumulated over the micro-batches
- * in order (cuBLAS beta = 1, atomics off; FRN's per-image sums added over the images in order),
+ * in order (cuBLAS beta = 1, atomics off; bias and FRN sums in double, then added in order),
  * the log-likelihood is the fixed-order bnn_cuda_sum of the per-row values, and the rows per
  * micro-batch depend on the net only (not on free memory), so the same θ gives the same bits on
  * every call and in every run.
@@ -35,10 +36,12 @@ extern "C" {
 #define CNN_BUDGET_BYTES ((size_t)2 << 30)
 #define CNN_ALIGN 32 /* floats: each view of the workspace starts on 128 bytes */
 
-/* FRN kernels: a block is FRN_CH channels (threadIdx.x) × FRN_LANES position lanes
- * (threadIdx.y); each lane sums its positions in order, then a fixed tree over the lanes. */
-#define FRN_CH 32
-#define FRN_LANES 8
+/* Reductions over positions (FRN) or rows (bias gradients): a block is TILE_CH channels
+ * (threadIdx.x, consecutive in memory) × TILE_LANES lanes (threadIdx.y); each lane sums its
+ * positions or rows in order, then a fixed tree over the lanes. */
+#define TILE_CH 32
+#define TILE_LANES 8
+#define BIAS_CHUNK 1024 /* rows per block of the bias gradients' first-level sums */
 
 struct bnn_cuda_cnn {
     const bnn_cnn *c;
@@ -49,7 +52,7 @@ struct bnn_cuda_cnn {
     float *g[BNN_CNN_MAX_NODES + 1];    /* (M, act_len[i]) their gradients; g[0] = NULL */
     size_t g_zero_len;                  /* numbers from g[1] up to g[last]: zeroed per batch */
     float *col;                         /* (M · max_col) im2col of a micro-batch, or its gradient */
-    float *ones;                        /* (M · max positions) ones, for the bias gradients */
+    double *bias_part;                  /* (chunks, max outputs) first-level bias gradient sums */
     double *frn_part;                   /* (3, M, max FRN channels) per-image FRN sums */
     size_t max_frn_c;
 };
@@ -115,11 +118,6 @@ __global__ void cnn_accumulate_kernel(float *d, const float *s, size_t n)
     if (i < n) d[i] += s[i];
 }
 
-__global__ void cnn_fill_kernel(float *dst, float value, size_t n)
-{
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i < n) dst[i] = value;
-}
 
 /* One output element of (n, oh, ow, c) per thread. */
 __global__ void cnn_maxpool_forward_kernel(float *out, const float *in, bnn_pool_shape p, size_t n)
@@ -176,23 +174,49 @@ __global__ void cnn_gap_backward_kernel(float *din, const float *dout, size_t hw
 }
 
 /* s[ty][tx] summed over ty by a fixed tree into s[0][tx]; all threads of the block call it. */
-__device__ void cnn_lane_tree(double (*s)[FRN_CH])
+__device__ void cnn_lane_tree(double (*s)[TILE_CH])
 {
     __syncthreads();
-    for (unsigned w = FRN_LANES / 2; w > 0; w /= 2) {
+    for (unsigned w = TILE_LANES / 2; w > 0; w /= 2) {
         if (threadIdx.y < w) s[threadIdx.y][threadIdx.x] += s[threadIdx.y + w][threadIdx.x];
         __syncthreads();
     }
 }
 
-/* Block (image blockIdx.x, channels blockIdx.y·FRN_CH + threadIdx.x) of x (n, hw, c): the
+/* First level of the bias gradient db (o) += Σ over rows of dout (rows, o): block (chunk
+ * blockIdx.x, outputs blockIdx.y·TILE_CH + threadIdx.x) sums its BIAS_CHUNK rows into
+ * part (chunks, o), in double. Grid (chunks, ⌈o / TILE_CH⌉), block (TILE_CH, TILE_LANES). */
+__global__ void cnn_bias_partial_kernel(double *part, const float *dout, size_t rows, size_t o)
+{
+    __shared__ double s[TILE_LANES][TILE_CH];
+    const size_t j = (size_t)blockIdx.y * TILE_CH + threadIdx.x, r0 = (size_t)blockIdx.x * BIAS_CHUNK;
+    const size_t r1 = rows - r0 < BIAS_CHUNK ? rows : r0 + BIAS_CHUNK;
+    double acc = 0;
+    if (j < o)
+        for (size_t r = r0 + threadIdx.y; r < r1; r += TILE_LANES) acc += dout[r * o + j];
+    s[threadIdx.y][threadIdx.x] = acc;
+    cnn_lane_tree(s);
+    if (threadIdx.y == 0 && j < o) part[blockIdx.x * o + j] = s[0][threadIdx.x];
+}
+
+/* Second level: db[j] += the chunks' sums in order; one output per thread. */
+__global__ void cnn_bias_total_kernel(float *db, const double *part, size_t chunks, size_t o)
+{
+    size_t j = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (j >= o) return;
+    double acc = 0;
+    for (size_t k = 0; k < chunks; k++) acc += part[k * o + j];
+    db[j] += (float)acc;
+}
+
+/* Block (image blockIdx.x, channels blockIdx.y·TILE_CH + threadIdx.x) of x (n, hw, c): the
  * sum over positions of x² into r[threadIdx.x] = 1/√(ν² + ε). All threads call it. */
 __device__ void cnn_frn_block_scale(const float *x, size_t hw, size_t c, size_t ch, bool on,
-                                    double (*s)[FRN_CH], float *r)
+                                    double (*s)[TILE_CH], float *r)
 {
     double acc = 0;
     if (on)
-        for (size_t q = threadIdx.y; q < hw; q += FRN_LANES) {
+        for (size_t q = threadIdx.y; q < hw; q += TILE_LANES) {
             const float v = x[q * c + ch];
             acc += (double)v * v;
         }
@@ -202,18 +226,18 @@ __device__ void cnn_frn_block_scale(const float *x, size_t hw, size_t c, size_t 
     __syncthreads();
 }
 
-/* FRN with TLU forward, in, out (n, hw, c); grid (n, ⌈c / FRN_CH⌉), block (FRN_CH, FRN_LANES). */
+/* FRN with TLU forward, in, out (n, hw, c); grid (n, ⌈c / TILE_CH⌉), block (TILE_CH, TILE_LANES). */
 __global__ void cnn_frn_forward_kernel(float *out, const float *in, const float *gamma,
                                        const float *beta, const float *tau, size_t hw, size_t c)
 {
-    __shared__ double s[FRN_LANES][FRN_CH];
-    __shared__ float r[FRN_CH];
-    const size_t ch = (size_t)blockIdx.y * FRN_CH + threadIdx.x, at = (size_t)blockIdx.x * hw * c;
+    __shared__ double s[TILE_LANES][TILE_CH];
+    __shared__ float r[TILE_CH];
+    const size_t ch = (size_t)blockIdx.y * TILE_CH + threadIdx.x, at = (size_t)blockIdx.x * hw * c;
     const bool on = ch < c;
     cnn_frn_block_scale(in + at, hw, c, ch, on, s, r);
     if (!on) return;
     const float rr = r[threadIdx.x], ga = gamma[ch], be = beta[ch], ta = tau[ch];
-    for (size_t q = threadIdx.y; q < hw; q += FRN_LANES)
+    for (size_t q = threadIdx.y; q < hw; q += TILE_LANES)
         out[at + q * c + ch] = bnn_dm_frn_forward(in[at + q * c + ch], rr, ga, be, ta);
 }
 
@@ -224,9 +248,9 @@ __global__ void cnn_frn_backward_kernel(float *din, double *part, const float *d
                                         const float *in, const float *gamma, const float *beta,
                                         const float *tau, size_t n, size_t hw, size_t c)
 {
-    __shared__ double s[3][FRN_LANES][FRN_CH];
-    __shared__ float r[FRN_CH], sx[FRN_CH];
-    const size_t img = blockIdx.x, ch = (size_t)blockIdx.y * FRN_CH + threadIdx.x;
+    __shared__ double s[3][TILE_LANES][TILE_CH];
+    __shared__ float r[TILE_CH], sx[TILE_CH];
+    const size_t img = blockIdx.x, ch = (size_t)blockIdx.y * TILE_CH + threadIdx.x;
     const size_t at = img * hw * c;
     const bool on = ch < c;
     cnn_frn_block_scale(in + at, hw, c, ch, on, s[0], r);
@@ -234,7 +258,7 @@ __global__ void cnn_frn_backward_kernel(float *din, double *part, const float *d
     const float ga = on ? gamma[ch] : 0.0f, be = on ? beta[ch] : 0.0f, ta = on ? tau[ch] : 0.0f;
     double sg = 0, sb = 0, st = 0;
     if (on)
-        for (size_t q = threadIdx.y; q < hw; q += FRN_LANES) {
+        for (size_t q = threadIdx.y; q < hw; q += TILE_LANES) {
             const float xhat = in[at + q * c + ch] * rr, g = dout[at + q * c + ch];
             const float dy = bnn_dm_frn_dy(g, ga * xhat + be, ta);
             st += g - dy;
@@ -256,7 +280,7 @@ __global__ void cnn_frn_backward_kernel(float *din, double *part, const float *d
     __syncthreads();
     if (!on || !din) return;
     const float ss = sx[threadIdx.x];
-    for (size_t q = threadIdx.y; q < hw; q += FRN_LANES) {
+    for (size_t q = threadIdx.y; q < hw; q += TILE_LANES) {
         const float xhat = in[at + q * c + ch] * rr, g = dout[at + q * c + ch];
         const float dy = bnn_dm_frn_dy(g, ga * xhat + be, ta);
         din[at + q * c + ch] += rr * (dy * ga - xhat * ss);
@@ -285,6 +309,20 @@ __global__ void cnn_frn_params_kernel(float *dgamma, float *dbeta, float *dtau, 
 
 static const float k_one = 1.0f, k_zero = 0.0f;
 
+static size_t bias_chunks(size_t rows) { return (rows + BIAS_CHUNK - 1) / BIAS_CHUNK; }
+
+/* db (o) += Σ over rows of dout (rows, o), in a fixed order (two levels, no atomics). */
+static bnn_status bias_backward(struct cuda_backend *b, float *db, const float *dout, size_t rows,
+                                size_t o)
+{
+    const dim3 grid((unsigned)bias_chunks(rows), (unsigned)((o + TILE_CH - 1) / TILE_CH));
+    cnn_bias_partial_kernel<<<grid, dim3(TILE_CH, TILE_LANES), 0, b->stream>>>(b->cnn->bias_part,
+                                                                               dout, rows, o);
+    cnn_bias_total_kernel<<<CNN_GRID(o)>>>(db, b->cnn->bias_part, bias_chunks(rows), o);
+    CNN_LAUNCHED("bias gradient");
+    return BNN_OK;
+}
+
 /* out (m·oh·ow, o) = im2col(in) · w + b. */
 static bnn_status conv_forward(struct cuda_backend *b, const bnn_cnn_node *nd, float *out,
                                const float *in, size_t m)
@@ -310,9 +348,7 @@ static bnn_status conv_backward(struct cuda_backend *b, const bnn_cnn_node *nd, 
     const size_t rows = m * s->oh * s->ow, kkc = s->k * s->k * s->c;
     const float *w = b->theta_f + nd->p[0];
     float *dw = b->grad_f + nd->p[0], *db = b->grad_f + nd->p[1], *col = b->cnn->col;
-    /* db (o) += doutᵀ (o, rows) · 1 (rows) */
-    BNN_CUBLAS_TRY(cublasSgemv(b->blas, CUBLAS_OP_N, (int)s->o, (int)rows, &k_one, dout,
-                               (int)s->o, b->cnn->ones, 1, &k_one, db, 1));
+    BNN_TRY(bias_backward(b, db, dout, rows, s->o));
     cnn_im2col_kernel<<<CNN_GRID(rows * kkc)>>>(col, in, *s, rows * kkc);
     CNN_LAUNCHED("convolution backward (im2col)");
     /* dwᵀ (o, kkc) += doutᵀ (o, rows) · col (rows, kkc) */
@@ -347,11 +383,10 @@ static bnn_status dense_backward(struct cuda_backend *b, const bnn_cnn_node *nd,
 {
     const int i = (int)nd->n_in, o = (int)nd->n_out, r = (int)m;
     const float *w = b->theta_f + nd->p[0];
-    /* dwᵀ (o, i) += doutᵀ (o, m) · in (m, i); db (o) += doutᵀ · 1 */
+    /* dwᵀ (o, i) += doutᵀ (o, m) · in (m, i) */
     BNN_CUBLAS_TRY(cublasSgemm(b->blas, CUBLAS_OP_N, CUBLAS_OP_T, o, i, r, &k_one, dout, o, in, i,
                                &k_one, b->grad_f + nd->p[0], o));
-    BNN_CUBLAS_TRY(cublasSgemv(b->blas, CUBLAS_OP_N, o, r, &k_one, dout, o, b->cnn->ones, 1,
-                               &k_one, b->grad_f + nd->p[1], 1));
+    BNN_TRY(bias_backward(b, b->grad_f + nd->p[1], dout, m, nd->n_out));
     /* dinᵀ (i, m) += w (i, o) · doutᵀ (o, m) */
     if (din)
         BNN_CUBLAS_TRY(cublasSgemm(b->blas, CUBLAS_OP_T, CUBLAS_OP_N, i, r, o, &k_one, w, o, dout,
@@ -363,7 +398,7 @@ static bnn_status frn_forward(struct cuda_backend *b, const bnn_cnn_node *nd, fl
                               const float *in, size_t m)
 {
     const float *th = b->theta_f;
-    const dim3 grid((unsigned)m, (unsigned)((nd->c + FRN_CH - 1) / FRN_CH)), block(FRN_CH, FRN_LANES);
+    const dim3 grid((unsigned)m, (unsigned)((nd->c + TILE_CH - 1) / TILE_CH)), block(TILE_CH, TILE_LANES);
     cnn_frn_forward_kernel<<<grid, block, 0, b->stream>>>(out, in, th + nd->p[0], th + nd->p[1],
                                                           th + nd->p[2], nd->hw, nd->c);
     CNN_LAUNCHED("FRN");
@@ -376,7 +411,7 @@ static bnn_status frn_backward(struct cuda_backend *b, const bnn_cnn_node *nd, f
     const float *th = b->theta_f;
     float *gr = b->grad_f;
     double *part = b->cnn->frn_part;
-    const dim3 grid((unsigned)m, (unsigned)((nd->c + FRN_CH - 1) / FRN_CH)), block(FRN_CH, FRN_LANES);
+    const dim3 grid((unsigned)m, (unsigned)((nd->c + TILE_CH - 1) / TILE_CH)), block(TILE_CH, TILE_LANES);
     cnn_frn_backward_kernel<<<grid, block, 0, b->stream>>>(din, part, dout, in, th + nd->p[0],
                                                            th + nd->p[1], th + nd->p[2], m,
                                                            nd->hw, nd->c);
@@ -504,10 +539,10 @@ bnn_status bnn_cuda_cnn_predict(struct cuda_backend *b, double *out)
 static size_t round_up(size_t n) { return (n + CNN_ALIGN - 1) / CNN_ALIGN * CNN_ALIGN; }
 
 /* Numbers (floats) of the workspace per row: activations and their gradients, the im2col
- * buffer, the ones, FRN's sums (doubles). */
-static size_t per_row_floats(const bnn_cnn *c, size_t max_positions, size_t max_frn_c)
+ * buffer, FRN's sums (doubles). */
+static size_t per_row_floats(const bnn_cnn *c, size_t max_frn_c)
 {
-    size_t n = c->max_col + max_positions + 3 * 2 * max_frn_c;
+    size_t n = c->max_col + 3 * 2 * max_frn_c;
     for (size_t i = 1; i < c->n_acts; i++) n += 2 * c->act_len[i];
     return n;
 }
@@ -593,31 +628,30 @@ static void point_views(struct bnn_cuda_cnn *cn)
 static bnn_status cnn_alloc(struct cuda_backend *b, struct bnn_cuda_cnn *cn)
 {
     const bnn_cnn *c = cn->c;
-    size_t max_positions = 1; /* rows of a product per image: conv oh·ow, dense 1 */
+    size_t max_positions = 1, max_o = 1; /* rows per image and outputs of a layer's product */
     for (size_t k = 0; k < c->n_nodes; k++) {
         const bnn_cnn_node *nd = &c->node[k];
         if (nd->op == BNN_CNN_CONV && nd->conv.oh * nd->conv.ow > max_positions)
             max_positions = nd->conv.oh * nd->conv.ow;
+        if (nd->op == BNN_CNN_CONV && nd->conv.o > max_o) max_o = nd->conv.o;
+        if (nd->op == BNN_CNN_DENSE && nd->n_out > max_o) max_o = nd->n_out;
         if (nd->op == BNN_CNN_FRN && nd->c > cn->max_frn_c) cn->max_frn_c = nd->c;
         if ((nd->op == BNN_CNN_MAXPOOL || nd->op == BNN_CNN_AVGPOOL) &&
             nd->pool.stride < nd->pool.k)
             return BNN_ERROR(BNN_EUNSUP, "--device cuda: overlapping pooling windows (window "
                              "%zu, stride %zu) are not supported", nd->pool.k, nd->pool.stride);
     }
-    const size_t per_row = per_row_floats(c, max_positions, cn->max_frn_c);
+    const size_t per_row = per_row_floats(c, cn->max_frn_c);
     BNN_TRY(choose_micro(b, per_row, &cn->micro));
     const size_t M = cn->micro;
     size_t work = round_up(M * c->max_col) + CNN_ALIGN;
     for (size_t i = 1; i < c->n_acts; i++) work += 2 * round_up(M * c->act_len[i]);
     BNN_TRY(device_alloc((void **)&cn->work, work, sizeof(float), "CNN activations"));
-    BNN_TRY(device_alloc((void **)&cn->ones, M * max_positions, sizeof(float), "CNN ones"));
+    BNN_TRY(device_alloc((void **)&cn->bias_part, bias_chunks(M * max_positions) * max_o,
+                         sizeof(double), "bias gradient sums"));
     BNN_TRY(device_alloc((void **)&cn->frn_part, 3 * M * (cn->max_frn_c ? cn->max_frn_c : 1),
                          sizeof(double), "FRN sums"));
     point_views(cn);
-    cnn_fill_kernel<<<bnn_cuda_blocks(M * max_positions), BNN_CUDA_THREADS, 0, b->stream>>>(
-        cn->ones, 1.0f, M * max_positions);
-    CNN_LAUNCHED("fill");
-    BNN_CUDA_TRY(cudaStreamSynchronize(b->stream));
     return BNN_OK;
 }
 
@@ -635,7 +669,7 @@ void bnn_cuda_cnn_free(struct bnn_cuda_cnn *cn)
 {
     if (!cn) return;
     cudaFree(cn->work);
-    cudaFree(cn->ones);
+    cudaFree(cn->bias_part);
     cudaFree(cn->frn_part);
     free(cn);
 }
