@@ -15,9 +15,6 @@ bnn_status bnn_run_cuda_setup(struct bnn_run *r)
     if (!bnn_cuda_build()[0])
         return BNN_ERROR(BNN_EUNSUP, "--device cuda: this bnnmc was built without CUDA "
                                      "(configure with -DBNNMC_CUDA=ON; see docs/gpu.md)");
-    if (!r->model.mlp)
-        return BNN_ERROR(BNN_EUNSUP, "--device cuda supports MLP architectures (linear, "
-                                     "mlp:H1,H2,...) only, not --arch %s", c->arch);
     if (c->precision != BNN_F32)
         return BNN_ERROR(BNN_EUNSUP, "--device cuda computes in float32 only (got --precision "
                                      "float64)");
