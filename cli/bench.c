@@ -56,8 +56,8 @@ static const char usage_text[] =
     "FLOP counting (gflops): the matrix products of the gradient, 2·N·I·O each; a dense layer\n"
     "of I inputs and O outputs does three (forward, weight gradient, input gradient), the\n"
     "first layer two (no input gradient). Activations, biases, likelihood and prior are not\n"
-    "counted. CNNs: the same for their convolutions (2·N·OH·OW·O·K·K·C per product) and dense\n"
-    "layers; pooling, FRN and additions are not counted. ms_blas is the time the\n"
+    "counted. CNNs: the same for their convolutions (2·N·OH·OW·O·K·K·C per product)\n"
+    "and dense layers; pooling, FRN and additions are not counted. ms_blas is the time the\n"
     "BLAS (at --threads threads) takes for those same products on all N rows at once.\n";
 
 enum {
