@@ -1,6 +1,6 @@
-/* The CUDA backend (docs/gpu.md): an MLP's log-likelihood, gradient and predictions on one GPU,
- * behind the same vtable as the CPU backend, with the training data resident on the device;
- * and whole HMC trajectories on the device. Built with -DBNNMC_CUDA=ON; in a CPU-only build every
+/* The CUDA backend (docs/gpu.md): an MLP's or a CNN's log-likelihood, gradient and predictions
+ * on one GPU, behind the same vtable as the CPU backend, with the training data resident on the
+ * device; and whole HMC trajectories on the device. Built with -DBNNMC_CUDA=ON; in a CPU-only build every
  * function here returns BNN_EUNSUP with a message saying so (src/backend/cuda_none.c).
  *
  * Numbers: θ crosses the interface as double and is used as float32 on the device; matrix
@@ -32,15 +32,19 @@ bnn_status bnn_cuda_data_alloc(size_t d, const double *x_train, const double *y_
                                bnn_cuda_data **out);
 void bnn_cuda_data_free(bnn_cuda_data *data);
 
-/* A backend for one chain group on the device (net and data must outlive it). Only MLPs
- * (net->mlp not NULL) are supported; tf32 = 1 lets cuBLAS use TF32 tensor cores. */
+/* A backend for one chain group on the device (net and data must outlive it): MLPs and CNNs
+ * (nn/cnn.h); tf32 = 1 lets cuBLAS use TF32 tensor cores. A CNN runs over its rows in
+ * micro-batches whose size depends on the net only (a 2 GiB workspace); the environment
+ * variable BNNMC_CUDA_MICRO_ROWS=<rows>, read here, sets it instead (tests force several
+ * micro-batches with it; the bits depend on it). */
 bnn_status bnn_cuda_backend_alloc(const bnn_net *net, const bnn_cuda_data *data, int tf32,
                                   bnn_backend *out);
 
 /* K chains batched into the same kernels: the first layer of the K chains is one wide SGEMM
  * with the shared training inputs, each later product one strided-batched SGEMM, the
- * elementwise kernels and the sums run over all chains at once. For many chains of a small model, which one at a time leave the GPU
- * idle. */
+ * elementwise kernels and the sums run over all chains at once. For many chains of a small
+ * model, which one at a time leave the GPU idle. MLPs only: a CNN is refused (BNN_EUNSUP)
+ * unless n_chains = 1. */
 typedef struct bnn_cuda_batch bnn_cuda_batch;
 
 bnn_status bnn_cuda_batch_alloc(const bnn_net *net, const bnn_cuda_data *data, size_t n_chains,

@@ -62,7 +62,8 @@ bnn_status bnn_bench_run(const bnn_bench_options *o, bnn_bench_result *r);
 /* bnn_bench_run for --device cuda: ms_per_grad is the wall time of the log-likelihood gradients
  * of K = chains chains batched into the same kernels (bnn_cuda_batch), θ and the gradients
  * staying on the device (as jax.jit times them); gflops counts all K. ms_per_leapfrog (K = 1
- * only) is that of a step of bnn_cuda_hmc_iterate (the whole trajectory on the device). */
+ * only) is that of a step of bnn_cuda_hmc_iterate (the whole trajectory on the device). CNNs:
+ * K = 1 only (the backend refuses batches of them). */
 bnn_status bnn_bench_run_cuda(const bnn_bench_options *o, bnn_bench_result *r);
 
 /* FLOPs of one gradient of an MLP over `rows` rows, by the rule above. */

@@ -1,8 +1,9 @@
-/* `bnnmc bench --device cuda`: the gradient and a leapfrog step of an MLP on synthetic data with
- * everything resident on the GPU (see bnn_bench_run_cuda in bench.h). */
+/* `bnnmc bench --device cuda`: the gradient and a leapfrog step of an MLP or a CNN on synthetic
+ * data with everything resident on the GPU (see bnn_bench_run_cuda in bench.h). */
 #include "bench/bench_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "backend/cuda.h"
 #include "core/rng.h"
@@ -81,8 +82,11 @@ static bnn_status bench_device(const bnn_bench_options *o, const bnn_net *net,
         for (size_t i = 1; i < o->reps; i++)
             r->ms_per_grad_min = ms[i] < r->ms_per_grad_min ? ms[i] : r->ms_per_grad_min;
         r->ms_per_grad = bnn_bench_median(ms, o->reps);
-        r->flops_per_grad = bnn_bench_mlp_flops(net->mlp, o->n_rows) * (double)K;
-        r->gflops = r->flops_per_grad / (r->ms_per_grad * 1e6);
+        r->flops_per_grad =
+            (net->mlp ? bnn_bench_mlp_flops(net->mlp, o->n_rows)
+             : !strcmp(net->kind, "cnn") ? bnn_bench_cnn_flops((const bnn_cnn *)net->impl, o->n_rows)
+                                         : 0) * (double)K;
+        r->gflops = r->flops_per_grad > 0 ? r->flops_per_grad / (r->ms_per_grad * 1e6) : 0;
     }
     if (s == BNN_OK && o->n_leapfrog) s = time_device_leapfrog(&post, batch, K, theta, o, r);
     bnn_cuda_batch_free(batch);

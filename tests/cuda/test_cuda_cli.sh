@@ -16,6 +16,9 @@ expect_error "sample --device gpu" --device -- sample --device gpu
 expect_error "sample --tf32 on the CPU" --tf32 -- sample --tf32
 expect_error "sample --device cuda --precision float64" "--device cuda" -- \
     sample --device cuda --precision float64
+# a CUDA build names the CNN (its GPU path awaits its GPU check), one without CUDA the build
+expect_error "sample --device cuda with a CNN" "--device cuda" -- \
+    sample --device cuda --arch cnn:c4k3,m2
 [ -e "$tmp/run" ] && fail "a refused --device cuda run left a run directory behind"
 expect_error "bench --device tpu" --device -- "$bnnmc" bench --device tpu
 expect_error "bench --chains on the CPU" --chains -- "$bnnmc" bench --chains 4 --n 10 --in 3

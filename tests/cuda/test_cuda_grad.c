@@ -1,8 +1,16 @@
 /* GPU log-likelihood, gradient and predictions equal the CPU backend's on the same θ, for MLPs
- * with every activation and likelihood head: within 1e-5 relative of the CPU in float64 (the
- * reference) and of the CPU in float32 (norm of the gradient difference over the norm of the
- * gradient; the log-likelihood alike). Two calls give the same bits; TF32 runs and stays within
- * 1e-2. Without a CUDA device: "skipped: no CUDA device", exit 77. */
+ * with every activation and likelihood head, and for CNNs (LeNet-5 on 28x28x1, ResNet-20-FRN on
+ * 32x32x3, and cnn: specs with a strided valid convolution, average and max pooling, FRN, GAP
+ * and a hidden dense layer): within 1e-5 relative of the CPU in float64 (the reference) and of
+ * the CPU in float32, measured norm-wise (norm of the gradient difference over the norm of the
+ * gradient; the log-likelihood alike). Both compute in float32 with different summation orders;
+ * on the CPU, float32 is within 3e-7 (cnn: spec), 4e-7 (LeNet-5) and 6e-7 (ResNet-20-FRN) of
+ * float64 on these cases, so 1e-5 (the issue's requirement) leaves a wide margin while a wrong
+ * index or a lost micro-batch shows as an error of order 1. Each CNN runs twice: with the rows
+ * forced into several micro-batches (BNNMC_CUDA_MICRO_ROWS) and with the default (one). Two
+ * calls give the same bits; TF32 runs and stays within 1e-2 (MLPs) or 5e-2 (CNNs: deeper, with
+ * many more rounded products per output). Without a CUDA device: "skipped: no CUDA device",
+ * exit 77. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -29,6 +37,8 @@ typedef struct {
     bnn_activation act;
     bnn_likelihood lik;
     size_t d, k, rows;
+    size_t height, width; /* images of height x width x (d / (height · width)); 0: plain rows */
+    const char *micro_rows; /* BNNMC_CUDA_MICRO_ROWS for the GPU backend, or NULL */
 } grad_case;
 
 /* ‖a - b‖ / ‖b‖ over n numbers. */
@@ -60,7 +70,7 @@ static void cpu_eval(const bnn_net *net, bnn_precision prec, const grad_case *c,
 static void check_case(const grad_case *c)
 {
     bnn_net net;
-    bnn_input_shape in = {0, 0, c->d};
+    bnn_input_shape in = {c->height, c->width, c->height ? c->d / (c->height * c->width) : c->d};
     expect_ok(bnn_net_create(&net, c->arch, in, c->k, c->act, c->lik, 0.8));
     const size_t P = net.n_params, n_out = net.n_outputs * c->rows;
     double *x = malloc(c->rows * c->d * sizeof(double)), *y = malloc(c->rows * sizeof(double));
@@ -88,6 +98,8 @@ static void check_case(const grad_case *c)
     bnn_cuda_data *data;
     expect_ok(bnn_cuda_data_alloc(c->d, x, y, c->rows, x, c->rows, &data));
     bnn_backend b;
+    /* read when the backend is created */
+    if (c->micro_rows) setenv("BNNMC_CUDA_MICRO_ROWS", c->micro_rows, 1);
     expect_ok(bnn_cuda_backend_alloc(&net, data, 0, &b));
     expect_ok(b.ops->loglik_grad(b.ctx, theta, gg, &llg));
     expect_ok(b.ops->loglik_grad(b.ctx, theta, gg2, &llg2));
@@ -99,9 +111,11 @@ static void check_case(const grad_case *c)
         double e = fabs(pg[i] - p64[i]) / (fabs(p64[i]) + 1);
         e_pred = e > e_pred ? e : e_pred;
     }
-    printf("%-12s %-5s %-11s N=%zu P=%zu: gradient %.2e (f64) %.2e (f32), loglik %.2e %.2e, "
-           "predictions %.2e\n", c->arch, bnn_activation_name(c->act),
-           bnn_likelihood_name(c->lik), c->rows, P, e_g64, e_g32, e_ll64, e_ll32, e_pred);
+    printf("%-12s %-5s %-11s N=%zu P=%zu micro-batch %s: gradient %.2e (f64) %.2e (f32), "
+           "loglik %.2e %.2e, predictions %.2e; CPU f32 vs f64 %.2e\n", c->arch,
+           bnn_activation_name(c->act), bnn_likelihood_name(c->lik), c->rows, P,
+           c->micro_rows ? c->micro_rows : "default", e_g64, e_g32, e_ll64, e_ll32, e_pred,
+           rel_norm(g32, g64, P));
     assert_true(e_g64 <= 1e-5 && e_g32 <= 1e-5);
     assert_true(e_ll64 <= 1e-5 && e_ll32 <= 1e-5);
     assert_true(e_pred <= 1e-5);
@@ -110,11 +124,12 @@ static void check_case(const grad_case *c)
     bnn_backend_free(&b);
 
     expect_ok(bnn_cuda_backend_alloc(&net, data, 1, &b));
+    unsetenv("BNNMC_CUDA_MICRO_ROWS");
     expect_ok(b.ops->loglik_grad(b.ctx, theta, gg, &llg));
     printf("%-12s %-5s %-11s TF32: gradient %.2e, loglik %.2e\n", c->arch,
            bnn_activation_name(c->act), bnn_likelihood_name(c->lik), rel_norm(gg, g64, P),
            fabs(llg - ll64) / fabs(ll64));
-    assert_true(rel_norm(gg, g64, P) <= 1e-2);
+    assert_true(rel_norm(gg, g64, P) <= (net.mlp ? 1e-2 : 5e-2));
     bnn_backend_free(&b);
     bnn_cuda_data_free(data);
     free(x), free(y), free(theta), free(g64), free(g32), free(gg), free(gg2);
@@ -126,19 +141,39 @@ static void test_mlps(void **state)
 {
     (void)state;
     const grad_case cases[] = {
-        {"mlp:50", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 20, 10, 1000},
-        {"mlp:32,16", BNN_ACT_RELU, BNN_LIK_CATEGORICAL, 20, 5, 777},
-        {"mlp:40", BNN_ACT_SWISH, BNN_LIK_GAUSSIAN, 13, 1, 506},
-        {"mlp:30,30", BNN_ACT_ERF, BNN_LIK_BERNOULLI, 8, 1, 600},
-        {"linear", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 64, 10, 1437},
-        {"mlp:100", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 784, 10, 2000},
-        {"mlp:200,200", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 64, 10, 1437},
+        {"mlp:50", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 20, 10, 1000, 0, 0, NULL},
+        {"mlp:32,16", BNN_ACT_RELU, BNN_LIK_CATEGORICAL, 20, 5, 777, 0, 0, NULL},
+        {"mlp:40", BNN_ACT_SWISH, BNN_LIK_GAUSSIAN, 13, 1, 506, 0, 0, NULL},
+        {"mlp:30,30", BNN_ACT_ERF, BNN_LIK_BERNOULLI, 8, 1, 600, 0, 0, NULL},
+        {"linear", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 64, 10, 1437, 0, 0, NULL},
+        {"mlp:100", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 784, 10, 2000, 0, 0, NULL},
+        {"mlp:200,200", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 64, 10, 1437, 0, 0, NULL},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i]);
 }
 
-/* A CNN is refused with a message naming what is supported. */
-static void test_cnn_refused(void **state)
+/* CNNs: several micro-batches (rows forced by BNNMC_CUDA_MICRO_ROWS, the last one short) and
+ * one micro-batch (the default), every layer kind and every head. */
+static void test_cnns(void **state)
+{
+    (void)state;
+    const grad_case cases[] = {
+        {"lenet5", BNN_ACT_RELU, BNN_LIK_CATEGORICAL, 28 * 28, 10, 40, 28, 28, "16"},
+        {"lenet5", BNN_ACT_RELU, BNN_LIK_CATEGORICAL, 28 * 28, 10, 40, 28, 28, NULL},
+        {"resnet20-frn", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 32 * 32 * 3, 10, 24, 32, 32, "10"},
+        {"resnet20-frn", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 32 * 32 * 3, 10, 24, 32, 32, NULL},
+        /* valid strided convolution, average pooling, FRN, GAP */
+        {"cnn:c8k3s2v,a2,c6k3f,g", BNN_ACT_TANH, BNN_LIK_GAUSSIAN, 13 * 11 * 2, 1, 30, 13, 11, "7"},
+        {"cnn:c8k3s2v,a2,c6k3f,g", BNN_ACT_TANH, BNN_LIK_GAUSSIAN, 13 * 11 * 2, 1, 30, 13, 11,
+         NULL},
+        /* max pooling of window 3 (not LeNet's 2), a hidden dense layer, 1x1 convolution */
+        {"cnn:c5k1,m3,c4k2s2,d12", BNN_ACT_ERF, BNN_LIK_BERNOULLI, 10 * 9 * 3, 1, 21, 10, 9, "4"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i]);
+}
+
+/* Batched chains of a CNN are refused with a message saying what is supported. */
+static void test_cnn_batch_refused(void **state)
 {
     (void)state;
     bnn_net net;
@@ -147,9 +182,9 @@ static void test_cnn_refused(void **state)
     double x[28 * 28] = {0}, y[1] = {0};
     bnn_cuda_data *data;
     expect_ok(bnn_cuda_data_alloc(28 * 28, x, y, 1, NULL, 0, &data));
-    bnn_backend b;
-    assert_int_equal(bnn_cuda_backend_alloc(&net, data, 0, &b), BNN_EUNSUP);
-    assert_non_null(strstr(bnn_last_error(), "MLP"));
+    bnn_cuda_batch *batch = NULL;
+    assert_int_equal(bnn_cuda_batch_alloc(&net, data, 2, 0, &batch), BNN_EUNSUP);
+    assert_non_null(strstr(bnn_last_error(), "batches chains of MLPs only"));
     bnn_cuda_data_free(data);
     bnn_net_free(&net);
 }
@@ -162,7 +197,8 @@ int main(void)
     }
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_mlps),
-        cmocka_unit_test(test_cnn_refused),
+        cmocka_unit_test(test_cnns),
+        cmocka_unit_test(test_cnn_batch_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,9 @@
 /* The CUDA kernels' element math (src/backend/cuda/device_math.h), compiled as plain C and run
  * on the CPU against the CPU backend's own kernels: activations and their derivatives, the
  * likelihood heads row by row, the Philox momenta, and the device sampler's iteration (momenta
- * drawn coordinate by coordinate, posterior gradient, leapfrog steps) against bnn_hmc_iterate.
+ * drawn coordinate by coordinate, posterior gradient, leapfrog steps) against bnn_hmc_iterate;
+ * the CNN kernels' index math (im2col and its gather inverse, pooling windows with the tie rule)
+ * and FRN's element math against the reference layers (nn/layers/layers.h).
  * Needs no GPU: it checks what the kernels compute, not that they run. */
 #include <math.h>
 #include <setjmp.h>
@@ -18,6 +20,7 @@
 #include "core/rng.h"
 #include "model/posterior.h"
 #include "nn/activation.h"
+#include "nn/layers/layers.h"
 #include "sample/hmc.h"
 
 static void expect_ok(bnn_status st)
@@ -245,6 +248,196 @@ static void test_device_iteration_replay(void **state)
     bnn_net_free(&net);
 }
 
+/* ‖a - b‖∞ / (‖b‖∞ + 1e-30) over n floats. */
+static double rel_max(const float *a, const float *b, size_t n)
+{
+    double num = 0, den = 1e-30;
+    for (size_t i = 0; i < n; i++) {
+        double e = fabs((double)a[i] - b[i]), m = fabs((double)b[i]);
+        num = e > num ? e : num;
+        den = m > den ? m : den;
+    }
+    return num / den;
+}
+
+static float *normals_f(bnn_rng *rng, size_t n)
+{
+    double *d = malloc(n * sizeof *d);
+    float *f = malloc(n * sizeof *f);
+    bnn_rng_normals(rng, d, n);
+    for (size_t i = 0; i < n; i++) f[i] = (float)d[i];
+    free(d);
+    return f;
+}
+
+/* A convolution through the device's index math (im2col entries, a product in double, the
+ * col2im gather) against bnn_conv2d_forward/backward_f32: output, weight, bias and input
+ * gradients, for "same" padding with odd and even totals, strides 1 and 2, valid, 1×1. */
+static void test_conv_index_math(void **state)
+{
+    (void)state;
+    const struct { size_t h, w, c, o, k, stride; int same; } shapes[] = {
+        {7, 6, 2, 3, 5, 1, 1}, {8, 7, 3, 4, 3, 2, 1}, {9, 9, 2, 2, 3, 2, 0},
+        {6, 5, 3, 2, 1, 2, 1}, {5, 8, 1, 6, 4, 3, 1}, {28, 28, 1, 6, 5, 1, 1},
+    };
+    const size_t n = 3;
+    bnn_rng rng;
+    bnn_rng_init(&rng, 11, 0);
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        bnn_conv_shape s;
+        bnn_conv_shape_init(&s, shapes[t].h, shapes[t].w, shapes[t].c, shapes[t].o, shapes[t].k,
+                            shapes[t].stride, shapes[t].same);
+        const size_t kkc = s.k * s.k * s.c, rows = n * s.oh * s.ow, n_in = n * s.h * s.w * s.c;
+        float *in = normals_f(&rng, n_in), *w = normals_f(&rng, kkc * s.o);
+        float *b = normals_f(&rng, s.o), *dout = normals_f(&rng, rows * s.o);
+        float *col = malloc(rows * kkc * sizeof(float)), *dcol = malloc(rows * kkc * sizeof(float));
+        float *out = malloc(rows * s.o * sizeof(float)), *out_ref = malloc(rows * s.o * sizeof(float));
+        float *din = calloc(n_in, sizeof(float)), *din_ref = calloc(n_in, sizeof(float));
+        float *dw = calloc(kkc * s.o, sizeof(float)), *dw_ref = calloc(kkc * s.o, sizeof(float));
+        float *db_ref = calloc(s.o, sizeof(float)), *scratch = malloc(kkc * s.oh * s.ow * sizeof(float));
+        for (size_t i = 0; i < rows * kkc; i++) col[i] = bnn_dm_im2col_entry(in, &s, i);
+        for (size_t r = 0; r < rows; r++)
+            for (size_t o = 0; o < s.o; o++) {
+                double acc = b[o];
+                for (size_t j = 0; j < kkc; j++) acc += (double)col[r * kkc + j] * w[j * s.o + o];
+                out[r * s.o + o] = (float)acc;
+            }
+        for (size_t r = 0; r < rows; r++)
+            for (size_t j = 0; j < kkc; j++) {
+                double acc = 0;
+                for (size_t o = 0; o < s.o; o++) acc += (double)dout[r * s.o + o] * w[j * s.o + o];
+                dcol[r * kkc + j] = (float)acc;
+            }
+        for (size_t j = 0; j < kkc; j++)
+            for (size_t o = 0; o < s.o; o++) {
+                double acc = 0;
+                for (size_t r = 0; r < rows; r++) acc += (double)col[r * kkc + j] * dout[r * s.o + o];
+                dw[j * s.o + o] = (float)acc;
+            }
+        for (size_t i = 0; i < n_in; i++) din[i] = bnn_dm_col2im_entry(dcol, &s, i);
+        bnn_conv2d_forward_f32(out_ref, in, w, b, &s, n, scratch);
+        bnn_conv2d_backward_f32(din_ref, dw_ref, db_ref, dout, in, w, &s, n, scratch);
+        double e_out = rel_max(out, out_ref, rows * s.o), e_din = rel_max(din, din_ref, n_in);
+        double e_dw = rel_max(dw, dw_ref, kkc * s.o);
+        print_message("conv %zux%zux%zu -> %zux%zux%zu k%zu s%zu pad %zu,%zu: out %.2e, dw %.2e, "
+                      "din %.2e\n", s.h, s.w, s.c, s.oh, s.ow, s.o, s.k, s.stride, s.pad_top,
+                      s.pad_left, e_out, e_dw, e_din);
+        assert_true(e_out <= 1e-5 && e_dw <= 1e-5 && e_din <= 1e-5);
+        free(in), free(w), free(b), free(dout), free(col), free(dcol), free(out), free(out_ref);
+        free(din), free(din_ref), free(dw), free(dw_ref), free(db_ref), free(scratch);
+    }
+}
+
+/* Max and average pooling through the device's window math against the reference: the same
+ * bits forward and backward, with many ties (inputs from a few values) so that the first-
+ * maximum rule is exercised; windows 2 (LeNet's fast path) and 3 (sizes not multiples). */
+static void test_pool_index_math(void **state)
+{
+    (void)state;
+    const bnn_pool_shape shapes[] = {
+        {.h = 8, .w = 6, .c = 6, .k = 2, .stride = 2, .oh = 4, .ow = 3},
+        {.h = 7, .w = 8, .c = 3, .k = 3, .stride = 3, .oh = 2, .ow = 2},
+        {.h = 10, .w = 10, .c = 16, .k = 2, .stride = 2, .oh = 5, .ow = 5},
+    };
+    const size_t n = 2;
+    bnn_rng rng;
+    bnn_rng_init(&rng, 12, 0);
+    for (size_t t = 0; t < sizeof shapes / sizeof shapes[0]; t++) {
+        const bnn_pool_shape *p = &shapes[t];
+        const size_t n_in = n * p->h * p->w * p->c, n_out = n * p->oh * p->ow * p->c;
+        float *in = malloc(n_in * sizeof(float)), *g = normals_f(&rng, n_out);
+        for (size_t i = 0; i < n_in; i++) in[i] = (float)floor(3 * bnn_rng_uniform(&rng)) - 1;
+        float *out = malloc(n_out * sizeof(float)), *out_ref = malloc(n_out * sizeof(float));
+        float *din = calloc(n_in, sizeof(float)), *din_ref = calloc(n_in, sizeof(float));
+        for (int avg = 0; avg <= 1; avg++) {
+            memset(din, 0, n_in * sizeof(float));
+            memset(din_ref, 0, n_in * sizeof(float));
+            for (size_t o = 0; o < n_out; o++) {
+                if (avg) {
+                    out[o] = bnn_dm_avgpool_entry(in, p, o);
+                    size_t origin = bnn_dm_pool_origin(p, o);
+                    float gg = g[o] * (1.0f / (float)(p->k * p->k));
+                    for (size_t ky = 0; ky < p->k; ky++)
+                        for (size_t kx = 0; kx < p->k; kx++)
+                            din[origin + (ky * p->w + kx) * p->c] += gg;
+                } else {
+                    size_t at = bnn_dm_maxpool_argmax(in, p, o);
+                    out[o] = in[at];
+                    din[at] += g[o];
+                }
+            }
+            if (avg) {
+                bnn_avgpool_forward_f32(out_ref, in, p, n);
+                bnn_avgpool_backward_f32(din_ref, g, p, n);
+            } else {
+                bnn_maxpool_forward_f32(out_ref, in, p, n);
+                bnn_maxpool_backward_f32(din_ref, g, in, p, n);
+            }
+            print_message("%s pool %zux%zux%zu k%zu: forward and backward compared bit for bit\n",
+                          avg ? "avg" : "max", p->h, p->w, p->c, p->k);
+            assert_memory_equal(out, out_ref, n_out * sizeof(float));
+            assert_memory_equal(din, din_ref, n_in * sizeof(float));
+        }
+        free(in), free(g), free(out), free(out_ref), free(din), free(din_ref);
+    }
+}
+
+/* FRN through the device's element math (the kernels' loops, positions summed in order)
+ * against bnn_frn_forward/backward_f32; channel 0 has γ = 0 and τ = β, so every y ties with
+ * τ there (the gradient split in half). */
+static void test_frn_element_math(void **state)
+{
+    (void)state;
+    const size_t n = 3, hw = 20, c = 5;
+    bnn_rng rng;
+    bnn_rng_init(&rng, 13, 0);
+    float *in = normals_f(&rng, n * hw * c), *dout = normals_f(&rng, n * hw * c);
+    float *gamma = normals_f(&rng, c), *beta = normals_f(&rng, c), *tau = normals_f(&rng, c);
+    gamma[0] = 0;
+    tau[0] = beta[0];
+    float *out = malloc(n * hw * c * sizeof(float)), *out_ref = malloc(n * hw * c * sizeof(float));
+    float *din = calloc(n * hw * c, sizeof(float)), *din_ref = calloc(n * hw * c, sizeof(float));
+    float dp[3][8] = {{0}}, dp_ref[3][8] = {{0}};
+    for (size_t i = 0; i < n; i++)
+        for (size_t ch = 0; ch < c; ch++) {
+            const float *x = in + i * hw * c + ch, *dz = dout + i * hw * c + ch;
+            double sq = 0, sg = 0, sb = 0, st = 0;
+            for (size_t q = 0; q < hw; q++) sq += (double)x[q * c] * x[q * c];
+            const float r = bnn_dm_frn_scale(sq, hw);
+            for (size_t q = 0; q < hw; q++) {
+                out[(i * hw + q) * c + ch] = bnn_dm_frn_forward(x[q * c], r, gamma[ch], beta[ch],
+                                                                tau[ch]);
+                const float xhat = x[q * c] * r, dy = bnn_dm_frn_dy(dz[q * c], gamma[ch] * xhat +
+                                                                    beta[ch], tau[ch]);
+                st += dz[q * c] - dy;
+                sg += (double)dy * xhat;
+                sb += dy;
+            }
+            dp[0][ch] += (float)sg, dp[1][ch] += (float)sb, dp[2][ch] += (float)st;
+            const float s = (float)(sg * gamma[ch] / (double)hw);
+            for (size_t q = 0; q < hw; q++) {
+                const float xhat = x[q * c] * r, dy = bnn_dm_frn_dy(dz[q * c], gamma[ch] * xhat +
+                                                                    beta[ch], tau[ch]);
+                din[(i * hw + q) * c + ch] += r * (dy * gamma[ch] - xhat * s);
+            }
+        }
+    bnn_frn_forward_f32(out_ref, in, gamma, beta, tau, n, hw, c);
+    bnn_frn_backward_f32(din_ref, dp_ref[0], dp_ref[1], dp_ref[2], dout, in, gamma, beta, tau, n,
+                         hw, c);
+    double e_out = rel_max(out, out_ref, n * hw * c), e_din = rel_max(din, din_ref, n * hw * c);
+    double e_p = 0;
+    for (int k = 0; k < 3; k++) {
+        double e = rel_max(dp[k], dp_ref[k], c);
+        e_p = e > e_p ? e : e_p;
+    }
+    print_message("FRN n=%zu hw=%zu c=%zu: out %.2e, din %.2e, dγ/dβ/dτ %.2e\n", n, hw, c, e_out,
+                  e_din, e_p);
+    assert_true(e_out <= 1e-6 && e_din <= 1e-5 && e_p <= 1e-5);
+    assert_true(dp_ref[2][0] != 0); /* the tie channel: τ got half of the gradient */
+    free(in), free(dout), free(gamma), free(beta), free(tau), free(out), free(out_ref);
+    free(din), free(din_ref);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -252,6 +445,9 @@ int main(void)
         cmocka_unit_test(test_heads),
         cmocka_unit_test(test_philox_normals),
         cmocka_unit_test(test_device_iteration_replay),
+        cmocka_unit_test(test_conv_index_math),
+        cmocka_unit_test(test_pool_index_math),
+        cmocka_unit_test(test_frn_element_math),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

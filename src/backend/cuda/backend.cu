@@ -338,6 +338,7 @@ bnn_status bnn_cuda_head(struct cuda_backend *b, const float *f, const double *y
 
 bnn_status bnn_cuda_loglik_grad_device(struct cuda_backend *b, int want_grad)
 {
+    if (b->cnn) return bnn_cuda_cnn_loglik_grad(b, want_grad); /* convolutional nets: cnn.cu */
     const bnn_cuda_data *d = b->data;
     const size_t rows = d->n_train, k = b->net->n_logits, n = b->n_chains * rows;
     BNN_TRY(forward(b, d->x_train, rows));
@@ -396,6 +397,7 @@ static bnn_status cuda_predict(void *ctx, const double *theta, double *out)
     if (!d->x_predict) return BNN_ERROR(BNN_EINVAL, "no prediction inputs were given");
     const size_t k = b->net->n_logits;
     BNN_TRY(upload_theta(b, theta));
+    if (b->cnn) return bnn_cuda_cnn_predict(b, out); /* convolutional nets: cnn.cu */
     BNN_TRY(forward(b, d->x_predict, d->n_predict));
     BNN_CUDA_TRY(cudaMemcpyAsync(b->logits_h, b->z[b->mlp->n_layers],
                                  d->n_predict * k * sizeof(float), cudaMemcpyDeviceToHost,
@@ -419,6 +421,7 @@ static void cuda_free(void *ctx)
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) cudaFree(dev[i]);
     cudaFreeHost(b->grad_h);
     free(b->logits_h);
+    bnn_cuda_cnn_free(b->cnn);
     if (b->blas) cublasDestroy(b->blas);
     if (b->stream) cudaStreamDestroy(b->stream);
     free(b);
@@ -493,6 +496,7 @@ static bnn_status backend_init(struct cuda_backend *b, int tf32)
                                                    : CUBLAS_DEFAULT_MATH));
     /* no atomics in cuBLAS: the same products give the same bits every time */
     BNN_CUBLAS_TRY(cublasSetAtomicsMode(b->blas, CUBLAS_ATOMICS_NOT_ALLOWED));
+    if (!b->mlp) return bnn_cuda_cnn_create(b); /* a CNN (backend_create checked): cnn.cu */
     return backend_buffers(b);
 }
 
@@ -500,9 +504,16 @@ static bnn_status backend_init(struct cuda_backend *b, int tf32)
 static bnn_status backend_create(const bnn_net *net, const bnn_cuda_data *data, size_t K,
                                  int tf32, struct cuda_backend **out)
 {
-    if (!net->mlp)
-        return BNN_ERROR(BNN_EUNSUP, "--device cuda supports MLP architectures (linear, "
-                                     "mlp:H1,H2,...) only, not '%s' nets", net->kind);
+    const int cnn = !net->mlp && !strcmp(net->kind, "cnn"); /* else an MLP */
+    if (!net->mlp && !cnn)
+        return BNN_ERROR(BNN_EUNSUP, "--device cuda supports MLP and CNN architectures only, "
+                                     "not '%s' nets", net->kind);
+    if (cnn && K > 1)
+        return BNN_ERROR(BNN_EUNSUP, "--device cuda batches chains of MLPs only (%zu chains of "
+                                     "a CNN were asked for; use one chain)", K);
+    if (net->lik == BNN_LIK_HETERO_GAUSSIAN) /* bnn_dm_head_row has no such head */
+        return BNN_ERROR(BNN_EUNSUP, "--device cuda: the hetero-gaussian likelihood runs on the "
+                                     "CPU only");
     if (net->n_inputs != data->d)
         return BNN_ERROR(BNN_EINVAL, "the net has %zu inputs but the GPU data %zu columns",
                          net->n_inputs, data->d);

@@ -5,7 +5,9 @@
  *
  * Conventions are those of the CPU code: gradients are of the log-likelihood (ascent
  * direction); log-scale arithmetic of the heads in double; momenta p ~ N(0, M) with
- * M = diag(1 / inv_mass), positions move by θ += ε · M⁻¹ · p. */
+ * M = diag(1 / inv_mass), positions move by θ += ε · M⁻¹ · p. The convolutional layers' index
+ * math (im2col and its gather inverse, pooling windows) and FRN's element math follow
+ * nn/layers/layers.h: NHWC images, HWIO weights, TensorFlow "same" padding (pad_top/pad_left). */
 #ifndef BNN_BACKEND_CUDA_DEVICE_MATH_H
 #define BNN_BACKEND_CUDA_DEVICE_MATH_H
 
@@ -19,6 +21,7 @@
 extern "C" {
 #endif
 #include "model/likelihood.h"
+#include "nn/layers/layers.h"
 #include "nn/mlp.h"
 #ifdef __cplusplus
 }
@@ -137,6 +140,104 @@ BNN_HD double bnn_dm_posterior_grad(double lik_grad, double theta, double prior_
                                     double inv_temperature)
 {
     return (lik_grad - theta / prior_var) * inv_temperature;
+}
+
+/* ---- convolutional layers (the CUDA CNN kernels, cnn.cu) ------------------------------ */
+
+/* Entry i of the im2col matrix col (n·oh·ow, k·k·c) of the images in (n, h, w, c): row
+ * (img, oy, ox), column (ky, kx, ch) holds in[img, oy·stride + ky - pad_top,
+ * ox·stride + kx - pad_left, ch], or 0 in the padding (layers_kernels.inc, im2col). */
+BNN_HD float bnn_dm_im2col_entry(const float *in, const bnn_conv_shape *s, size_t i)
+{
+    const size_t kc = s->k * s->c, kkc = s->k * kc, positions = s->oh * s->ow;
+    const size_t row = i / kkc, j = i % kkc;
+    const size_t img = row / positions, oy = row % positions / s->ow, ox = row % s->ow;
+    const size_t ky = j / kc, kx = j % kc / s->c, ch = j % s->c;
+    const long y = (long)(oy * s->stride + ky) - (long)s->pad_top;
+    const long x = (long)(ox * s->stride + kx) - (long)s->pad_left;
+    if (y < 0 || x < 0 || y >= (long)s->h || x >= (long)s->w) return 0.0f;
+    return in[((img * s->h + (size_t)y) * s->w + (size_t)x) * s->c + ch];
+}
+
+/* The inverse of im2col as a gather: for input element i of (n, h, w, c), the sum of the
+ * entries of dcol (n·oh·ow, k·k·c) that im2col copied it to, taken in the order ky, then kx
+ * (each input element sums its own contributions: no atomics, a fixed order). */
+BNN_HD float bnn_dm_col2im_entry(const float *dcol, const bnn_conv_shape *s, size_t i)
+{
+    const size_t kc = s->k * s->c, kkc = s->k * kc;
+    const size_t ch = i % s->c, x = i / s->c % s->w, y = i / s->c / s->w % s->h;
+    const size_t img = i / s->c / s->w / s->h;
+    float acc = 0.0f;
+    for (size_t ky = 0; ky < s->k; ky++) {
+        const long ny = (long)(y + s->pad_top) - (long)ky; /* = oy · stride */
+        if (ny < 0 || ny % (long)s->stride) continue;
+        const size_t oy = (size_t)ny / s->stride;
+        if (oy >= s->oh) continue;
+        for (size_t kx = 0; kx < s->k; kx++) {
+            const long nx = (long)(x + s->pad_left) - (long)kx;
+            if (nx < 0 || nx % (long)s->stride) continue;
+            const size_t ox = (size_t)nx / s->stride;
+            if (ox >= s->ow) continue;
+            acc += dcol[((img * s->oh + oy) * s->ow + ox) * kkc + ky * kc + kx * s->c + ch];
+        }
+    }
+    return acc;
+}
+
+/* Position in in (n, h, w, c) of the first pixel of the window of output element o of
+ * (n, oh, ow, c) of a pooling layer. */
+BNN_HD size_t bnn_dm_pool_origin(const bnn_pool_shape *p, size_t o)
+{
+    const size_t ch = o % p->c, ox = o / p->c % p->ow, oy = o / p->c / p->ow % p->oh;
+    const size_t img = o / p->c / p->ow / p->oh;
+    return ((img * p->h + oy * p->stride) * p->w + ox * p->stride) * p->c + ch;
+}
+
+/* Position in in (n, h, w, c) of the first maximum of output element o's window: the pixels
+ * in the order ky, then kx, a later one winning only if larger (the CPU's tie rule). */
+BNN_HD size_t bnn_dm_maxpool_argmax(const float *in, const bnn_pool_shape *p, size_t o)
+{
+    const size_t origin = bnn_dm_pool_origin(p, o);
+    size_t best = origin;
+    for (size_t ky = 0; ky < p->k; ky++)
+        for (size_t kx = 0; kx < p->k; kx++) {
+            const size_t at = origin + (ky * p->w + kx) * p->c;
+            if (in[at] > in[best]) best = at;
+        }
+    return best;
+}
+
+/* Mean of output element o's window: the sum in the order ky, then kx, times 1/k² (as the
+ * CPU's bnn_avgpool_forward). */
+BNN_HD float bnn_dm_avgpool_entry(const float *in, const bnn_pool_shape *p, size_t o)
+{
+    const size_t origin = bnn_dm_pool_origin(p, o);
+    float acc = 0.0f;
+    for (size_t ky = 0; ky < p->k; ky++)
+        for (size_t kx = 0; kx < p->k; kx++) acc += in[origin + (ky * p->w + kx) * p->c];
+    return acc * (1.0f / (float)(p->k * p->k));
+}
+
+/* FRN's 1/√(ν² + ε) from the sum of squares over the hw positions (in double, as the CPU). */
+BNN_HD float bnn_dm_frn_scale(double sum_sq, size_t hw)
+{
+    return (float)(1 / sqrt(sum_sq / (double)hw + BNN_FRN_EPS));
+}
+
+/* FRN with TLU for one number: max(γ · x · r + β, τ), r = bnn_dm_frn_scale. */
+BNN_HD float bnn_dm_frn_forward(float x, float r, float gamma, float beta, float tau)
+{
+    const float y = gamma * (x * r) + beta;
+    return y > tau ? y : tau;
+}
+
+/* The part of dout = g that reaches y = γ x̂ + β through max(y, τ): all of it where y > τ,
+ * none where y < τ, half at a tie (and for NaN), as bnn_frn_backward; τ gets g minus it. */
+BNN_HD float bnn_dm_frn_dy(float g, float y, float tau)
+{
+    if (y > tau) return g;
+    if (y < tau) return 0.0f;
+    return g * 0.5f;
 }
 
 #endif

@@ -70,6 +70,8 @@ struct cuda_backend {
     /* host buffers */
     float *logits_h;  /* (n_predict, n_logits) */
     double *grad_h;   /* pinned (K, P) */
+    /* a convolutional net (cnn.cu; K = 1, no MLP buffers), or NULL for an MLP */
+    struct bnn_cuda_cnn *cnn;
 };
 
 /* Enqueues on b->stream the log-likelihoods at b->theta_f (device, K chains) into b->ll and,
@@ -92,6 +94,27 @@ bnn_status bnn_cuda_head(struct cuda_backend *b, const float *f, const double *y
 
 /* The K-chain backend inside a batch. */
 struct cuda_backend *bnn_cuda_batch_backend(bnn_cuda_batch *batch);
+
+/* ---- convolutional nets (cnn.cu) ------------------------------------------------------ */
+
+/* The device state of a CNN backend: micro-batch workspaces and the rows per micro-batch. */
+struct bnn_cuda_cnn;
+
+/* For b->net a CNN (net->impl a bnn_cnn) and K = 1: allocates b->cnn and the backend's generic
+ * buffers (theta_f, grad_f, grad_d, grad_h, ll_rows, partial, ll, logits_h). Rows per
+ * micro-batch: from a fixed 2 GiB workspace budget, or BNNMC_CUDA_MICRO_ROWS if set. On error
+ * b->cnn may be partly allocated; cuda_free frees it. */
+bnn_status bnn_cuda_cnn_create(struct cuda_backend *b);
+void bnn_cuda_cnn_free(struct bnn_cuda_cnn *cnn);
+
+/* bnn_cuda_loglik_grad_device for a CNN: micro-batch by micro-batch, forward, head and (if
+ * want_grad) backward, the gradient accumulated in order into b->grad_f, the log-likelihood
+ * into b->ll[0]. */
+bnn_status bnn_cuda_cnn_loglik_grad(struct cuda_backend *b, int want_grad);
+
+/* Predictive outputs (n_predict, n_outputs) at b->theta_f for the data's prediction rows
+ * (which the caller has checked exist). */
+bnn_status bnn_cuda_cnn_predict(struct cuda_backend *b, double *out);
 
 /* Blocks covering n elements. */
 static inline unsigned bnn_cuda_blocks(size_t n)
