@@ -238,7 +238,7 @@ lines = [
     "## Tests", "", "| test | verdict |", "|---|---|", tests_md.rstrip("\n"), "",
     "## Timings (median ms; ratio = bnnmc / JAX, target <= 0.8)", "",
     "Gradient: the full-batch gradient of every chain (bnnmc: log-likelihood gradient with θ "
-    "on the device, K chains batched into strided-batched GEMMs; JAX: jax.jit(jax.grad) of the "
+    "on the device, K chains batched: the first layer one wide GEMM, later layers strided-batched; JAX: jax.jit(jax.grad) of the "
     "log posterior, jax.vmap for K chains). Leapfrog: ms per step of a whole HMC iteration of "
     "20 steps of all K chains (bnnmc: bnn_cuda_hmc_iterate_chains, the K chains in lockstep, "
     "as `sample --device cuda` runs them; JAX: jit of a lax.scan trajectory, divided by its "
