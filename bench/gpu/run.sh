@@ -1,18 +1,22 @@
 #!/bin/bash
-# The GPU check of issue 8, in one run of about 6 minutes on an H100/H200 with no network:
+# The GPU check of issue 8 on an H100/H200 with no network (about 4 minutes for the tests and the
+# MLP pairs at REPS=10, more with the CNN pairs and the profiles; see docs/gpu.md):
 #  1. the CUDA build: the programs in build-gpu/ (made by bench/gpu/pack.sh on the build machine
 #     and carried here, with the shared libraries they need), or a fresh build where CMake finds
 #     every dependency;
 #  2. the GPU tests (tests/cuda); a short `sample --device cuda` run, resumed, whose run.json must
 #     record the device and whose draws must equal an uninterrupted run's; a longer CPU run and
 #     GPU run that must agree in distribution (bench/gpu/compare_runs.py);
-#  3. bnnmc against JAX (bench/gpu/jax_bench.py) on the same GPU, alternately, float32
-#     ("highest") and TF32 ("default"): gradients of MLP 784-100-10 and 784-1000-1000-10 on
-#     N = 60 000, 8 and 32 chains of 784-100-10, and 128 chains of 64-100-10 on N = 1 437;
-#  4. bench/gpu/RESULTS.md (GPU, date, versions, tests, table); with $OUT set (the device tool),
-#     RESULTS.md and the logs are also copied there.
-# usage: bash bench/gpu/run.sh        (QUICK=1: fewer repetitions, for a trial; logs go to $OUT,
-#                                     else /tmp/bnnmc-gpu-check)
+#  3. bnnmc against JAX (bench/gpu/jax_bench.py, jax_cnn_bench.py) on the same GPU, alternately,
+#     float32 ("highest") and TF32 ("default"): 8 and 32 chains of 784-100-10 and 128 chains of
+#     64-100-10 on N = 1 437; MLP 784-100-10 and 784-1000-1000-10 on N = 60 000; LeNet-5
+#     (N = 60 000) and ResNet-20-FRN (N = 50 000);
+#  4. Nsight Compute profiles (ncu) of the workloads short of their targets;
+#  5. bench/gpu/RESULTS.md (GPU, date, versions, tests, table, profiles); with $OUT set (the device
+#     tool), RESULTS.md and the logs are also copied there.
+# usage: bash bench/gpu/run.sh   (logs go to $OUT, else /tmp/bnnmc-gpu-check)
+# cuts, for a session's limited device time: QUICK=1 (5 repetitions) or REPS=N; NO_MLP=1 (no MLP
+# pairs), NO_CNN=1 (no CNN pairs), PROFILE_ONE=1 (one profile), NO_PROFILE=1 (none)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -137,12 +141,16 @@ bench_pair() { # TAG WIDTHS N CHAINS MATH: one bnnmc and one JAX measurement
         say "   jax_bench.py FAILED"
     fi
 }
+[ -n "${NO_MLP:-}" ] && say "== NO_MLP set: no MLP pairs"
 for math in float32 tf32; do
+    [ -n "${NO_MLP:-}" ] && break
     bench_pair "8 chains of 784-100-10" 784,100,10 60000 8 $math
     bench_pair "32 chains of 784-100-10" 784,100,10 60000 32 $math
 done
-bench_pair "128 chains of 64-100-10 (digits size), N=1437" 64,100,10 1437 128 float32
+[ -z "${NO_MLP:-}" ] &&
+    bench_pair "128 chains of 64-100-10 (digits size), N=1437" 64,100,10 1437 128 float32
 for math in float32 tf32; do
+    [ -n "${NO_MLP:-}" ] && break
     bench_pair "MLP 784-100-10, N=60000" 784,100,10 60000 1 $math
     bench_pair "MLP 784-1000-1000-10, N=60000" 784,1000,1000,10 60000 1 $math
 done
