@@ -11,13 +11,13 @@ GPU (TF32 tensor cores on Ampere and later).
 """
 import argparse
 import json
-import statistics
 import sys
-import time
 
 import jax
 import jax.numpy as jnp
 import numpy as np
+
+from jax_common import make_trajectory, median_ms
 
 
 def parse_args(argv):
@@ -70,48 +70,6 @@ def make_log_posterior(prior_var, precision):
     return log_posterior
 
 
-def make_trajectory(log_posterior, n_steps, eps):
-    """One HMC iteration: momentum draw, n_steps leapfrog steps (lax.scan, the gradient of the
-    last step reused), kinetic energy and the Metropolis test."""
-    value_and_grad = jax.value_and_grad(log_posterior)
-    tree_map = jax.tree_util.tree_map
-
-    def iteration(params, key, x, y):
-        k_mom, k_acc = jax.random.split(key)
-        leaves, treedef = jax.tree_util.tree_flatten(params)
-        keys = jax.random.split(k_mom, len(leaves))
-        p = jax.tree_util.tree_unflatten(
-            treedef, [jax.random.normal(k, l.shape, l.dtype) for k, l in zip(keys, leaves)])
-        logp0, g0 = value_and_grad(params, x, y)
-        kinetic0 = 0.5 * sum(jnp.sum(v * v) for v in jax.tree_util.tree_leaves(p))
-
-        def step(carry, _):
-            q, p, g = carry
-            p = tree_map(lambda pi, gi: pi + 0.5 * eps * gi, p, g)
-            q = tree_map(lambda qi, pi: qi + eps * pi, q, p)
-            logp, g = value_and_grad(q, x, y)
-            p = tree_map(lambda pi, gi: pi + 0.5 * eps * gi, p, g)
-            return (q, p, g), logp
-
-        (q, p, _), logps = jax.lax.scan(step, (params, p, g0), None, length=n_steps)
-        kinetic1 = 0.5 * sum(jnp.sum(v * v) for v in jax.tree_util.tree_leaves(p))
-        log_ratio = (logps[-1] - kinetic1) - (logp0 - kinetic0)
-        accept = jnp.log(jax.random.uniform(k_acc)) < log_ratio
-        new = tree_map(lambda a_, b_: jnp.where(accept, a_, b_), q, params)
-        return new, accept
-    return iteration
-
-
-def median_ms(fn, args, reps):
-    jax.block_until_ready(fn(*args))  # compile and warm up
-    times = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times), min(times)
-
-
 def main(argv):
     a = parse_args(argv)
     precision = jax.lax.Precision.HIGHEST if a.precision == "highest" else None
@@ -127,7 +85,7 @@ def main(argv):
               "ms_per_grad": ms, "ms_per_grad_min": ms_min, "ms_per_leapfrog": None,
               "jax_version": jax.__version__, "device": str(jax.devices()[0].device_kind)}
     if a.leapfrog > 0:
-        iteration = make_trajectory(log_posterior, a.leapfrog, 1e-5)
+        iteration = make_trajectory(jax.value_and_grad(log_posterior), a.leapfrog, 1e-5)
         if a.chains > 1:
             iteration = jax.vmap(iteration, in_axes=(0, 0, None, None))
             key = jax.random.split(key, a.chains)

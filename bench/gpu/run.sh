@@ -113,7 +113,20 @@ if ! timeout 120 python3 -c "import jax; print('jax', jax.__version__, jax.devic
     jax_ok=0
     say "JAX is not usable here: bnnmc timings only"
 fi
-bench_pair() { # TAG WIDTHS N CHAINS MATH: one bnnmc and one JAX measurement
+measure() { # TAG TOOL MATH SECONDS COMMAND...: one measurement into bench.jsonl (status 1: failed)
+    local tag=$1 tool=$2 math=$3 seconds=$4 line
+    shift 4
+    say "== $tag: $tool ${*:2}"
+    if line=$(timeout "$seconds" "$@" 2>>"$log"); then
+        echo "{\"tag\": \"$tag\", \"tool\": \"$tool\", \"math\": \"$math\", \"result\": $line}" >>"$jsonl"
+        say "   $line"
+        return 0
+    fi
+    say "   $tool FAILED"
+    return 1
+}
+jax_precision() { [ "$1" = tf32 ] && echo default || echo highest; }
+bench_pair() { # TAG WIDTHS N CHAINS MATH: one bnnmc and one JAX measurement of an MLP
     local tag=$1 widths=$2 n=$3 chains=$4 math=$5
     local hidden=${widths#*,}
     hidden=${hidden%,*}
@@ -121,25 +134,10 @@ bench_pair() { # TAG WIDTHS N CHAINS MATH: one bnnmc and one JAX measurement
     local flags=(--device cuda --arch "mlp:$hidden" --in "$in" --classes "$classes" --n "$n"
                  --chains "$chains" --reps "$reps" --leapfrog 20 --json)
     [ "$math" = tf32 ] && flags+=(--tf32)
-    say "== $tag: bnnmc ${flags[*]}"
-    local line
-    if line=$(timeout 240 $bnnmc bench "${flags[@]}" 2>>"$log"); then
-        echo "{\"tag\": \"$tag\", \"tool\": \"bnnmc\", \"math\": \"$math\", \"result\": $line}" >>"$jsonl"
-        say "   $line"
-    else
-        say "   bnnmc bench FAILED"
-    fi
+    measure "$tag" bnnmc "$math" 240 $bnnmc bench "${flags[@]}"
     [ $jax_ok -eq 1 ] || return 0
-    local precision=highest
-    [ "$math" = tf32 ] && precision=default
-    say "== $tag: jax --precision $precision"
-    if line=$(timeout 240 python3 bench/gpu/jax_bench.py --widths "$widths" --n "$n" \
-              --chains "$chains" --precision $precision --reps "$reps" --leapfrog 20 2>>"$log"); then
-        echo "{\"tag\": \"$tag\", \"tool\": \"jax\", \"math\": \"$math\", \"result\": $line}" >>"$jsonl"
-        say "   $line"
-    else
-        say "   jax_bench.py FAILED"
-    fi
+    measure "$tag" jax "$math" 240 python3 bench/gpu/jax_bench.py --widths "$widths" --n "$n" \
+        --chains "$chains" --precision "$(jax_precision "$math")" --reps "$reps" --leapfrog 20
 }
 [ -n "${NO_MLP:-}" ] && say "== NO_MLP set: no MLP pairs"
 for math in float32 tf32; do
@@ -160,29 +158,13 @@ bench_cnn() { # TAG ARCH ACT IMAGE N MATH REPS LEAPFROG: one bnnmc and one JAX m
     local flags=(--device cuda --arch "$arch" --act "$act" --image "$image" --classes 10
                  --n "$n" --reps "$r" --leapfrog "$lf" --json)
     [ "$math" = tf32 ] && flags+=(--tf32)
-    say "== $tag: bnnmc ${flags[*]}"
-    local line
-    if line=$(timeout 300 $bnnmc bench "${flags[@]}" 2>>"$log"); then
-        echo "{\"tag\": \"$tag\", \"tool\": \"bnnmc\", \"math\": \"$math\", \"result\": $line}" >>"$jsonl"
-        say "   $line"
-    else
-        say "   bnnmc bench FAILED"
-    fi
+    measure "$tag" bnnmc "$math" 300 $bnnmc bench "${flags[@]}"
     [ $jax_ok -eq 1 ] || return 0
-    local precision=highest
-    [ "$math" = tf32 ] && precision=default
     local jflags=(--arch "$arch" --act "$act" --image "$image" --classes 10 --n "$n"
-                  --precision $precision --reps "$r" --leapfrog "$lf")
-    say "== $tag: jax ${jflags[*]}"
-    if line=$(timeout 300 python3 bench/gpu/jax_cnn_bench.py "${jflags[@]}" 2>>"$log") ||
-       { say "   full batch failed: micro-batches of 10000"
-         line=$(timeout 300 python3 bench/gpu/jax_cnn_bench.py "${jflags[@]}" --micro 10000 \
-                2>>"$log"); }; then
-        echo "{\"tag\": \"$tag\", \"tool\": \"jax\", \"math\": \"$math\", \"result\": $line}" >>"$jsonl"
-        say "   $line"
-    else
-        say "   jax_cnn_bench.py FAILED"
-    fi
+                  --precision "$(jax_precision "$math")" --reps "$r" --leapfrog "$lf")
+    measure "$tag" jax "$math" 300 python3 bench/gpu/jax_cnn_bench.py "${jflags[@]}" ||
+        measure "$tag" jax "$math" 300 python3 bench/gpu/jax_cnn_bench.py "${jflags[@]}" \
+            --micro 10000
 }
 export XLA_PYTHON_CLIENT_MEM_FRACTION=0.95 # ResNet-20-FRN full batch: XLA gets 75 % otherwise
 if [ -z "${NO_CNN:-}" ]; then

@@ -17,7 +17,9 @@ import sys
 import tempfile
 import types
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "..", "tests", "cnn"))
 import jax_cnn_bench as jcb  # noqa: E402
 
 try:
@@ -27,6 +29,8 @@ try:
 except ImportError:
     print("skip: python3-torch (or numpy) is not installed")
     sys.exit(77)
+
+from test_cnn_torch import tensor_table  # noqa: E402  (cnn_parity_helper's tensor list)
 
 TOL = 1e-10
 
@@ -60,19 +64,9 @@ def torch_ops(act):
         gap=lambda x: torch.mean(x, dim=(1, 2)))
 
 
-def helper_tensors(helper, arch, act, shape, k):
-    out = subprocess.run([helper, "tensors", arch, act, *map(str, shape), str(k)], check=True,
-                         capture_output=True, text=True).stdout
-    table = []
-    for line in out.splitlines():
-        name, off, *dims = line.split()
-        table.append((name, int(off), tuple(int(d) for d in dims)))
-    return table
-
-
 def check(helper, arch, act, shape, k, rows, seed):
     g = jcb.Graph(arch, shape, k)
-    table = helper_tensors(helper, arch, act, shape, k)
+    table = tensor_table(helper, arch, act, shape, k)
     ours, off = [], 0
     for name, s, _ in g.tensors:
         ours.append((name, off, s))

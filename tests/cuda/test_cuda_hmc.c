@@ -47,15 +47,21 @@ static double next_accept_uniform(const bnn_hmc *s)
     return bnn_rng_uniform(&r);
 }
 
+/* The tests' problem: digits (standardised), MLP 64-50-10, tanh, categorical. */
+static void load_digits_mlp(bnn_dataset *ds, bnn_net *net)
+{
+    bnn_dataset_options dopt = {.name = "digits", .task = BNN_TASK_CLASSIFY, .standardize = 1};
+    expect_ok(bnn_dataset_load(&dopt, ds));
+    bnn_input_shape in = {0, 0, ds->train.d};
+    expect_ok(bnn_net_create(net, "mlp:50", in, 10, BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 1));
+}
+
 static void test_same_decisions(void **state)
 {
     (void)state;
     bnn_dataset ds;
-    bnn_dataset_options dopt = {.name = "digits", .task = BNN_TASK_CLASSIFY, .standardize = 1};
-    expect_ok(bnn_dataset_load(&dopt, &ds));
     bnn_net net;
-    bnn_input_shape in = {0, 0, ds.train.d};
-    expect_ok(bnn_net_create(&net, "mlp:50", in, 10, BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 1));
+    load_digits_mlp(&ds, &net);
     const size_t P = net.n_params;
     bnn_cpu_data *cdata;
     expect_ok(bnn_cpu_data_alloc(BNN_F32, ds.train.d, ds.train.x, ds.train.y, ds.train.n, NULL, 0,
@@ -159,11 +165,8 @@ static void test_batch_trajectories(void **state)
     (void)state;
     enum { K = 3, ITERS = 30 };
     bnn_dataset ds;
-    bnn_dataset_options dopt = {.name = "digits", .task = BNN_TASK_CLASSIFY, .standardize = 1};
-    expect_ok(bnn_dataset_load(&dopt, &ds));
     bnn_net net;
-    bnn_input_shape in = {0, 0, ds.train.d};
-    expect_ok(bnn_net_create(&net, "mlp:50", in, 10, BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 1));
+    load_digits_mlp(&ds, &net);
     const size_t P = net.n_params;
     bnn_cuda_data *gdata;
     expect_ok(bnn_cuda_data_alloc(ds.train.d, ds.train.x, ds.train.y, ds.train.n, NULL, 0,
