@@ -1,4 +1,5 @@
-/* Same seed, same chain: HMC on digits (MLP 64-50-10, tanh) run three ways from the same state
+/* Same seed, same chain: HMC on digits (MLP 64-50-10, and a small CNN with convolution, FRN,
+ * max-pooling and a dense layer; tanh) run three ways from the same state
  * and Philox stream — on the CPU backend, on the host with GPU gradients (the vtable), and as
  * whole device trajectories (bnn_cuda_hmc_iterate) — takes the same accept/reject decisions in
  * its first 30 iterations. Tolerance: the device and the host-driven GPU chain compute the same
@@ -21,6 +22,7 @@
 #include "backend/cuda.h"
 #include "data/dataset.h"
 #include "model/posterior.h"
+#include "nn/cnn.h"
 #include "sample/hmc.h"
 
 static void expect_ok(bnn_status st)
@@ -47,21 +49,24 @@ static double next_accept_uniform(const bnn_hmc *s)
     return bnn_rng_uniform(&r);
 }
 
-/* The tests' problem: digits (standardised), MLP 64-50-10, tanh, categorical. */
-static void load_digits_mlp(bnn_dataset *ds, bnn_net *net)
+/* The tests' problem: digits (standardised; 8x8x1 images for a CNN), categorical, the net arch
+ * (tanh). */
+static void load_digits(bnn_dataset *ds, bnn_net *net, const char *arch)
 {
     bnn_dataset_options dopt = {.name = "digits", .task = BNN_TASK_CLASSIFY, .standardize = 1};
     expect_ok(bnn_dataset_load(&dopt, ds));
     bnn_input_shape in = {0, 0, ds->train.d};
-    expect_ok(bnn_net_create(net, "mlp:50", in, 10, BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 1));
+    if (bnn_cnn_is_arch(arch))
+        in = (bnn_input_shape){ds->train.height, ds->train.width, ds->train.channels};
+    expect_ok(bnn_net_create(net, arch, in, 10, BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 1));
 }
 
-static void test_same_decisions(void **state)
+static void same_decisions(const char *arch)
 {
-    (void)state;
+    printf("%s on digits\n", arch);
     bnn_dataset ds;
     bnn_net net;
-    load_digits_mlp(&ds, &net);
+    load_digits(&ds, &net, arch);
     const size_t P = net.n_params;
     bnn_cpu_data *cdata;
     expect_ok(bnn_cpu_data_alloc(BNN_F32, ds.train.d, ds.train.x, ds.train.y, ds.train.n, NULL, 0,
@@ -160,13 +165,26 @@ static void test_same_decisions(void **state)
  * 1e-4 and states within 1e-5 (relative norm). Not bit for bit: a batched product may run
  * another cuBLAS kernel; one GPU's chains alone and on the CPU agree to ~1e-7 after 30
  * iterations, so these bounds leave a wide margin. */
+static void test_same_decisions(void **state)
+{
+    (void)state;
+    same_decisions("mlp:50");
+}
+
+/* The same for a CNN (convolution, FRN, max-pooling, dense: the device trajectory over cnn.cu). */
+static void test_same_decisions_cnn(void **state)
+{
+    (void)state;
+    same_decisions("cnn:c4k3f,m2,d16");
+}
+
 static void test_batch_trajectories(void **state)
 {
     (void)state;
     enum { K = 3, ITERS = 30 };
     bnn_dataset ds;
     bnn_net net;
-    load_digits_mlp(&ds, &net);
+    load_digits(&ds, &net, "mlp:50");
     const size_t P = net.n_params;
     bnn_cuda_data *gdata;
     expect_ok(bnn_cuda_data_alloc(ds.train.d, ds.train.x, ds.train.y, ds.train.n, NULL, 0,
@@ -272,6 +290,7 @@ int main(void)
         return 77;
     }
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_same_decisions),
+                                       cmocka_unit_test(test_same_decisions_cnn),
                                        cmocka_unit_test(test_batch_trajectories)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
