@@ -19,6 +19,7 @@
  * cuBLAS, the transposes; every product below is written as the column-major call it is. */
 #include "backend/cuda/internal.cuh"
 
+#include <errno.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -556,8 +557,10 @@ static bnn_status choose_micro(const struct cuda_backend *b, size_t per_row, siz
     const char *env = getenv("BNNMC_CUDA_MICRO_ROWS");
     if (env && *env) {
         char *end;
+        errno = 0;
         unsigned long long v = strtoull(env, &end, 10);
-        if (*end || v == 0)
+        /* digits only: strtoull would take "-1" (as ULLONG_MAX), leading blanks and overflow */
+        if (*env < '0' || *env > '9' || *end || errno || v == 0)
             return BNN_ERROR(BNN_EINVAL, "BNNMC_CUDA_MICRO_ROWS must be a positive number of "
                                          "rows, not '%s'", env);
         m = (size_t)v;
