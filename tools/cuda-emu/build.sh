@@ -1,0 +1,36 @@
+#!/bin/bash
+# Builds the GPU tests (tests/cuda/test_cuda_{grad,hmc,batch}.c) against bnnmc's CUDA backend
+# with CUDA and cuBLAS emulated on the CPU (README.md here): the .cu files with their launches
+# rewritten (transform.py), the runtime and cuBLAS of emu.cpp (cuBLAS products by OpenBLAS), and
+# the rest of bnnmc from a CPU build's static library.
+# usage: tools/cuda-emu/build.sh CPU_BUILD_DIR OUT_DIR   (e.g. build /tmp/emu; then run
+#        OUT_DIR/test_cuda_grad etc. with BNNMC_DATA_DIR set)
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+src=$(cd "$here/../.." && pwd)
+build=$(cd "${1:?usage: build.sh CPU_BUILD_DIR OUT_DIR}" && pwd)
+out=${2:?usage: build.sh CPU_BUILD_DIR OUT_DIR}
+mkdir -p "$out"
+[ -f "$build/libbnnmc.a" ] || { echo "no $build/libbnnmc.a: build bnnmc for the CPU first" >&2; exit 1; }
+blas=/usr/include/x86_64-linux-gnu/openblas-pthread
+inc=(-I"$here/include" -I"$src/include" -I"$src/src" -I"$src/src/backend/cuda" -isystem "$blas")
+cxx=(g++ -std=c++20 -O2 -g -ffp-contract=off -Wall -Wno-unused-function -Wno-unused-parameter)
+objs=()
+for f in backend hmc cnn; do
+    python3 "$here/transform.py" "$src/src/backend/cuda/$f.cu" "$out/${f}_emu.cpp"
+    "${cxx[@]}" "${inc[@]}" -c "$out/${f}_emu.cpp" -o "$out/${f}_emu.o"
+    objs+=("$out/${f}_emu.o")
+done
+"${cxx[@]}" "${inc[@]}" -c "$here/emu.cpp" -o "$out/emu.o"
+objs+=("$out/emu.o")
+libdir=/usr/lib/x86_64-linux-gnu
+for t in test_cuda_grad test_cuda_hmc test_cuda_batch; do
+    gcc -std=c11 -O2 -g -D_POSIX_C_SOURCE=200809L "${inc[@]}" -c "$src/tests/cuda/$t.c" \
+        -o "$out/$t.o"
+    # the emulated backend first: its definitions replace the CPU library's cuda_none.c
+    g++ "$out/$t.o" "${objs[@]}" -o "$out/$t" -Wl,--allow-multiple-definition \
+        -Wl,-rpath,$libdir/openblas-pthread "$build/libbnnmc.a" -L$libdir/openblas-pthread \
+        -ljansson -lopenblas -lfftw3 -lRmath -lnetcdf -lcairo -lz -ldnnl -lgomp -lmvec -lm \
+        -lcmocka -lpthread
+done
+echo "built: $out/test_cuda_grad $out/test_cuda_hmc $out/test_cuda_batch"

@@ -1,0 +1,149 @@
+#include "cublas_v2.h"
+#include <barrier>
+#include <cblas.h>
+#include <climits>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <thread>
+#include <vector>
+
+thread_local uint3 threadIdx, blockIdx;
+thread_local dim3 blockDim, gridDim;
+static thread_local std::barrier<> *cur_barrier;
+static cudaError_t last_error = cudaSuccess;
+unsigned long long emu_threads_run = 0;
+
+void __syncthreads()
+{
+    if (!cur_barrier) {
+        fprintf(stderr, "EMU: __syncthreads in a kernel launched without barrier support\n");
+        abort();
+    }
+    cur_barrier->arrive_and_wait();
+}
+
+namespace emu {
+void run(dim3 g, dim3 b, bool sync, void (*body)(void *), void *ctx)
+{
+    unsigned long long nb = (unsigned long long)b.x * b.y * b.z;
+    if (g.x == 0 || g.y == 0 || g.z == 0 || nb == 0 || nb > 1024 || g.x > 2147483647u ||
+        g.y > 65535 || g.z > 65535 || b.z > 64) {
+        fprintf(stderr, "EMU: invalid launch grid (%u,%u,%u) block (%u,%u,%u)\n", g.x, g.y, g.z,
+                b.x, b.y, b.z);
+        last_error = cudaErrorInvalidConfiguration;
+        return;
+    }
+    for (unsigned bz = 0; bz < g.z; bz++)
+        for (unsigned by = 0; by < g.y; by++)
+            for (unsigned bx = 0; bx < g.x; bx++) {
+                if (!sync) {
+                    blockIdx = {bx, by, bz};
+                    blockDim = b;
+                    gridDim = g;
+                    for (unsigned tz = 0; tz < b.z; tz++)
+                        for (unsigned ty = 0; ty < b.y; ty++)
+                            for (unsigned tx = 0; tx < b.x; tx++) {
+                                threadIdx = {tx, ty, tz};
+                                body(ctx);
+                            }
+                    emu_threads_run += nb;
+                    continue;
+                }
+                std::barrier<> bar((std::ptrdiff_t)nb);
+                std::vector<std::thread> th;
+                for (unsigned tz = 0; tz < b.z; tz++)
+                    for (unsigned ty = 0; ty < b.y; ty++)
+                        for (unsigned tx = 0; tx < b.x; tx++)
+                            th.emplace_back([=, &bar]() {
+                                blockIdx = {bx, by, bz};
+                                blockDim = b;
+                                gridDim = g;
+                                threadIdx = {tx, ty, tz};
+                                cur_barrier = &bar;
+                                body(ctx);
+                                bar.arrive_and_drop();
+                            });
+                for (auto &t : th) t.join();
+            }
+}
+}
+
+static void garbage(void *p, size_t n) { memset(p, 0xff, n); } /* NaNs: uninitialised reads show */
+cudaError_t cudaMalloc(void **p, size_t n)
+{
+    *p = malloc(n ? n : 1);
+    if (!*p) return cudaErrorMemoryAllocation;
+    garbage(*p, n);
+    return cudaSuccess;
+}
+cudaError_t cudaMallocHost(void **p, size_t n) { return cudaMalloc(p, n); }
+cudaError_t cudaFree(void *p) { free(p); return cudaSuccess; }
+cudaError_t cudaFreeHost(void *p) { free(p); return cudaSuccess; }
+cudaError_t cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind) { memcpy(d, s, n); return cudaSuccess; }
+cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind, cudaStream_t) { memcpy(d, s, n); return cudaSuccess; }
+cudaError_t cudaMemsetAsync(void *d, int v, size_t n, cudaStream_t) { memset(d, v, n); return cudaSuccess; }
+cudaError_t cudaStreamSynchronize(cudaStream_t) { return last_error; }
+cudaError_t cudaDeviceSynchronize() { return last_error; }
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned) { *s = (void *)1; return cudaSuccess; }
+cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
+cudaError_t cudaGetLastError() { cudaError_t e = last_error; last_error = cudaSuccess; return e; }
+cudaError_t cudaGetDeviceCount(int *n) { *n = 1; return cudaSuccess; }
+const char *cudaGetErrorString(cudaError_t e) { return e ? "emulated CUDA error" : "no error"; }
+
+cublasStatus_t cublasCreate(cublasHandle_t *h) { *h = (void *)1; return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasDestroy(cublasHandle_t) { return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasSetStream(cublasHandle_t, cudaStream_t) { return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasSetMathMode(cublasHandle_t, cublasMath_t) { return CUBLAS_STATUS_SUCCESS; }
+cublasStatus_t cublasSetAtomicsMode(cublasHandle_t, cublasAtomicsMode_t) { return CUBLAS_STATUS_SUCCESS; }
+const char *cublasGetStatusString(cublasStatus_t s) { return s ? "CUBLAS_STATUS_INVALID_VALUE" : "success"; }
+
+static bool bad(const char *what, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
+                int lda, int ldb, int ldc)
+{
+    int ra = ta == CUBLAS_OP_N ? m : k, rb = tb == CUBLAS_OP_N ? k : n;
+    if (m < 0 || n < 0 || k < 0 || lda < (ra > 1 ? ra : 1) || ldb < (rb > 1 ? rb : 1) ||
+        ldc < (m > 1 ? m : 1)) {
+        fprintf(stderr, "EMU: %s invalid: m=%d n=%d k=%d lda=%d ldb=%d ldc=%d\n", what, m, n, k,
+                lda, ldb, ldc);
+        return true;
+    }
+    return false;
+}
+cublasStatus_t cublasSgemm(cublasHandle_t, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                           int k, const float *alpha, const float *A, int lda, const float *B,
+                           int ldb, const float *beta, float *C, int ldc)
+{
+    if (bad("sgemm", ta, tb, m, n, k, lda, ldb, ldc)) return CUBLAS_STATUS_INVALID_VALUE;
+    if (*beta == 0) /* cuBLAS: C is not read when beta = 0 */
+        for (int j = 0; j < n; j++) memset(C + (size_t)j * ldc, 0, (size_t)m * sizeof(float));
+    cblas_sgemm(CblasColMajor, ta == CUBLAS_OP_N ? CblasNoTrans : CblasTrans,
+                tb == CUBLAS_OP_N ? CblasNoTrans : CblasTrans, m, n, k, *alpha, A, lda, B, ldb,
+                *beta, C, ldc);
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
+                                         int m, int n, int k, const float *alpha, const float *A,
+                                         int lda, long long sa, const float *B, int ldb,
+                                         long long sb, const float *beta, float *C, int ldc,
+                                         long long sc, int count)
+{
+    for (int i = 0; i < count; i++) {
+        cublasStatus_t s = cublasSgemm(h, ta, tb, m, n, k, alpha, A + i * sa, lda, B + i * sb,
+                                       ldb, beta, C + i * sc, ldc);
+        if (s) return s;
+    }
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSgemv(cublasHandle_t, cublasOperation_t t, int m, int n, const float *alpha,
+                           const float *A, int lda, const float *x, int incx, const float *beta,
+                           float *y, int incy)
+{
+    if (*beta == 0) {
+        int len = t == CUBLAS_OP_N ? m : n;
+        for (int i = 0; i < len; i++) y[(size_t)i * incy] = 0;
+    }
+    cblas_sgemv(CblasColMajor, t == CUBLAS_OP_N ? CblasNoTrans : CblasTrans, m, n, *alpha, A, lda,
+                x, incx, *beta, y, incy);
+    return CUBLAS_STATUS_SUCCESS;
+}
