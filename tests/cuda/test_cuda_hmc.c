@@ -1,6 +1,6 @@
-/* Same seed, same chain: HMC on digits (MLP 64-50-10; and a small CNN, convolution, max-pooling
- * and a dense layer; tanh) run three ways from the same state and Philox stream — on the CPU
- * backend, on the host with GPU gradients (the vtable), and as whole device trajectories
+/* Same seed, same chain: HMC on digits (MLP 64-50-10; and a small CNN, convolution, average
+ * pooling and a dense layer; tanh) run three ways from the same state and Philox stream — on
+ * the CPU backend, on the host with GPU gradients (the vtable), and as whole device trajectories
  * (bnn_cuda_hmc_iterate) — takes the same accept/reject decisions in its first 30 iterations
  * (the CNN: 15, on 300 rows). Tolerance: the device and the host-driven GPU chain compute the
  * same float32 gradients, so their decisions must all agree and their states stay within 1e-6
@@ -62,7 +62,9 @@ static void load_digits(bnn_dataset *ds, bnn_net *net, const char *arch, size_t 
     expect_ok(bnn_net_create(net, arch, in, 10, BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 1));
 }
 
-static void same_decisions(const char *arch, size_t rows, int iters)
+/* eps_scale: ε is Stan's heuristic times this (below 1 where trajectories of L = 15 steps at
+ * the heuristic's ε are close to unstable, and float32 rounding then decides the energy error) */
+static void same_decisions(const char *arch, size_t rows, int iters, double eps_scale)
 {
     printf("%s on digits (%zu rows, 0: all), %d iterations\n", arch, rows, iters);
     bnn_dataset ds;
@@ -94,7 +96,7 @@ static void same_decisions(const char *arch, size_t rows, int iters)
     expect_ok(bnn_hmc_alloc(bnn_posterior_target(&post_cpu), &opt, &probe));
     expect_ok(bnn_hmc_set(probe, theta0, rng));
     expect_ok(bnn_hmc_find_step_size(probe));
-    opt.step_size = probe->step_size;
+    opt.step_size = eps_scale * probe->step_size;
     opt.traj_len = 15 * opt.step_size;
     bnn_hmc_free(probe);
 
@@ -119,9 +121,11 @@ static void same_decisions(const char *arch, size_t rows, int iters)
         expect_ok(bnn_hmc_iterate(h_gpu, 1, &s_gpu));
         expect_ok(bnn_cuda_hmc_iterate(dev, 1, &s_dev));
         expect_ok(bnn_cuda_hmc_get(dev, h_dev));
-        printf("iteration %2d: accept prob cpu %.6f gpu %.6f device %.6f, u %.4f, %s\n", it,
-               cpu_agrees ? s_cpu.accept_prob : NAN, s_gpu.accept_prob, s_dev.accept_prob, u,
-               s_dev.accepted ? "accepted" : "rejected");
+        printf("iteration %2d: accept prob cpu %.6f gpu %.6f device %.6f, u %.4f, %s; θ gpu vs "
+               "cpu %.2e\n", it, cpu_agrees ? s_cpu.accept_prob : NAN, s_gpu.accept_prob,
+               s_dev.accept_prob, u, s_dev.accepted ? "accepted" : "rejected",
+               cpu_agrees ? rel_norm(h_gpu->theta, h_cpu->theta, P) : NAN);
+        fflush(stdout);
         assert_int_equal(s_dev.accepted, s_gpu.accepted);
         assert_int_equal(s_dev.n_leapfrog, s_gpu.n_leapfrog);
         assert_true(fabs(s_dev.accept_prob - s_gpu.accept_prob) <= 1e-6);
@@ -169,15 +173,18 @@ static void same_decisions(const char *arch, size_t rows, int iters)
 static void test_same_decisions(void **state)
 {
     (void)state;
-    same_decisions("mlp:50", 0, 30);
+    same_decisions("mlp:50", 0, 30, 1);
 }
 
-/* The same for a CNN (the device trajectory over cnn.cu: convolution, max-pooling, dense; FRN
- * and the other layers are test_cuda_grad's), on 300 rows for 15 iterations. */
+/* The same for a CNN (the device trajectory over cnn.cu: convolution, average pooling, dense;
+ * the other layers are test_cuda_grad's), on 300 rows for 15 iterations. Not max pooling here:
+ * where two values of a window nearly tie, float32 rounding (oneDNN on the CPU, im2col + SGEMM
+ * on the GPU) can pick different maxima, the gradient then differs by a finite amount, and the
+ * CPU and GPU trajectories part (seen under tools/cuda-emu: θ 9e-8 apart, then 6e-5). */
 static void test_same_decisions_cnn(void **state)
 {
     (void)state;
-    same_decisions("cnn:c4k3,m2,d16", 300, 15);
+    same_decisions("cnn:c4k3,a2,d16", 300, 15, 0.5);
 }
 
 static void test_batch_trajectories(void **state)
