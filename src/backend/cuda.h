@@ -1,7 +1,8 @@
 /* The CUDA backend (docs/gpu.md): an MLP's or a CNN's log-likelihood, gradient and predictions
  * on one GPU, behind the same vtable as the CPU backend, with the training data resident on the
- * device; and whole HMC trajectories on the device. Built with -DBNNMC_CUDA=ON; in a CPU-only build every
- * function here returns BNN_EUNSUP with a message saying so (src/backend/cuda_none.c).
+ * device; and whole HMC trajectories on the device, of one chain or of K chains in lockstep.
+ * Built with -DBNNMC_CUDA=ON; in a CPU-only build every function here returns BNN_EUNSUP with a
+ * message saying so (src/backend/cuda_none.c).
  *
  * Numbers: θ crosses the interface as double and is used as float32 on the device; matrix
  * products run in cuBLAS float32 (exact, no TF32) unless tf32 is set; the log-likelihood is

@@ -82,10 +82,12 @@ static bnn_status bench_device(const bnn_bench_options *o, const bnn_net *net,
         for (size_t i = 1; i < o->reps; i++)
             r->ms_per_grad_min = ms[i] < r->ms_per_grad_min ? ms[i] : r->ms_per_grad_min;
         r->ms_per_grad = bnn_bench_median(ms, o->reps);
-        r->flops_per_grad =
-            (net->mlp ? bnn_bench_mlp_flops(net->mlp, o->n_rows)
-             : !strcmp(net->kind, "cnn") ? bnn_bench_cnn_flops((const bnn_cnn *)net->impl, o->n_rows)
-                                         : 0) * (double)K;
+        const double per_chain =
+            net->mlp                    ? bnn_bench_mlp_flops(net->mlp, o->n_rows)
+            : !strcmp(net->kind, "cnn") ? bnn_bench_cnn_flops((const bnn_cnn *)net->impl,
+                                                              o->n_rows)
+                                        : 0;
+        r->flops_per_grad = per_chain * (double)K;
         r->gflops = r->flops_per_grad > 0 ? r->flops_per_grad / (r->ms_per_grad * 1e6) : 0;
     }
     if (s == BNN_OK && o->n_leapfrog) s = time_device_leapfrog(&post, batch, K, theta, o, r);

@@ -1,6 +1,6 @@
 /* Batched chains equal the same chains one at a time: K chains with different θ through one
- * bnn_cuda_batch (one wide first-layer GEMM, strided-batched GEMMs after it) give each chain's log-likelihood and gradient as the
- * single-chain GPU backend does, within 1e-5 relative (cuBLAS may pick another kernel for a
+ * bnn_cuda_batch (one wide first-layer GEMM, strided-batched GEMMs after it) give each chain's
+ * log-likelihood and gradient as the single-chain GPU backend does, within 1e-5 relative (cuBLAS may pick another kernel for a
  * batched product, so the bits may differ); a batch gives the same bits on every call; a batch
  * of one chain gives the single backend's bits. Without a CUDA device: "skipped: no CUDA
  * device", exit 77. */

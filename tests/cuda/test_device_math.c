@@ -291,10 +291,12 @@ static void test_conv_index_math(void **state)
         float *in = normals_f(&rng, n_in), *w = normals_f(&rng, kkc * s.o);
         float *b = normals_f(&rng, s.o), *dout = normals_f(&rng, rows * s.o);
         float *col = malloc(rows * kkc * sizeof(float)), *dcol = malloc(rows * kkc * sizeof(float));
-        float *out = malloc(rows * s.o * sizeof(float)), *out_ref = malloc(rows * s.o * sizeof(float));
+        float *out = malloc(rows * s.o * sizeof(float));
+        float *out_ref = malloc(rows * s.o * sizeof(float));
         float *din = calloc(n_in, sizeof(float)), *din_ref = calloc(n_in, sizeof(float));
         float *dw = calloc(kkc * s.o, sizeof(float)), *dw_ref = calloc(kkc * s.o, sizeof(float));
-        float *db_ref = calloc(s.o, sizeof(float)), *scratch = malloc(kkc * s.oh * s.ow * sizeof(float));
+        float *db_ref = calloc(s.o, sizeof(float));
+        float *scratch = malloc(kkc * s.oh * s.ow * sizeof(float));
         for (size_t i = 0; i < rows * kkc; i++) col[i] = bnn_dm_im2col_entry(in, &s, i);
         for (size_t r = 0; r < rows; r++)
             for (size_t o = 0; o < s.o; o++) {
@@ -311,7 +313,8 @@ static void test_conv_index_math(void **state)
         for (size_t j = 0; j < kkc; j++)
             for (size_t o = 0; o < s.o; o++) {
                 double acc = 0;
-                for (size_t r = 0; r < rows; r++) acc += (double)col[r * kkc + j] * dout[r * s.o + o];
+                for (size_t r = 0; r < rows; r++)
+                    acc += (double)col[r * kkc + j] * dout[r * s.o + o];
                 dw[j * s.o + o] = (float)acc;
             }
         for (size_t i = 0; i < n_in; i++) din[i] = bnn_dm_col2im_entry(dcol, &s, i);

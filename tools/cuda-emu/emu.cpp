@@ -23,7 +23,8 @@ void __syncthreads()
     cur_barrier->arrive_and_wait();
 }
 
-namespace emu {
+namespace emu
+{
 void run(dim3 g, dim3 b, bool sync, void (*body)(void *), void *ctx)
 {
     unsigned long long nb = (unsigned long long)b.x * b.y * b.z;
@@ -64,39 +65,111 @@ void run(dim3 g, dim3 b, bool sync, void (*body)(void *), void *ctx)
                                 body(ctx);
                                 bar.arrive_and_drop();
                             });
-                for (auto &t : th) t.join();
+                for (auto &t : th)
+                    t.join();
             }
 }
-}
+} // namespace emu
 
-static void garbage(void *p, size_t n) { memset(p, 0xff, n); } /* NaNs: uninitialised reads show */
+static void garbage(void *p, size_t n)
+{
+    memset(p, 0xff, n);
+} /* NaNs: uninitialised reads show */
 cudaError_t cudaMalloc(void **p, size_t n)
 {
     *p = malloc(n ? n : 1);
-    if (!*p) return cudaErrorMemoryAllocation;
+    if (!*p)
+        return cudaErrorMemoryAllocation;
     garbage(*p, n);
     return cudaSuccess;
 }
-cudaError_t cudaMallocHost(void **p, size_t n) { return cudaMalloc(p, n); }
-cudaError_t cudaFree(void *p) { free(p); return cudaSuccess; }
-cudaError_t cudaFreeHost(void *p) { free(p); return cudaSuccess; }
-cudaError_t cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind) { memcpy(d, s, n); return cudaSuccess; }
-cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind, cudaStream_t) { memcpy(d, s, n); return cudaSuccess; }
-cudaError_t cudaMemsetAsync(void *d, int v, size_t n, cudaStream_t) { memset(d, v, n); return cudaSuccess; }
-cudaError_t cudaStreamSynchronize(cudaStream_t) { return last_error; }
-cudaError_t cudaDeviceSynchronize() { return last_error; }
-cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned) { *s = (void *)1; return cudaSuccess; }
-cudaError_t cudaStreamDestroy(cudaStream_t) { return cudaSuccess; }
-cudaError_t cudaGetLastError() { cudaError_t e = last_error; last_error = cudaSuccess; return e; }
-cudaError_t cudaGetDeviceCount(int *n) { *n = 1; return cudaSuccess; }
-const char *cudaGetErrorString(cudaError_t e) { return e ? "emulated CUDA error" : "no error"; }
+cudaError_t cudaMallocHost(void **p, size_t n)
+{
+    return cudaMalloc(p, n);
+}
+cudaError_t cudaFree(void *p)
+{
+    free(p);
+    return cudaSuccess;
+}
+cudaError_t cudaFreeHost(void *p)
+{
+    free(p);
+    return cudaSuccess;
+}
+cudaError_t cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind)
+{
+    memcpy(d, s, n);
+    return cudaSuccess;
+}
+cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind, cudaStream_t)
+{
+    memcpy(d, s, n);
+    return cudaSuccess;
+}
+cudaError_t cudaMemsetAsync(void *d, int v, size_t n, cudaStream_t)
+{
+    memset(d, v, n);
+    return cudaSuccess;
+}
+cudaError_t cudaStreamSynchronize(cudaStream_t)
+{
+    return last_error;
+}
+cudaError_t cudaDeviceSynchronize()
+{
+    return last_error;
+}
+cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned)
+{
+    *s = (void *)1;
+    return cudaSuccess;
+}
+cudaError_t cudaStreamDestroy(cudaStream_t)
+{
+    return cudaSuccess;
+}
+cudaError_t cudaGetLastError()
+{
+    cudaError_t e = last_error;
+    last_error = cudaSuccess;
+    return e;
+}
+cudaError_t cudaGetDeviceCount(int *n)
+{
+    *n = 1;
+    return cudaSuccess;
+}
+const char *cudaGetErrorString(cudaError_t e)
+{
+    return e ? "emulated CUDA error" : "no error";
+}
 
-cublasStatus_t cublasCreate(cublasHandle_t *h) { *h = (void *)1; return CUBLAS_STATUS_SUCCESS; }
-cublasStatus_t cublasDestroy(cublasHandle_t) { return CUBLAS_STATUS_SUCCESS; }
-cublasStatus_t cublasSetStream(cublasHandle_t, cudaStream_t) { return CUBLAS_STATUS_SUCCESS; }
-cublasStatus_t cublasSetMathMode(cublasHandle_t, cublasMath_t) { return CUBLAS_STATUS_SUCCESS; }
-cublasStatus_t cublasSetAtomicsMode(cublasHandle_t, cublasAtomicsMode_t) { return CUBLAS_STATUS_SUCCESS; }
-const char *cublasGetStatusString(cublasStatus_t s) { return s ? "CUBLAS_STATUS_INVALID_VALUE" : "success"; }
+cublasStatus_t cublasCreate(cublasHandle_t *h)
+{
+    *h = (void *)1;
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasDestroy(cublasHandle_t)
+{
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSetStream(cublasHandle_t, cudaStream_t)
+{
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSetMathMode(cublasHandle_t, cublasMath_t)
+{
+    return CUBLAS_STATUS_SUCCESS;
+}
+cublasStatus_t cublasSetAtomicsMode(cublasHandle_t, cublasAtomicsMode_t)
+{
+    return CUBLAS_STATUS_SUCCESS;
+}
+const char *cublasGetStatusString(cublasStatus_t s)
+{
+    return s ? "CUBLAS_STATUS_INVALID_VALUE" : "success";
+}
 
 static bool bad(const char *what, cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k,
                 int lda, int ldb, int ldc)
@@ -114,24 +187,27 @@ cublasStatus_t cublasSgemm(cublasHandle_t, cublasOperation_t ta, cublasOperation
                            int k, const float *alpha, const float *A, int lda, const float *B,
                            int ldb, const float *beta, float *C, int ldc)
 {
-    if (bad("sgemm", ta, tb, m, n, k, lda, ldb, ldc)) return CUBLAS_STATUS_INVALID_VALUE;
+    if (bad("sgemm", ta, tb, m, n, k, lda, ldb, ldc))
+        return CUBLAS_STATUS_INVALID_VALUE;
     if (*beta == 0) /* cuBLAS: C is not read when beta = 0 */
-        for (int j = 0; j < n; j++) memset(C + (size_t)j * ldc, 0, (size_t)m * sizeof(float));
+        for (int j = 0; j < n; j++)
+            memset(C + (size_t)j * ldc, 0, (size_t)m * sizeof(float));
     cblas_sgemm(CblasColMajor, ta == CUBLAS_OP_N ? CblasNoTrans : CblasTrans,
                 tb == CUBLAS_OP_N ? CblasNoTrans : CblasTrans, m, n, k, *alpha, A, lda, B, ldb,
                 *beta, C, ldc);
     return CUBLAS_STATUS_SUCCESS;
 }
-cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb,
-                                         int m, int n, int k, const float *alpha, const float *A,
-                                         int lda, long long sa, const float *B, int ldb,
-                                         long long sb, const float *beta, float *C, int ldc,
-                                         long long sc, int count)
+cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t h, cublasOperation_t ta,
+                                         cublasOperation_t tb, int m, int n, int k,
+                                         const float *alpha, const float *A, int lda, long long sa,
+                                         const float *B, int ldb, long long sb, const float *beta,
+                                         float *C, int ldc, long long sc, int count)
 {
     for (int i = 0; i < count; i++) {
-        cublasStatus_t s = cublasSgemm(h, ta, tb, m, n, k, alpha, A + i * sa, lda, B + i * sb,
-                                       ldb, beta, C + i * sc, ldc);
-        if (s) return s;
+        cublasStatus_t s = cublasSgemm(h, ta, tb, m, n, k, alpha, A + i * sa, lda, B + i * sb, ldb,
+                                       beta, C + i * sc, ldc);
+        if (s)
+            return s;
     }
     return CUBLAS_STATUS_SUCCESS;
 }
@@ -141,7 +217,8 @@ cublasStatus_t cublasSgemv(cublasHandle_t, cublasOperation_t t, int m, int n, co
 {
     if (*beta == 0) {
         int len = t == CUBLAS_OP_N ? m : n;
-        for (int i = 0; i < len; i++) y[(size_t)i * incy] = 0;
+        for (int i = 0; i < len; i++)
+            y[(size_t)i * incy] = 0;
     }
     cblas_sgemv(CblasColMajor, t == CUBLAS_OP_N ? CblasNoTrans : CblasTrans, m, n, *alpha, A, lda,
                 x, incx, *beta, y, incy);

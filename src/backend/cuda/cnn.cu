@@ -190,7 +190,8 @@ __device__ void cnn_lane_tree(double (*s)[TILE_CH])
 __global__ void cnn_bias_partial_kernel(double *part, const float *dout, size_t rows, size_t o)
 {
     __shared__ double s[TILE_LANES][TILE_CH];
-    const size_t j = (size_t)blockIdx.y * TILE_CH + threadIdx.x, r0 = (size_t)blockIdx.x * BIAS_CHUNK;
+    const size_t j = (size_t)blockIdx.y * TILE_CH + threadIdx.x;
+    const size_t r0 = (size_t)blockIdx.x * BIAS_CHUNK;
     const size_t r1 = rows - r0 < BIAS_CHUNK ? rows : r0 + BIAS_CHUNK;
     double acc = 0;
     if (j < o)
@@ -227,7 +228,8 @@ __device__ void cnn_frn_block_scale(const float *x, size_t hw, size_t c, size_t 
     __syncthreads();
 }
 
-/* FRN with TLU forward, in, out (n, hw, c); grid (n, ⌈c / TILE_CH⌉), block (TILE_CH, TILE_LANES). */
+/* FRN with TLU forward, in, out (n, hw, c); grid (n, ⌈c / TILE_CH⌉), block (TILE_CH,
+ * TILE_LANES). */
 __global__ void cnn_frn_forward_kernel(float *out, const float *in, const float *gamma,
                                        const float *beta, const float *tau, size_t hw, size_t c)
 {
@@ -399,7 +401,8 @@ static bnn_status frn_forward(struct cuda_backend *b, const bnn_cnn_node *nd, fl
                               const float *in, size_t m)
 {
     const float *th = b->theta_f;
-    const dim3 grid((unsigned)m, (unsigned)((nd->c + TILE_CH - 1) / TILE_CH)), block(TILE_CH, TILE_LANES);
+    const dim3 grid((unsigned)m, (unsigned)((nd->c + TILE_CH - 1) / TILE_CH));
+    const dim3 block(TILE_CH, TILE_LANES);
     cnn_frn_forward_kernel<<<grid, block, 0, b->stream>>>(out, in, th + nd->p[0], th + nd->p[1],
                                                           th + nd->p[2], nd->hw, nd->c);
     CNN_LAUNCHED("FRN");
@@ -412,7 +415,8 @@ static bnn_status frn_backward(struct cuda_backend *b, const bnn_cnn_node *nd, f
     const float *th = b->theta_f;
     float *gr = b->grad_f;
     double *part = b->cnn->frn_part;
-    const dim3 grid((unsigned)m, (unsigned)((nd->c + TILE_CH - 1) / TILE_CH)), block(TILE_CH, TILE_LANES);
+    const dim3 grid((unsigned)m, (unsigned)((nd->c + TILE_CH - 1) / TILE_CH));
+    const dim3 block(TILE_CH, TILE_LANES);
     cnn_frn_backward_kernel<<<grid, block, 0, b->stream>>>(din, part, dout, in, th + nd->p[0],
                                                            th + nd->p[1], th + nd->p[2], m,
                                                            nd->hw, nd->c);

@@ -7,15 +7,23 @@
 #define __host__
 #define __shared__ static
 typedef int cudaError_t;
-enum { cudaSuccess = 0, cudaErrorMemoryAllocation = 2, cudaErrorInvalidConfiguration = 9,
-       cudaErrorInvalidValue = 1 };
+enum {
+    cudaSuccess = 0,
+    cudaErrorMemoryAllocation = 2,
+    cudaErrorInvalidConfiguration = 9,
+    cudaErrorInvalidValue = 1
+};
 typedef void *cudaStream_t;
 enum cudaMemcpyKind { cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice };
 #define cudaStreamNonBlocking 1
-struct uint3 { unsigned x, y, z; };
+struct uint3 {
+    unsigned x, y, z;
+};
 struct dim3 {
     unsigned x, y, z;
-    dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_) {}
+    dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_)
+    {
+    }
 };
 extern thread_local uint3 threadIdx, blockIdx;
 extern thread_local dim3 blockDim, gridDim;
@@ -25,7 +33,8 @@ cudaError_t cudaMallocHost(void **p, size_t n);
 cudaError_t cudaFree(void *p);
 cudaError_t cudaFreeHost(void *p);
 cudaError_t cudaMemcpy(void *d, const void *s, size_t n, cudaMemcpyKind k);
-cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind k, cudaStream_t st = 0);
+cudaError_t cudaMemcpyAsync(void *d, const void *s, size_t n, cudaMemcpyKind k,
+                            cudaStream_t st = 0);
 cudaError_t cudaMemsetAsync(void *d, int v, size_t n, cudaStream_t st = 0);
 cudaError_t cudaStreamSynchronize(cudaStream_t);
 cudaError_t cudaDeviceSynchronize();
@@ -35,19 +44,30 @@ cudaError_t cudaGetLastError();
 cudaError_t cudaGetDeviceCount(int *);
 const char *cudaGetErrorString(cudaError_t);
 
-namespace emu {
+namespace emu
+{
 void run(dim3 g, dim3 b, bool sync, void (*body)(void *), void *ctx);
 template <class F> struct Launch {
-    F *f; dim3 g, b; bool sync;
+    F *f;
+    dim3 g, b;
+    bool sync;
     template <class... A> void operator()(A... a)
     {
         auto lam = [&]() { f(a...); };
-        run(g, b, sync, [](void *c) { (*(decltype(lam) *)c)(); }, &lam);
+        run(
+            g, b, sync, [](void *c) { (*(decltype(lam) *)c)(); }, &lam);
     }
 };
 template <class F> struct Launcher {
-    F *f; bool sync;
-    Launch<F> operator()(dim3 g, dim3 b, size_t = 0, cudaStream_t = 0) { return {f, g, b, sync}; }
+    F *f;
+    bool sync;
+    Launch<F> operator()(dim3 g, dim3 b, size_t = 0, cudaStream_t = 0)
+    {
+        return {f, g, b, sync};
+    }
 };
-template <class F> Launcher<F> launcher(F *f, bool sync) { return {f, sync}; }
+template <class F> Launcher<F> launcher(F *f, bool sync)
+{
+    return {f, sync};
 }
+} // namespace emu
