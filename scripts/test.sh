@@ -2,7 +2,8 @@
 # README command (2) and CI: install the Debian packages, build and run every test twice — a
 # Release build, then an AddressSanitizer + UndefinedBehaviorSanitizer build (without the tests
 # labelled slow or install, see tests/CMakeLists.txt) — then fuzz each parser briefly. Where
-# nvcc is installed, the CUDA variant is built too (not run).
+# nvcc is installed, the CUDA variant is built too (not run); the batched-chain GPU test runs
+# against the CUDA sources with CUDA emulated on the CPU (tools/cuda-emu).
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
@@ -19,6 +20,10 @@ if [ -x /usr/local/cuda/bin/nvcc ]; then
 else
     echo "CUDA build skipped: no nvcc"
 fi
+# The CUDA backend's sources with CUDA and cuBLAS emulated on the CPU (tools/cuda-emu): the
+# batched-chain test, which takes seconds there (the other GPU tests take minutes).
+bash tools/cuda-emu/build.sh build build-cuda-emu
+build-cuda-emu/test_cuda_batch
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBNNMC_SANITIZE=ON -DBNNMC_SHARED=OFF
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp" \
