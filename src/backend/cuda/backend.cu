@@ -446,29 +446,12 @@ static bnn_status device_alloc(void **p, size_t n, size_t size)
     return BNN_OK;
 }
 
-/* Device and host buffers of b for its net, data and K chains. */
-static bnn_status backend_buffers(struct cuda_backend *b)
+bnn_status bnn_cuda_common_buffers(struct cuda_backend *b)
 {
-    const bnn_mlp *m = b->mlp;
     const size_t R = b->rows_max, P = b->net->n_params, K = b->n_chains;
-    size_t max_width = 0;
-    for (size_t l = 1; l <= m->n_layers; l++) {
-        if (l == m->n_layers || needs_z(m->act))
-            BNN_TRY(device_alloc((void **)&b->z[l], K * R * m->width[l], sizeof(float)));
-        if (l < m->n_layers)
-            BNN_TRY(device_alloc((void **)&b->a[l], K * R * m->width[l], sizeof(float)));
-        if (m->width[l] > max_width) max_width = m->width[l];
-    }
     /* first-level sums: of K segments of P (the samplers' kinetic and prior terms) or of R */
     const size_t B = BNN_CUDA_SUM_BLOCK, sums_p = K * ((P + B - 1) / B);
     const size_t sums_r = K * ((R + B - 1) / B);
-    BNN_TRY(device_alloc((void **)&b->g0, K * R * max_width, sizeof(float)));
-    BNN_TRY(device_alloc((void **)&b->g1, K * R * max_width, sizeof(float)));
-    BNN_TRY(device_alloc((void **)&b->ones, R, sizeof(float)));
-    if (K > 1) { /* the chains side by side: first-layer weights, bias gradients */
-        BNN_TRY(device_alloc((void **)&b->w_all, K * m->width[0] * m->width[1], sizeof(float)));
-        BNN_TRY(device_alloc((void **)&b->db_all, K * max_width, sizeof(float)));
-    }
     BNN_TRY(device_alloc((void **)&b->ll_rows, K * R, sizeof(double)));
     BNN_TRY(device_alloc((void **)&b->partial, (sums_p > sums_r ? sums_p : sums_r) + 1,
                          sizeof(double)));
@@ -480,6 +463,30 @@ static bnn_status backend_buffers(struct cuda_backend *b)
     const size_t n_logits = (b->data->n_predict ? b->data->n_predict : 1) * b->net->n_logits;
     b->logits_h = (float *)malloc(n_logits * sizeof(float));
     if (!b->logits_h) return BNN_ERROR(BNN_ENOMEM, "out of memory for the GPU predictions");
+    return BNN_OK;
+}
+
+/* Device and host buffers of b for its net (an MLP), data and K chains. */
+static bnn_status backend_buffers(struct cuda_backend *b)
+{
+    const bnn_mlp *m = b->mlp;
+    const size_t R = b->rows_max, K = b->n_chains;
+    size_t max_width = 0;
+    for (size_t l = 1; l <= m->n_layers; l++) {
+        if (l == m->n_layers || needs_z(m->act))
+            BNN_TRY(device_alloc((void **)&b->z[l], K * R * m->width[l], sizeof(float)));
+        if (l < m->n_layers)
+            BNN_TRY(device_alloc((void **)&b->a[l], K * R * m->width[l], sizeof(float)));
+        if (m->width[l] > max_width) max_width = m->width[l];
+    }
+    BNN_TRY(device_alloc((void **)&b->g0, K * R * max_width, sizeof(float)));
+    BNN_TRY(device_alloc((void **)&b->g1, K * R * max_width, sizeof(float)));
+    BNN_TRY(device_alloc((void **)&b->ones, R, sizeof(float)));
+    if (K > 1) { /* the chains side by side: first-layer weights, bias gradients */
+        BNN_TRY(device_alloc((void **)&b->w_all, K * m->width[0] * m->width[1], sizeof(float)));
+        BNN_TRY(device_alloc((void **)&b->db_all, K * max_width, sizeof(float)));
+    }
+    BNN_TRY(bnn_cuda_common_buffers(b));
     if (R > 0)
         fill_kernel<<<bnn_cuda_blocks(R), BNN_CUDA_THREADS, 0, b->stream>>>(b->ones, 1.0f, R);
     BNN_CUDA_TRY(cudaStreamSynchronize(b->stream));

@@ -594,25 +594,6 @@ static bnn_status device_alloc(void **p, size_t n, size_t size, const char *what
     return BNN_OK;
 }
 
-/* The backend's buffers that do not depend on the kind of net (see struct cuda_backend). */
-static bnn_status generic_buffers(struct cuda_backend *b)
-{
-    const size_t P = b->net->n_params, N = b->data->n_train, B = BNN_CUDA_SUM_BLOCK;
-    const size_t sums_p = (P + B - 1) / B, sums_r = (N + B - 1) / B;
-    BNN_TRY(device_alloc((void **)&b->ll_rows, N, sizeof(double), "log-likelihood rows"));
-    BNN_TRY(device_alloc((void **)&b->partial, (sums_p > sums_r ? sums_p : sums_r) + 1,
-                         sizeof(double), "sums"));
-    BNN_TRY(device_alloc((void **)&b->ll, 1, sizeof(double), "log-likelihood"));
-    BNN_TRY(device_alloc((void **)&b->theta_f, P, sizeof(float), "parameters"));
-    BNN_TRY(device_alloc((void **)&b->grad_f, P, sizeof(float), "gradient"));
-    BNN_TRY(device_alloc((void **)&b->grad_d, P, sizeof(double), "gradient"));
-    BNN_CUDA_TRY(cudaMallocHost((void **)&b->grad_h, (P > 0 ? P : 1) * sizeof(double)));
-    const size_t n_logits = (b->data->n_predict ? b->data->n_predict : 1) * b->net->n_logits;
-    b->logits_h = (float *)malloc(n_logits * sizeof(float));
-    if (!b->logits_h) return BNN_ERROR(BNN_ENOMEM, "out of memory for the GPU predictions");
-    return BNN_OK;
-}
-
 /* Views of cn->work for M rows: activations 1..n-1, then their gradients (contiguous, so one
  * memset zeroes g[1..last)), then the im2col buffer. */
 static void point_views(struct bnn_cuda_cnn *cn)
@@ -668,7 +649,7 @@ bnn_status bnn_cuda_cnn_create(struct cuda_backend *b)
     if (!cn) return BNN_ERROR(BNN_ENOMEM, "out of memory for the CUDA CNN");
     cn->c = (const bnn_cnn *)b->net->impl;
     b->cnn = cn; /* freed with b (cuda_free) whatever happens below */
-    BNN_TRY(generic_buffers(b));
+    BNN_TRY(bnn_cuda_common_buffers(b));
     return cnn_alloc(b, cn);
 }
 

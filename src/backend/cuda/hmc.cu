@@ -50,6 +50,7 @@ struct bnn_cuda_hmc {
     struct trajectory_scalars *scalars; /* (K) */
     struct chain_params *params;        /* (K) */
     int *accept;                        /* (K) 1: the chain takes its trajectory's end */
+    double *u_accept;                   /* (K, host) this iteration's Metropolis uniforms */
     /* pinned host copies */
     double *sums_h;
     struct trajectory_scalars *scalars_h;
@@ -186,6 +187,7 @@ extern "C" void bnn_cuda_hmc_free(bnn_cuda_hmc *h)
     void *pinned[] = {h->sums_h, h->scalars_h, h->params_h, h->accept_h};
     for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) cudaFreeHost(pinned[i]);
     free(h->current);
+    free(h->u_accept);
     free(h->step_size);
     free(h->rng);
     free(h);
@@ -213,7 +215,8 @@ static bnn_status hmc_buffers(bnn_cuda_hmc *h, const double *prior_var)
     h->current = (bnn_logp *)calloc(K, sizeof *h->current);
     h->step_size = (double *)calloc(K, sizeof *h->step_size);
     h->rng = (bnn_rng *)calloc(K, sizeof *h->rng);
-    if (!h->current || !h->step_size || !h->rng)
+    h->u_accept = (double *)calloc(K, sizeof *h->u_accept);
+    if (!h->current || !h->step_size || !h->rng || !h->u_accept)
         return BNN_ERROR(BNN_ENOMEM, "out of memory for the device sampler");
     BNN_CUDA_TRY(cudaMemcpyAsync(h->prior_var, prior_var, h->dim * sizeof(double),
                                  cudaMemcpyHostToDevice, h->b->stream));
@@ -349,8 +352,7 @@ extern "C" bnn_status bnn_cuda_hmc_iterate_chains(bnn_cuda_hmc *h, const int *ac
     struct cuda_backend *b = h->b;
     const size_t K = h->K, P = h->dim, n = K * P;
     /* each chain's ε, L and uniforms from its own stream, in bnn_hmc_iterate's order */
-    double *u_accept = (double *)malloc(K * sizeof *u_accept);
-    if (!u_accept) return BNN_ERROR(BNN_ENOMEM, "out of memory for the device sampler");
+    double *u_accept = h->u_accept;
     unsigned L_max = 0;
     for (size_t c = 0; c < K; c++) {
         struct chain_params *q = &h->params_h[c];
@@ -400,10 +402,7 @@ extern "C" bnn_status bnn_cuda_hmc_iterate_chains(bnn_cuda_hmc *h, const int *ac
         if (e != cudaSuccess)
             s = BNN_ERROR(BNN_EIO, "CUDA: a trajectory failed: %s", cudaGetErrorString(e));
     }
-    if (s != BNN_OK) {
-        free(u_accept);
-        return s;
-    }
+    if (s != BNN_OK) return s;
     for (size_t c = 0; c < K; c++) {
         h->accept_h[c] = 0;
         if (!active[c]) continue;
@@ -432,7 +431,6 @@ extern "C" bnn_status bnn_cuda_hmc_iterate_chains(bnn_cuda_hmc *h, const int *ac
         o->n_leapfrog = (size_t)sc->steps;
         o->logp = h->current[c]; /* tree_depth stays 0: static HMC */
     }
-    free(u_accept);
     BNN_CUDA_TRY(cudaMemcpyAsync(h->accept, h->accept_h, K * sizeof *h->accept,
                                  cudaMemcpyHostToDevice, stream));
     accept_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, stream>>>(

@@ -92,6 +92,10 @@ bnn_status bnn_cuda_sum_segments(struct cuda_backend *b, const double *v, size_t
 bnn_status bnn_cuda_head(struct cuda_backend *b, const float *f, const double *y, size_t rows,
                          float *g, double *ll_rows);
 
+/* The buffers of b that do not depend on the kind of net, for K = b->n_chains chains and
+ * b->rows_max rows: ll_rows, partial, ll, theta_f, grad_f, grad_d, grad_h, logits_h. */
+bnn_status bnn_cuda_common_buffers(struct cuda_backend *b);
+
 /* The K-chain backend inside a batch. */
 struct cuda_backend *bnn_cuda_batch_backend(bnn_cuda_batch *batch);
 
@@ -100,8 +104,8 @@ struct cuda_backend *bnn_cuda_batch_backend(bnn_cuda_batch *batch);
 /* The device state of a CNN backend: micro-batch workspaces and the rows per micro-batch. */
 struct bnn_cuda_cnn;
 
-/* For b->net a CNN (net->impl a bnn_cnn) and K = 1: allocates b->cnn and the backend's generic
- * buffers (theta_f, grad_f, grad_d, grad_h, ll_rows, partial, ll, logits_h). Rows per
+/* For b->net a CNN (net->impl a bnn_cnn) and K = 1: allocates b->cnn and the backend's common
+ * buffers (bnn_cuda_common_buffers). Rows per
  * micro-batch: from a fixed 2 GiB workspace budget, or BNNMC_CUDA_MICRO_ROWS if set. On error
  * b->cnn may be partly allocated; cuda_free frees it. */
 bnn_status bnn_cuda_cnn_create(struct cuda_backend *b);
