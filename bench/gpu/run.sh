@@ -135,6 +135,8 @@ bench_pair() { # TAG WIDTHS N CHAINS MATH: one bnnmc and one JAX measurement of 
                  --chains "$chains" --reps "$reps" --leapfrog 20 --json)
     [ "$math" = tf32 ] && flags+=(--tf32)
     measure "$tag" bnnmc "$math" 240 $bnnmc bench "${flags[@]}"
+    # the same without the fused top layers (backend.cu's fused_top_kernel), to compare
+    measure "$tag" bnnmc-unfused "$math" 240 env BNNMC_CUDA_FUSE=0 $bnnmc bench "${flags[@]}"
     [ $jax_ok -eq 1 ] || return 0
     measure "$tag" jax "$math" 240 python3 bench/gpu/jax_bench.py --widths "$widths" --n "$n" \
         --chains "$chains" --precision "$(jax_precision "$math")" --reps "$reps" --leapfrog 20
@@ -228,13 +230,16 @@ lines = [
     "## Tests", "", "| test | verdict |", "|---|---|", tests_md.rstrip("\n"), "",
     "## Timings (median ms; ratio = bnnmc / JAX, target <= 0.8)", "",
     "Gradient: the full-batch gradient of every chain (bnnmc: log-likelihood gradient with θ "
-    "on the device, K chains batched: the first layer one wide GEMM, later layers strided-batched; JAX: jax.jit(jax.grad) of the "
+    "on the device, K chains batched: the first layer one wide GEMM, later layers strided-batched, "
+    "the last hidden layer's bias and activation, the output layer, head and their backward pass "
+    "one fused kernel; unfused: the same with BNNMC_CUDA_FUSE=0; JAX: jax.jit(jax.grad) of the "
     "log posterior, jax.vmap for K chains). Leapfrog: ms per step of a whole HMC iteration of "
     "20 steps of all K chains (bnnmc: bnn_cuda_hmc_iterate_chains, the K chains in lockstep, "
     "as `sample --device cuda` runs them; JAX: jit of a lax.scan trajectory, divided by its "
     "21 gradients).",
-    "", "| workload | math | bnnmc grad | JAX grad | ratio | bnnmc leapfrog | JAX leapfrog "
-    "| leapfrog / grad (bnnmc) | bnnmc % of fp32 peak |", "|---|---|---|---|---|---|---|---|---|"]
+    "", "| workload | math | bnnmc grad | JAX grad | ratio | bnnmc unfused grad | bnnmc leapfrog "
+    "| JAX leapfrog | leapfrog / grad (bnnmc) | bnnmc % of fp32 peak |",
+    "|---|---|---|---|---|---|---|---|---|---|"]
 tags = []
 for r in rows:
     if (r["tag"], r["math"]) not in tags:
@@ -244,6 +249,7 @@ def fmt(v, spec=".4g"):
 for tag, math in tags:
     b = res.get((tag, math, "bnnmc"), {})
     j = res.get((tag, math, "jax"), {})
+    ug = res.get((tag, math, "bnnmc-unfused"), {}).get("ms_per_grad")
     bg, jg = b.get("ms_per_grad"), j.get("ms_per_grad")
     bl, jl = b.get("ms_per_leapfrog"), j.get("ms_per_leapfrog")
     ratio = bg / jg if bg and jg else None
@@ -254,8 +260,8 @@ for tag, math in tags:
     frac = None
     if b.get("gflops") and peak:
         frac = 100 * b["gflops"] * 1e9 / peak
-    lines.append(f"| {tag} | {math} | {fmt(bg)} | {fmt(jg)} | {fmt(ratio, '.3f')} | {fmt(bl)} "
-                 f"| {fmt(jl)} | {fmt(over, '.3f')} | {fmt(frac, '.1f')} |")
+    lines.append(f"| {tag} | {math} | {fmt(bg)} | {fmt(jg)} | {fmt(ratio, '.3f')} | {fmt(ug)} "
+                 f"| {fmt(bl)} | {fmt(jl)} | {fmt(over, '.3f')} | {fmt(frac, '.1f')} |")
 
 def profile_table(name):
     """Per kernel (arguments cut off): calls, ms per gradient (the profile holds

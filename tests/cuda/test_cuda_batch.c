@@ -1,9 +1,10 @@
 /* Batched chains equal the same chains one at a time: K chains with different θ through one
  * bnn_cuda_batch (one wide first-layer GEMM, strided-batched GEMMs after it) give each chain's
- * log-likelihood and gradient as the single-chain GPU backend does, within 1e-5 relative (cuBLAS may pick another kernel for a
- * batched product, so the bits may differ); a batch gives the same bits on every call; a batch
- * of one chain gives the single backend's bits. Without a CUDA device: "skipped: no CUDA
- * device", exit 77. */
+ * log-likelihood and gradient as the single-chain GPU backend does, within 1e-5 relative
+ * (cuBLAS may pick another kernel for a batched product, so the bits may differ); a batch gives
+ * the same bits on every call; a batch of one chain gives the single backend's bits; the fused
+ * top layers equal the unfused kernels (BNNMC_CUDA_FUSE=0) within 1e-5. Without a CUDA device:
+ * "skipped: no CUDA device", exit 77. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -81,6 +82,20 @@ static void check_batch(const char *arch, bnn_activation act, bnn_likelihood lik
            worst_g, worst_ll);
     assert_true(worst_g <= 1e-5 && worst_ll <= 1e-5);
     bnn_cuda_batch_free(batch);
+
+    /* the fused top layers (backend.cu's fused_top_kernel, used where the net has a hidden
+     * layer) against the unfused kernels and products (BNNMC_CUDA_FUSE=0) */
+    setenv("BNNMC_CUDA_FUSE", "0", 1);
+    bnn_backend unfused;
+    expect_ok(bnn_cuda_backend_alloc(&net, data, 0, &unfused));
+    unsetenv("BNNMC_CUDA_FUSE");
+    double ll_one, ll_unfused;
+    expect_ok(one.ops->loglik_grad(one.ctx, theta, g_one, &ll_one));
+    expect_ok(unfused.ops->loglik_grad(unfused.ctx, theta, g_again, &ll_unfused));
+    const double eg = rel_norm(g_one, g_again, P), el = fabs(ll_one - ll_unfused) / fabs(ll_one);
+    printf("%-10s fused vs unfused top layers: gradient %.2e, loglik %.2e\n", arch, eg, el);
+    assert_true(eg <= 1e-5 && el <= 1e-5);
+    bnn_backend_free(&unfused);
 
     /* a batch of one chain runs the single backend's kernels: the same bits */
     expect_ok(bnn_cuda_batch_alloc(&net, data, 1, 0, &batch));

@@ -8,12 +8,14 @@ import re
 import sys
 
 SYNC = {"cnn_bias_partial_kernel", "cnn_frn_forward_kernel", "cnn_frn_backward_kernel",
-        "block_sum_kernel"}
+        "block_sum_kernel", "fused_top_kernel"}
 
 
 def main(src_path, out_path):
     src = open(src_path).read()
-    for m in re.finditer(r"__global__\s+void\s+(\w+)\s*\([^)]*\)\s*\{", src, flags=re.S):
+    bounds = r"(?:__launch_bounds__\s*\([^)]*\)\s*(?:/\*.*?\*/\s*)?)?"
+    for m in re.finditer(r"__global__\s+void\s+" + bounds + r"(\w+)\s*\([^)]*\)\s*\{", src,
+                         flags=re.S):
         name, body = m.group(1), src[m.end():]
         body = body[:body.find("\n}\n")]
         if "__syncthreads" in body and name not in SYNC:

@@ -61,6 +61,8 @@ struct cuda_backend {
     float *w_all;     /* K > 1: (width[0], K·width[1]) first-layer weights or their gradient */
     float *db_all;    /* K > 1: (K·max width) bias gradients of one layer */
     float *ones;      /* (rows_max) for the bias gradients */
+    size_t fuse_tile; /* rows per tile of the fused top layers (backend.cu), 0: not fused */
+    float *fuse_part; /* their block sums of the output layer's gradient */
     double *ll_rows;  /* (K, rows) per-row log-likelihood */
     double *partial;  /* first-level sums of the fixed-order reduction */
     double *ll;       /* (K) the log-likelihoods */

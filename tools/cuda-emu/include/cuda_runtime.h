@@ -6,6 +6,7 @@
 #define __device__
 #define __host__
 #define __shared__ static
+#define __launch_bounds__(...)
 typedef int cudaError_t;
 enum {
     cudaSuccess = 0,
