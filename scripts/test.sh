@@ -2,8 +2,8 @@
 # README command (2) and CI: install the Debian packages, build and run every test twice — a
 # Release build, then an AddressSanitizer + UndefinedBehaviorSanitizer build (without the tests
 # labelled slow or install, see tests/CMakeLists.txt) — then fuzz each parser briefly. Where
-# nvcc is installed, the CUDA variant is built too (not run); the batched-chain GPU test runs
-# against the CUDA sources with CUDA emulated on the CPU (tools/cuda-emu).
+# nvcc is installed, the CUDA variant is built too (not run); the GPU tests run against the CUDA
+# sources with CUDA emulated on the CPU (tools/cuda-emu).
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
@@ -21,9 +21,11 @@ else
     echo "CUDA build skipped: no nvcc"
 fi
 # The CUDA backend's sources with CUDA and cuBLAS emulated on the CPU (tools/cuda-emu): the
-# batched-chain test, which takes seconds there (the other GPU tests take minutes).
+# three GPU test programs (about two minutes together there).
 bash tools/cuda-emu/build.sh build build-cuda-emu
-build-cuda-emu/test_cuda_batch
+for t in test_cuda_batch test_cuda_grad test_cuda_hmc; do
+    BNNMC_DATA_DIR="$PWD/data" "build-cuda-emu/$t"
+done
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBNNMC_SANITIZE=ON -DBNNMC_SHARED=OFF
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp" \

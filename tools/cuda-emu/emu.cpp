@@ -1,30 +1,88 @@
 #include "cublas_v2.h"
-#include <barrier>
 #include <cblas.h>
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <thread>
+#include <ucontext.h>
 #include <vector>
 
 thread_local uint3 threadIdx, blockIdx;
 thread_local dim3 blockDim, gridDim;
-static thread_local std::barrier<> *cur_barrier;
 static cudaError_t last_error = cudaSuccess;
-unsigned long long emu_threads_run = 0;
+
+/* Kernels with __syncthreads: each CUDA thread of a block is a fiber (ucontext) with its own
+ * stack on the launching OS thread; the scheduler runs every fiber in turn up to its next
+ * __syncthreads (or its end), then starts the next round, which is the barrier's meaning. A
+ * fiber that has returned no longer counts, as on a GPU. */
+namespace
+{
+struct fiber {
+    ucontext_t ctx;
+    uint3 idx;
+    bool done;
+};
+ucontext_t scheduler;
+fiber *current = nullptr;
+void (*fiber_body)(void *);
+void *fiber_ctx;
+const size_t fiber_stack = 256 * 1024;
+
+void fiber_main()
+{
+    fiber_body(fiber_ctx);
+    current->done = true;
+} /* returns to uc_link: the scheduler */
+} // namespace
 
 void __syncthreads()
 {
-    if (!cur_barrier) {
+    if (!current) {
         fprintf(stderr, "EMU: __syncthreads in a kernel launched without barrier support\n");
         abort();
     }
-    cur_barrier->arrive_and_wait();
+    swapcontext(&current->ctx, &scheduler);
 }
 
 namespace emu
 {
+static void run_block_fibers(dim3 b, void (*body)(void *), void *ctx)
+{
+    const size_t nb = (size_t)b.x * b.y * b.z;
+    static std::vector<fiber> fibers;
+    static std::vector<char> stacks;
+    fibers.assign(nb, fiber{});
+    if (stacks.size() < nb * fiber_stack)
+        stacks.resize(nb * fiber_stack);
+    fiber_body = body;
+    fiber_ctx = ctx;
+    size_t i = 0;
+    for (unsigned tz = 0; tz < b.z; tz++)
+        for (unsigned ty = 0; ty < b.y; ty++)
+            for (unsigned tx = 0; tx < b.x; tx++, i++) {
+                fiber &f = fibers[i];
+                f.idx = {tx, ty, tz};
+                getcontext(&f.ctx);
+                f.ctx.uc_stack.ss_sp = stacks.data() + i * fiber_stack;
+                f.ctx.uc_stack.ss_size = fiber_stack;
+                f.ctx.uc_link = &scheduler;
+                makecontext(&f.ctx, fiber_main, 0);
+            }
+    for (size_t left = nb; left > 0;) { /* one round: every live fiber to its next barrier */
+        left = 0;
+        for (fiber &f : fibers) {
+            if (f.done)
+                continue;
+            current = &f;
+            threadIdx = f.idx;
+            swapcontext(&scheduler, &f.ctx);
+            current = nullptr;
+            if (!f.done)
+                left++;
+        }
+    }
+}
+
 void run(dim3 g, dim3 b, bool sync, void (*body)(void *), void *ctx)
 {
     unsigned long long nb = (unsigned long long)b.x * b.y * b.z;
@@ -38,35 +96,19 @@ void run(dim3 g, dim3 b, bool sync, void (*body)(void *), void *ctx)
     for (unsigned bz = 0; bz < g.z; bz++)
         for (unsigned by = 0; by < g.y; by++)
             for (unsigned bx = 0; bx < g.x; bx++) {
-                if (!sync) {
-                    blockIdx = {bx, by, bz};
-                    blockDim = b;
-                    gridDim = g;
-                    for (unsigned tz = 0; tz < b.z; tz++)
-                        for (unsigned ty = 0; ty < b.y; ty++)
-                            for (unsigned tx = 0; tx < b.x; tx++) {
-                                threadIdx = {tx, ty, tz};
-                                body(ctx);
-                            }
-                    emu_threads_run += nb;
+                blockIdx = {bx, by, bz};
+                blockDim = b;
+                gridDim = g;
+                if (sync) {
+                    run_block_fibers(b, body, ctx);
                     continue;
                 }
-                std::barrier<> bar((std::ptrdiff_t)nb);
-                std::vector<std::thread> th;
                 for (unsigned tz = 0; tz < b.z; tz++)
                     for (unsigned ty = 0; ty < b.y; ty++)
-                        for (unsigned tx = 0; tx < b.x; tx++)
-                            th.emplace_back([=, &bar]() {
-                                blockIdx = {bx, by, bz};
-                                blockDim = b;
-                                gridDim = g;
-                                threadIdx = {tx, ty, tz};
-                                cur_barrier = &bar;
-                                body(ctx);
-                                bar.arrive_and_drop();
-                            });
-                for (auto &t : th)
-                    t.join();
+                        for (unsigned tx = 0; tx < b.x; tx++) {
+                            threadIdx = {tx, ty, tz};
+                            body(ctx);
+                        }
             }
 }
 } // namespace emu
