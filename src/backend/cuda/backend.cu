@@ -126,16 +126,16 @@ __global__ void fill_kernel(float *dst, float value, size_t n)
 /* ---- the fused top of the net --------------------------------------------------------- */
 
 /* Rows of one block of fused_top_kernel (fixed, so that its sums have the same order on every
- * GPU), the shared floats it may use, and the largest output layer it takes: each thread keeps
- * in registers the sums of at most FUSE_PER_THREAD of the output layer's H·O + O gradient
- * entries (784-100-10: 1010 entries, 4 a thread). */
+ * GPU), the shared floats it may use, and the largest top it takes: each thread keeps in
+ * registers the sums of at most FUSE_PER_THREAD of the H·O + O + H gradient entries it sums
+ * (784-100-10: 1110 entries, 5 a thread). */
 #define FUSE_BLOCK_ROWS 256
 #define FUSE_SMEM_FLOATS 11264
 #define FUSE_PER_THREAD 16
 
 /* The last hidden layer's bias and activation, the output layer, the likelihood head and, if
  * g is not NULL, the backward pass down to the last hidden layer's pre-activation, in one pass
- * over memory (what forward + head + backward do in eight kernels and products for the top
+ * over memory (what forward + head + backward do in nine kernels and products for the top
  * two layers). Block (x, c): rows x·FUSE_BLOCK_ROWS .. of chain c, in tiles of `tile` rows
  * staged in shared memory beside w2 transposed.
  *   zin (rows, K·H): the last hidden layer's product, bias not yet added (chain c's columns
@@ -143,8 +143,8 @@ __global__ void fill_kernel(float *dst, float value, size_t n)
  *     b2 = ... + b_off2 (O).
  *   ll_rows[c·rows + r] = log p(y_r | f_rc).
  *   g (rows, K·H) = d ll / d (pre-activation) of the last hidden layer; part (K, gridDim.x,
- *     H·O + O): this block's sums over its rows of d ll / d w2 (H, O row-major) and d ll / d b2,
- *     each in row order (fused_top_reduce_kernel adds the blocks in order). */
+ *     H·O + O + H): this block's sums over its rows of d ll / d w2 (H, O row-major), d ll / d b2
+ *     and d ll / d b1, each in row order (fused_top_reduce_kernel adds the blocks in order). */
 __global__ void __launch_bounds__(BNN_CUDA_THREADS, 4) /* 64 registers: 4 blocks an SM */
     fused_top_kernel(const float *zin, const double *y, size_t rows, size_t K, size_t H,
                      size_t O, size_t P, size_t b_off1, size_t w_off2, size_t b_off2,
@@ -155,10 +155,12 @@ __global__ void __launch_bounds__(BNN_CUDA_THREADS, 4) /* 64 registers: 4 blocks
     const size_t c = blockIdx.y, tid = threadIdx.x, nthr = blockDim.x, ld = H + 1;
     const float *b1 = theta + c * P + b_off1, *w2 = theta + c * P + w_off2;
     const float *b2 = theta + c * P + b_off2;
-    const size_t n_w = H * O, n_entries = n_w + O; /* d w2 (H, O), then d b2 */
+    /* gradient entries summed here: d w2 (H, O), then d b2 (O), then d b1 (H) */
+    const size_t n_w = H * O, n_b1 = n_w + O, n_entries = n_b1 + H;
     float *s_w = s_mem;                                         /* (O, H): w2ᵀ */
     float *s_h = s_w + n_w, *s_z = keep_z ? s_h + tile * ld : s_h; /* (tile, H+1): act(z), z */
-    float *s_f = s_h + (keep_z ? 2 : 1) * tile * ld, *s_g = s_f + tile * O; /* (tile, O) */
+    float *s_d = s_h + (keep_z ? 2 : 1) * tile * ld; /* (tile, H+1): d ll / d z */
+    float *s_f = s_d + tile * ld, *s_g = s_f + tile * O; /* (tile, O): logits, d ll / d logits */
     for (size_t i = tid; i < n_w; i += nthr) s_w[i % O * H + i / O] = w2[i];
     float acc[FUSE_PER_THREAD];
     for (int t = 0; t < FUSE_PER_THREAD; t++) acc[t] = 0;
@@ -191,19 +193,24 @@ __global__ void __launch_bounds__(BNN_CUDA_THREADS, 4) /* 64 registers: 4 blocks
                 const size_t rr = i / H, j = i % H;
                 float dh = 0;
                 for (size_t o = 0; o < O; o++) dh += s_g[rr * O + o] * s_w[o * H + j];
-                g[(r0 + rr) * K * H + c * H + j] =
+                const float dz =
                     bnn_dm_activate_backward(act, dh, s_z[rr * ld + j], s_h[rr * ld + j]);
+                g[(r0 + rr) * K * H + c * H + j] = dz;
+                s_d[rr * ld + j] = dz;
             }
+            __syncthreads();
 #pragma unroll
-            for (int t = 0; t < FUSE_PER_THREAD; t++) { /* d w2, d b2: rows in order */
+            for (int t = 0; t < FUSE_PER_THREAD; t++) { /* the entries' sums: rows in order */
                 const size_t e = tid + (size_t)t * nthr;
                 if (e >= n_entries) break;
                 if (e < n_w) {
                     const size_t j = e / O, o = e % O;
                     for (size_t rr = 0; rr < nt; rr++)
                         acc[t] += s_h[rr * ld + j] * s_g[rr * O + o];
-                } else {
+                } else if (e < n_b1) {
                     for (size_t rr = 0; rr < nt; rr++) acc[t] += s_g[rr * O + e - n_w];
+                } else {
+                    for (size_t rr = 0; rr < nt; rr++) acc[t] += s_d[rr * ld + e - n_b1];
                 }
             }
         }
@@ -218,18 +225,20 @@ __global__ void __launch_bounds__(BNN_CUDA_THREADS, 4) /* 64 registers: 4 blocks
     }
 }
 
-/* Adds fused_top_kernel's block sums in order into the gradients: entry e < H·O of chain c to
- * grad + c·P + w_off2 + e, the O after them to grad + c·P + b_off2. n = K·(H·O + O). */
+/* Adds fused_top_kernel's block sums in order into the gradients of chain c (at grad + c·P):
+ * entries e < H·O to w_off2 + e, the next O to b_off2, the last H to b_off1.
+ * n = K·(H·O + O + H). */
 __global__ void fused_top_reduce_kernel(const float *part, size_t n_blocks, size_t n, size_t H,
                                         size_t O, size_t P, size_t w_off2, size_t b_off2,
-                                        float *grad)
+                                        size_t b_off1, float *grad)
 {
     size_t t = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (t >= n) return;
-    const size_t per = H * O + O, c = t / per, e = t % per;
+    const size_t n_w = H * O, n_b1 = n_w + O, per = n_b1 + H, c = t / per, e = t % per;
     double s = 0;
     for (size_t k = 0; k < n_blocks; k++) s += part[(c * n_blocks + k) * per + e];
-    grad[c * P + (e < H * O ? w_off2 + e : b_off2 + e - H * O)] = (float)s;
+    const size_t at = e < n_w ? w_off2 + e : e < n_b1 ? b_off2 + e - n_w : b_off1 + e - n_b1;
+    grad[c * P + at] = (float)s;
 }
 
 /* ---- data ----------------------------------------------------------------------------- */
@@ -377,11 +386,13 @@ static bnn_status forward(struct cuda_backend *b, const float *x, size_t rows, i
 }
 
 /* Backward pass from g = d loglik / d (pre-activation of layer top) (in b->g0, the layout of
- * forward; top = L: the logits) into the gradients of layers 1..top in b->grad_f. The first
- * layer's weight gradient is one product for all chains (xᵀ times the chains' g side by side),
- * each bias gradient one matrix-vector product for all chains; the K > 1 results are scattered
- * to the chains' gradients. */
-static bnn_status backward(struct cuda_backend *b, const float *x, size_t rows, size_t top)
+ * forward; top = L: the logits) into the gradients of layers 1..top in b->grad_f (but layer
+ * top's bias gradient if top_bias_done: fused_top_kernel's). The first layer's weight gradient
+ * is one product for all chains (xᵀ times the chains' g side by side), each bias gradient one
+ * matrix-vector product for all chains; the K > 1 results are scattered to the chains'
+ * gradients. */
+static bnn_status backward(struct cuda_backend *b, const float *x, size_t rows, size_t top,
+                           int top_bias_done)
 {
     const bnn_mlp *m = b->mlp;
     const size_t P = b->net->n_params, K = b->n_chains;
@@ -405,11 +416,13 @@ static bnn_status backward(struct cuda_backend *b, const float *x, size_t rows, 
                          (int)K * i, (size_t)i, dw, o, P));
         }
         /* db_all (K·o) = gᵀ (K·o, rows) · 1 (rows) */
-        BNN_CUBLAS_TRY(cublasSgemv(b->blas, CUBLAS_OP_N, Ko, r, &k_one, g, Ko, b->ones, 1, &k_zero,
-                                   K > 1 ? b->db_all : db, 1));
-        if (K > 1)
-            scatter_chains_kernel<<<bnn_cuda_blocks((size_t)Ko), BNN_CUDA_THREADS, 0, b->stream>>>(
-                db, b->db_all, (size_t)Ko, (size_t)o, K, P);
+        if (!(top_bias_done && l == top)) {
+            BNN_CUBLAS_TRY(cublasSgemv(b->blas, CUBLAS_OP_N, Ko, r, &k_one, g, Ko, b->ones, 1,
+                                       &k_zero, K > 1 ? b->db_all : db, 1));
+            if (K > 1)
+                scatter_chains_kernel<<<bnn_cuda_blocks((size_t)Ko), BNN_CUDA_THREADS, 0,
+                                        b->stream>>>(db, b->db_all, (size_t)Ko, (size_t)o, K, P);
+        }
         if (l == 1) break;
         /* chain c: g_prevᵀ (i, rows) = w (i, o) · gᵀ (o, rows), g_prev and g its columns */
         BNN_TRY(gemm(b, CUBLAS_OP_T, CUBLAS_OP_N, i, r, o, b->theta_f + m->w_offset[l - 1], o, P, g,
@@ -470,10 +483,10 @@ static bnn_status fused_top(struct cuda_backend *b, size_t rows, int want_grad)
                                         m->lik, m->noise_sd, b->fuse_tile, b->ll_rows,
                                         want_grad ? b->g0 : NULL, b->fuse_part);
     if (want_grad) {
-        const size_t n = K * (H * O + O);
+        const size_t n = K * (H * O + O + H);
         fused_top_reduce_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
             b->fuse_part, n_blocks, n, H, O, P, m->w_offset[L - 1], m->b_offset[L - 1],
-            b->grad_f);
+            m->b_offset[L - 2], b->grad_f);
     }
     return cudaGetLastError() == cudaSuccess
                ? BNN_OK
@@ -489,7 +502,7 @@ bnn_status bnn_cuda_loglik_grad_device(struct cuda_backend *b, int want_grad)
         BNN_TRY(forward(b, d->x_train, rows, 1));
         BNN_TRY(fused_top(b, rows, want_grad));
         BNN_TRY(bnn_cuda_sum_segments(b, b->ll_rows, rows, b->n_chains, b->ll));
-        if (want_grad) BNN_TRY(backward(b, d->x_train, rows, b->mlp->n_layers - 1));
+        if (want_grad) BNN_TRY(backward(b, d->x_train, rows, b->mlp->n_layers - 1, 1));
         return BNN_OK;
     }
     BNN_TRY(forward(b, d->x_train, rows, 0));
@@ -498,7 +511,7 @@ bnn_status bnn_cuda_loglik_grad_device(struct cuda_backend *b, int want_grad)
             b->z[b->mlp->n_layers], d->y_train, n, rows, b->n_chains, k, b->mlp->lik,
             b->mlp->noise_sd, want_grad ? b->g0 : NULL, b->ll_rows);
     BNN_TRY(bnn_cuda_sum_segments(b, b->ll_rows, rows, b->n_chains, b->ll));
-    if (want_grad) BNN_TRY(backward(b, d->x_train, rows, b->mlp->n_layers));
+    if (want_grad) BNN_TRY(backward(b, d->x_train, rows, b->mlp->n_layers, 0));
     return BNN_OK;
 }
 
@@ -626,11 +639,13 @@ static size_t fuse_tile(const struct cuda_backend *b)
     const char *env = getenv("BNNMC_CUDA_FUSE");
     if (m->n_layers < 2 || (env && !strcmp(env, "0"))) return 0;
     const size_t H = m->width[m->n_layers - 1], O = m->width[m->n_layers];
-    if (H * O + O > (size_t)FUSE_PER_THREAD * BNN_CUDA_THREADS) return 0;
-    const size_t per_row = (needs_z(m->act) ? 2 : 1) * (H + 1) + 2 * O;
+    if (H * O + O + H > (size_t)FUSE_PER_THREAD * BNN_CUDA_THREADS) return 0;
+    const size_t per_row = (needs_z(m->act) ? 3 : 2) * (H + 1) + 2 * O;
     size_t tile = (FUSE_SMEM_FLOATS - H * O) / per_row; /* beside w2ᵀ */
     if (tile > BNN_CUDA_THREADS) tile = BNN_CUDA_THREADS; /* the head: a row per thread */
-    return tile >= 4 ? tile : 0;
+    if (tile < 4) return 0;
+    const size_t n_tiles = (FUSE_BLOCK_ROWS + tile - 1) / tile; /* tiles of equal size */
+    return (FUSE_BLOCK_ROWS + n_tiles - 1) / n_tiles;
 }
 
 /* Device and host buffers of b for its net (an MLP), data and K chains. */
@@ -657,7 +672,8 @@ static bnn_status backend_buffers(struct cuda_backend *b)
     if (b->fuse_tile) { /* the block sums of the top layer's gradient */
         const size_t H = m->width[m->n_layers - 1], O = m->width[m->n_layers];
         const size_t n_blocks = (b->data->n_train + FUSE_BLOCK_ROWS - 1) / FUSE_BLOCK_ROWS;
-        BNN_TRY(device_alloc((void **)&b->fuse_part, K * n_blocks * (H * O + O), sizeof(float)));
+        BNN_TRY(device_alloc((void **)&b->fuse_part, K * n_blocks * (H * O + O + H),
+                             sizeof(float)));
     }
     BNN_TRY(bnn_cuda_common_buffers(b));
     if (R > 0)
