@@ -16,7 +16,9 @@
 #     tool), RESULTS.md and the logs are also copied there.
 # usage: bash bench/gpu/run.sh   (logs go to $OUT, else /tmp/bnnmc-gpu-check)
 # cuts, for a session's limited device time: QUICK=1 (5 repetitions) or REPS=N; NO_MLP=1 (no MLP
-# pairs), NO_CNN=1 (no CNN pairs), PROFILE_ONE=1 (one profile), NO_PROFILE=1 (none)
+# pairs), NO_CNN=1 (no CNN pairs), PROFILE_ONE=1 (one profile), NO_PROFILE=1 (none); BUDGET=S:
+# after S seconds (from the start) no measurement or profile starts and none runs past it, so
+# the results table is written with what was measured (set it below the device call's limit)
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -28,6 +30,11 @@ jsonl=$out/bench.jsonl
 : >"$jsonl"
 start=$(date +%s)
 say() { echo "[$(( $(date +%s) - start ))s] $*" | tee -a "$log"; }
+limit() { # SECONDS: prints the seconds a step may take under BUDGET (fails: under 15 left)
+    local left=$(( ${BUDGET:-999999} - ($(date +%s) - start) ))
+    [ "$left" -ge 15 ] || return 1
+    echo $(( $1 < left ? $1 : left ))
+}
 reps=${QUICK:+5}
 reps=${REPS:-${reps:-20}}
 export BNNMC_DATA_DIR=$root/data BNNMC_SOURCE_DIR=$root
@@ -114,8 +121,12 @@ if ! timeout 120 python3 -c "import jax; print('jax', jax.__version__, jax.devic
     say "JAX is not usable here: bnnmc timings only"
 fi
 measure() { # TAG TOOL MATH SECONDS COMMAND...: one measurement into bench.jsonl (status 1: failed)
-    local tag=$1 tool=$2 math=$3 seconds=$4 line
+    local tag=$1 tool=$2 math=$3 want=$4 seconds line
     shift 4
+    if ! seconds=$(limit "$want"); then
+        say "== $tag: $tool skipped (BUDGET=$BUDGET s spent)"
+        return 1
+    fi
     say "== $tag: $tool ${*:2}"
     if line=$(timeout "$seconds" "$@" 2>>"$log"); then
         echo "{\"tag\": \"$tag\", \"tool\": \"$tool\", \"math\": \"$math\", \"result\": $line}" >>"$jsonl"
@@ -186,8 +197,13 @@ profiles=()
 profile() { # NAME BENCH-FLAGS...: $out/profile-NAME.csv
     local name=$1
     shift
+    local seconds
+    if ! seconds=$(limit 120); then
+        say "== profile $name skipped (BUDGET=$BUDGET s spent)"
+        return
+    fi
     say "== profile $name: ncu bnnmc bench $*"
-    if timeout 120 "$ncu_bin" --csv --metrics gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed \
+    if timeout "$seconds" "$ncu_bin" --csv --metrics gpu__time_duration.sum,sm__throughput.avg.pct_of_peak_sustained_elapsed,dram__throughput.avg.pct_of_peak_sustained_elapsed \
             $bnnmc bench --device cuda --reps 1 --leapfrog 0 --json "$@" \
             >"$out/profile-$name.csv" 2>>"$log"; then
         profiles+=("$name")
