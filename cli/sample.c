@@ -609,7 +609,7 @@ int cmd_sample(int argc, char **argv)
 #ifdef BNNMC_HAVE_MPI
         if (!quiet && k.size > 1)
             fprintf(stderr, "MPI: %d ranks, %zu bytes received per rank and gradient, %.1f %% of "
-                            "gradient time in the all-gather (rank 0)\n", k.size,
+                            "gradient time in the exchange (rank 0)\n", k.size,
                     bnn_run_comm_bytes_per_gradient(run), 100 * bnn_run_comm_share(run));
 #endif
         if (bnn_run_finish(run) != BNN_OK) rc = fail(k, "sample");

@@ -1,7 +1,8 @@
 /* Data parallelism over MPI ranks (built with -DBNNMC_MPI=ON): every rank holds some shards of
- * the training data, computes their sums with the CPU backend, and one all-gather per gradient
- * brings every shard's sum to every rank, where they are added in shard order — the order one
- * process would use — so all ranks, and a single process, get the same bits. */
+ * the training data and computes their sums with the CPU backend; per gradient, a
+ * reduce-scatter (each rank adds its slice of the numbers over all shards, in shard order — the
+ * order one process would use) and an all-gather of the slices, so all ranks, and a single
+ * process, get the same bits. */
 #ifndef BNN_BACKEND_MPI_H
 #define BNN_BACKEND_MPI_H
 
@@ -21,7 +22,8 @@ MPI_Comm bnn_mpi_backend_comm(const bnn_backend *b);
 /* Bytes each rank receives per gradient (for the communication report). */
 size_t bnn_mpi_backend_bytes_per_gradient(const bnn_backend *b);
 
-/* Fraction of the gradient time spent in the all-gather (waiting for slower ranks included). */
+/* Fraction of the gradient time spent in the two collectives (waiting for slower ranks
+ * included). */
 double bnn_mpi_backend_comm_share(const bnn_backend *b);
 
 #endif
