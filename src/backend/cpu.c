@@ -107,21 +107,6 @@ const bnn_shard_layout *bnn_cpu_data_shards(const bnn_cpu_data *c) { return &c->
 
 size_t bnn_cpu_data_block_rows(const bnn_cpu_data *c) { return c->block_rows; }
 
-void bnn_shard_sums_add(const bnn_shard_layout *l, size_t block_rows, size_t first,
-                        const double *sums, size_t n, size_t n_params, double *loglik,
-                        double *grad)
-{
-    for (size_t s = 0; s < n; s++) {
-        size_t k0, k1;
-        bnn_shard_blocks(l, block_rows, first + s, &k0, &k1);
-        if (k0 == k1) continue;
-        const double *v = sums + s * (1 + n_params);
-        *loglik += v[0];
-        if (grad)
-            for (size_t i = 0; i < n_params; i++) grad[i] += v[1 + i];
-    }
-}
-
 void bnn_cpu_data_free(bnn_cpu_data *c)
 {
     if (!c) return;

@@ -51,12 +51,6 @@ size_t bnn_cpu_data_block_rows(const bnn_cpu_data *data);
  * gradient (zeros for a shard without blocks). For data-parallel backends. */
 bnn_status bnn_cpu_loglik_grad_shards(void *cpu_ctx, const double *theta, double *out);
 
-/* Adds shard sums (n, 1+P each) in order into *loglik and grad (skipping empty shards, as the
- * single-process sum does). */
-void bnn_shard_sums_add(const bnn_shard_layout *layout, size_t block_rows, size_t first,
-                        const double *sums, size_t n, size_t n_params, double *loglik,
-                        double *grad);
-
 /* A backend for one chain group: n_threads threads over the shared data (data and net must
  * outlive it). */
 bnn_status bnn_cpu_backend_alloc(const bnn_net *net, const bnn_cpu_data *data,
