@@ -52,39 +52,6 @@ static void arrays_close(chain_array *a, size_t k)
 
 /* ---- run.json ----------------------------------------------------------------------------- */
 
-static bnn_status read_blocks(json_t *params, const char *path, size_t n_params, bnn_diag_run *r)
-{
-    r->n_blocks = json_array_size(params);
-    r->blocks = calloc(r->n_blocks ? r->n_blocks : 1, sizeof *r->blocks);
-    if (!r->blocks) return BNN_ERROR(BNN_ENOMEM, "diagnose: out of memory");
-    for (size_t b = 0; b < r->n_blocks; b++) {
-        bnn_diag_param_block *blk = &r->blocks[b];
-        const char *name;
-        json_int_t offset;
-        json_t *shape;
-        if (json_unpack(json_array_get(params, b), "{s:s, s:I, s:o}", "name", &name, "offset",
-                        &offset, "shape", &shape) || offset < 0 || !json_is_array(shape) ||
-            json_array_size(shape) > 4)
-            return BNN_ERROR(BNN_EFORMAT, "%s: model.params[%zu] needs name, offset, shape",
-                             path, b);
-        snprintf(blk->name, sizeof blk->name, "%s", name);
-        blk->offset = (size_t)offset;
-        blk->ndim = json_array_size(shape);
-        blk->size = 1;
-        for (size_t d = 0; d < blk->ndim; d++) {
-            json_int_t s = json_integer_value(json_array_get(shape, d));
-            if (s <= 0 || __builtin_mul_overflow(blk->size, (size_t)s, &blk->size))
-                return BNN_ERROR(BNN_EFORMAT, "%s: model.params[%zu].shape", path, b);
-            blk->shape[d] = (size_t)s;
-        }
-        if (blk->offset > n_params || blk->size > n_params - blk->offset)
-            return BNN_ERROR(BNN_EFORMAT, "%s: model.params[%zu] (offset %zu, %zu values) lies "
-                             "outside model.n_params = %zu", path, b, blk->offset, blk->size,
-                             n_params);
-    }
-    return BNN_OK;
-}
-
 /* run.json's hyper_names: the columns of each chain's hyper.npy. */
 static bnn_status read_hyper_names(json_t *names, const char *path, bnn_diag_run *r)
 {
@@ -144,7 +111,7 @@ static bnn_status read_run_json(const char *dir, bnn_diag_run *r, size_t *n_para
         r->fs_outputs = (size_t)outputs;
         *n_params = (size_t)np;
         r->first_sampling = (size_t)burn_in + (size_t)warmup;
-        st = read_blocks(params, path, *n_params, r);
+        st = bnn_store_read_params(params, path, *n_params, &r->blocks, &r->n_blocks);
     }
     if (st == BNN_OK && hyper) st = read_hyper_names(hyper, path, r);
     json_decref(root);

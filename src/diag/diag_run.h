@@ -10,6 +10,7 @@
 #include "diag/islands.h"
 #include "diag/marginals.h"
 #include "diag/null_rhat.h"
+#include "store/run_store.h"
 
 #define BNN_DIAG_N_WORST 10
 
@@ -52,11 +53,7 @@ typedef struct {
 } bnn_diag_chain_stats;
 
 /* A parameter block of the model, as run.json lists it ("layer0.w", offset, shape). */
-typedef struct {
-    char name[64];
-    size_t offset, size;
-    size_t ndim, shape[4];
-} bnn_diag_param_block;
+typedef bnn_param_block bnn_diag_param_block;
 
 typedef struct {
     size_t n_chain;

@@ -8,9 +8,10 @@
 
 #include "data/npy.h"
 #include "store/export.h"
+#include "store/run_store.h"
 
 #define BNN_EXPORT_MAX_CHAINS 4096
-#define BNN_EXPORT_MAX_DIMS 4
+#define BNN_EXPORT_MAX_DIMS BNN_PARAM_MAX_DIMS
 
 /* A parameter tensor of the model as run.json lists it ("layer0.w", offset, shape). */
 typedef struct {

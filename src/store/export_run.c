@@ -72,38 +72,28 @@ void bnn_export_timestamp(char *buf, size_t len)
     strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+/* model.params, each tensor with its NetCDF / Stan CSV name ('.' becomes '_'). */
 static bnn_status read_blocks(json_t *params, const char *path, bnn_export_run *r)
 {
-    r->n_blocks = json_array_size(params);
+    bnn_param_block *p;
+    BNN_TRY(bnn_store_read_params(params, path, r->n_params, &p, &r->n_blocks));
     r->blocks = calloc(r->n_blocks ? r->n_blocks : 1, sizeof *r->blocks);
-    if (!r->blocks) return BNN_ERROR(BNN_ENOMEM, "export: out of memory");
+    if (!r->blocks) {
+        free(p);
+        return BNN_ERROR(BNN_ENOMEM, "export: out of memory");
+    }
     for (size_t b = 0; b < r->n_blocks; b++) {
         bnn_export_block *blk = &r->blocks[b];
-        const char *name;
-        json_int_t offset;
-        json_t *shape;
-        if (json_unpack(json_array_get(params, b), "{s:s, s:I, s:o}", "name", &name, "offset",
-                        &offset, "shape", &shape) || offset < 0 || !json_is_array(shape) ||
-            json_array_size(shape) > BNN_EXPORT_MAX_DIMS || strlen(name) >= sizeof blk->name)
-            return BNN_ERROR(BNN_EFORMAT, "%s: model.params[%zu] needs name, offset, shape",
-                             path, b);
-        snprintf(blk->name, sizeof blk->name, "%s", name);
-        snprintf(blk->var_name, sizeof blk->var_name, "%s", name);
-        for (char *p = blk->var_name; *p; p++)
-            if (*p == '.') *p = '_';
-        blk->offset = (size_t)offset;
-        blk->ndim = json_array_size(shape);
-        blk->size = 1;
-        for (size_t d = 0; d < blk->ndim; d++) {
-            json_int_t s = json_integer_value(json_array_get(shape, d));
-            if (s <= 0 || __builtin_mul_overflow(blk->size, (size_t)s, &blk->size))
-                return BNN_ERROR(BNN_EFORMAT, "%s: model.params[%zu].shape", path, b);
-            blk->shape[d] = (size_t)s;
-        }
-        if (blk->offset > r->n_params || blk->size > r->n_params - blk->offset)
-            return BNN_ERROR(BNN_EFORMAT, "%s: model.params[%zu] lies outside model.n_params",
-                             path, b);
+        memcpy(blk->name, p[b].name, sizeof blk->name);
+        blk->offset = p[b].offset;
+        blk->size = p[b].size;
+        blk->ndim = p[b].ndim;
+        memcpy(blk->shape, p[b].shape, sizeof blk->shape);
+        snprintf(blk->var_name, sizeof blk->var_name, "%s", p[b].name);
+        for (char *c = blk->var_name; *c; c++)
+            if (*c == '.') *c = '_';
     }
+    free(p);
     return BNN_OK;
 }
 

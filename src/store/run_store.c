@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -199,4 +200,52 @@ json_t *bnn_store_manifest_entry(const char *name, long chain, const char *path,
                           "shape", shape_json, "dims", dims_json);
     if (chain >= 0) json_object_set_new(e, "chain", json_integer(chain));
     return e;
+}
+
+bnn_status bnn_store_read_params(const json_t *params, const char *path, size_t n_params,
+                                 bnn_param_block **out, size_t *n)
+{
+    *out = NULL;
+    *n = 0;
+    if (!json_is_array(params))
+        return BNN_ERROR(BNN_EFORMAT, "%s: model.params is not a list", path);
+    const size_t count = json_array_size(params);
+    bnn_param_block *blocks = calloc(count ? count : 1, sizeof *blocks);
+    if (!blocks) return BNN_ERROR(BNN_ENOMEM, "%s: out of memory for model.params", path);
+    bnn_status s = BNN_OK;
+    for (size_t b = 0; s == BNN_OK && b < count; b++) {
+        bnn_param_block *blk = &blocks[b];
+        const char *name;
+        json_int_t offset;
+        json_t *shape;
+        if (json_unpack(json_array_get(params, b), "{s:s, s:I, s:o}", "name", &name, "offset",
+                        &offset, "shape", &shape) || offset < 0 || !json_is_array(shape) ||
+            json_array_size(shape) > BNN_PARAM_MAX_DIMS || strlen(name) >= sizeof blk->name) {
+            s = BNN_ERROR(BNN_EFORMAT, "%s: model.params[%zu] needs name, offset, shape", path,
+                          b);
+            break;
+        }
+        snprintf(blk->name, sizeof blk->name, "%s", name);
+        blk->offset = (size_t)offset;
+        blk->ndim = json_array_size(shape);
+        blk->size = 1;
+        for (size_t d = 0; s == BNN_OK && d < blk->ndim; d++) {
+            json_int_t len = json_integer_value(json_array_get(shape, d));
+            if (len <= 0 || __builtin_mul_overflow(blk->size, (size_t)len, &blk->size))
+                s = BNN_ERROR(BNN_EFORMAT, "%s: model.params[%zu].shape", path, b);
+            else
+                blk->shape[d] = (size_t)len;
+        }
+        if (s == BNN_OK && (blk->offset > n_params || blk->size > n_params - blk->offset))
+            s = BNN_ERROR(BNN_EFORMAT, "%s: model.params[%zu] (offset %zu, %zu values) lies "
+                          "outside model.n_params = %zu", path, b, blk->offset, blk->size,
+                          n_params);
+    }
+    if (s != BNN_OK) {
+        free(blocks);
+        return s;
+    }
+    *out = blocks;
+    *n = count;
+    return BNN_OK;
 }

@@ -98,6 +98,22 @@ void bnn_store_chain_path(char *buf, size_t len, const char *dir, size_t chain, 
 /* Writes DIR/run.json atomically (temporary file, fsync, rename). */
 bnn_status bnn_store_write_json(const char *dir, json_t *root);
 
+/* A parameter tensor of the model as run.json lists it in model.params ("layer0.w", offset,
+ * shape). */
+#define BNN_PARAM_MAX_DIMS 4
+typedef struct {
+    char name[64];
+    size_t offset, size; /* position in the flat parameter vector, number of values */
+    size_t ndim, shape[BNN_PARAM_MAX_DIMS];
+} bnn_param_block;
+
+/* Reads model.params (`params`, from the run.json at `path`) of a model of n_params numbers into
+ * *out (a new array of *n blocks, free()): every entry needs a name (shorter than 64 bytes), an
+ * offset >= 0 and a shape of at most BNN_PARAM_MAX_DIMS positive sizes, and must lie inside the
+ * n_params numbers; an error names the file and the entry. */
+bnn_status bnn_store_read_params(const json_t *params, const char *path, size_t n_params,
+                                 bnn_param_block **out, size_t *n);
+
 /* A manifest entry {"name", "chain", "path", "dtype", "shape", "dims"}; chain < 0 for none. */
 json_t *bnn_store_manifest_entry(const char *name, long chain, const char *path, const char *dtype,
                                  size_t ndim, const size_t *shape, const char *const *dims);
