@@ -21,11 +21,15 @@ else
     echo "CUDA build skipped: no nvcc"
 fi
 # The CUDA backend's sources with CUDA and cuBLAS emulated on the CPU (tools/cuda-emu): the
-# three GPU test programs (about two minutes together there).
+# three GPU test programs, then `sample` and `bench --device cuda` through the CLI (about three
+# minutes together there).
 bash tools/cuda-emu/build.sh build build-cuda-emu
 for t in test_cuda_batch test_cuda_grad test_cuda_hmc; do
     BNNMC_DATA_DIR="$PWD/data" "build-cuda-emu/$t"
 done
+BNNMC_DATA_DIR="$PWD/data" bash tests/cuda/test_cuda_sample.sh build-cuda-emu/bnnmc
+BNNMC_DATA_DIR="$PWD/data" BNNMC_SOURCE_DIR="$PWD" bash tests/cuda/test_cuda_cli.sh \
+    build-cuda-emu/bnnmc
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBNNMC_SANITIZE=ON -DBNNMC_SHARED=OFF
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp" \

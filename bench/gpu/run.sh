@@ -90,6 +90,7 @@ run_test test_cuda_grad $build/tests/cuda/test_cuda_grad
 run_test test_cuda_hmc $build/tests/cuda/test_cuda_hmc
 run_test test_cuda_batch $build/tests/cuda/test_cuda_batch
 run_test test_cuda_cli bash tests/cuda/test_cuda_cli.sh $bnnmc
+run_test test_cuda_sample bash tests/cuda/test_cuda_sample.sh $bnnmc
 tmp=$(mktemp -d)
 run_sample() { # a run extended by --resume equals the same run made at once, byte for byte
     local cfg=(--data digits --arch mlp:50 --chains 2 --warmup 20 --quiet --device cuda --tf32)

@@ -1,8 +1,8 @@
 #!/bin/bash
-# Builds the GPU tests (tests/cuda/test_cuda_{grad,hmc,batch}.c) against bnnmc's CUDA backend
-# with CUDA and cuBLAS emulated on the CPU (README.md here): the .cu files with their launches
-# rewritten (transform.py), the runtime and cuBLAS of emu.cpp (cuBLAS products by OpenBLAS), and
-# the rest of bnnmc from a CPU build's static library.
+# Builds the GPU tests (tests/cuda/test_cuda_{grad,hmc,batch}.c) and the bnnmc CLI against
+# bnnmc's CUDA backend with CUDA and cuBLAS emulated on the CPU (README.md here): the .cu files
+# with their launches rewritten (transform.py), the runtime and cuBLAS of emu.cpp (cuBLAS
+# products by OpenBLAS), and the rest of bnnmc from a CPU build's static library.
 # usage: tools/cuda-emu/build.sh CPU_BUILD_DIR OUT_DIR   (e.g. build /tmp/emu; then run
 #        OUT_DIR/test_cuda_grad etc. with BNNMC_DATA_DIR set)
 set -euo pipefail
@@ -33,4 +33,14 @@ for t in test_cuda_grad test_cuda_hmc test_cuda_batch; do
         -ljansson -lopenblas -lfftw3 -lRmath -lnetcdf -lcairo -lz -ldnnl -lgomp -lmvec -lm \
         -lcmocka -lpthread
 done
-echo "built: $out/test_cuda_grad $out/test_cuda_hmc $out/test_cuda_batch"
+# the CLI too (without MPI), so that `bnnmc sample --device cuda` runs end to end under emulation
+clis=()
+for f in "$src"/cli/*.c; do
+    o="$out/cli_$(basename "$f" .c).o"
+    gcc -std=c11 -O2 -g -D_POSIX_C_SOURCE=200809L "${inc[@]}" -c "$f" -o "$o"
+    clis+=("$o")
+done
+g++ "${clis[@]}" "${objs[@]}" -o "$out/bnnmc" -Wl,--allow-multiple-definition \
+    -Wl,-rpath,$libdir/openblas-pthread "$build/libbnnmc.a" -L$libdir/openblas-pthread \
+    -ljansson -lopenblas -lfftw3 -lRmath -lnetcdf -lcairo -lz -ldnnl -lgomp -lmvec -lm -lpthread
+echo "built: $out/test_cuda_grad $out/test_cuda_hmc $out/test_cuda_batch $out/bnnmc"
