@@ -99,6 +99,17 @@ size_t bnn_cuda_hmc_chains(const bnn_cuda_hmc *h);
 bnn_status bnn_cuda_hmc_set_chain(bnn_cuda_hmc *h, size_t c, const bnn_hmc *s);
 bnn_status bnn_cuda_hmc_get_chain(const bnn_cuda_hmc *h, size_t c, bnn_hmc *s);
 
+/* The same for every chain c with active[c] != 0, s[c] its state (the others' device state
+ * stays): one copy per array and run of consecutive active chains, through pinned memory, and
+ * one synchronisation (the per-chain calls wait for each chain). */
+bnn_status bnn_cuda_hmc_set_chains(bnn_cuda_hmc *h, const int *active, const bnn_hmc *const *s);
+bnn_status bnn_cuda_hmc_get_chains(bnn_cuda_hmc *h, const int *active, bnn_hmc *const *s);
+
+/* Predictive outputs at the device state θ of each chain c with want[c] != 0 into out[c]
+ * (n_predict, n_outputs), for the backend's prediction rows: one forward pass of all K chains,
+ * θ not copied from the host. */
+bnn_status bnn_cuda_hmc_predict_chains(bnn_cuda_hmc *h, const int *want, double *const *out);
+
 /* One HMC iteration of each chain c with active[c] != 0 (the others keep their state and draw
  * no random numbers), with a Metropolis test where metropolis[c] != 0; st[c] receives chain c's
  * statistics (active chains only). Which chains are active does not change the numbers of the

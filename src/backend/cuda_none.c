@@ -107,6 +107,24 @@ bnn_status bnn_cuda_hmc_get_chain(const bnn_cuda_hmc *h, size_t c, bnn_hmc *s)
     return NO_CUDA;
 }
 
+bnn_status bnn_cuda_hmc_set_chains(bnn_cuda_hmc *h, const int *active, const bnn_hmc *const *s)
+{
+    (void)h, (void)active, (void)s;
+    return NO_CUDA;
+}
+
+bnn_status bnn_cuda_hmc_get_chains(bnn_cuda_hmc *h, const int *active, bnn_hmc *const *s)
+{
+    (void)h, (void)active, (void)s;
+    return NO_CUDA;
+}
+
+bnn_status bnn_cuda_hmc_predict_chains(bnn_cuda_hmc *h, const int *want, double *const *out)
+{
+    (void)h, (void)want, (void)out;
+    return NO_CUDA;
+}
+
 bnn_status bnn_cuda_hmc_iterate_chains(bnn_cuda_hmc *h, const int *active, const int *metropolis,
                                        bnn_hmc_stats *st)
 {

@@ -316,7 +316,6 @@ static bnn_status chain_end(struct bnn_run *r, struct group *g, struct chain *ch
         [BNN_STAT_LOG_PRIOR] = ch->hmc->current.log_prior,
         [BNN_STAT_TREE_DEPTH] = (double)st.tree_depth};
     if (r->comm) BNN_TRY(r->comm->check_state(r, g, ch));
-    if (st.accepted) ch->probs_valid = 0;
     if (r->writer) {
         const int weights = phase == 2 && (it - c->burn_in - c->warmup) % c->thin == 0;
         BNN_TRY(bnn_npy_writer_append(&ch->files.stats, row, 1));
@@ -351,6 +350,7 @@ static bnn_status chain_iterate(struct bnn_run *r, struct group *g, struct chain
     bnn_hmc_stats st;
     if (ch->nuts) BNN_TRY(bnn_nuts_iterate(ch->nuts, &st));
     else BNN_TRY(bnn_run_hmc_iterate(g, ch, metropolis, &st));
+    if (st.accepted) ch->probs_valid = 0; /* (batched device chains: bnn_run_cuda_iterate_batch) */
     return chain_end(r, g, ch, st);
 }
 
@@ -435,7 +435,11 @@ static bnn_status setup_groups(struct bnn_run *r)
         g->batch_active = calloc(r->n_owned, sizeof *g->batch_active);
         g->batch_metropolis = calloc(r->n_owned, sizeof *g->batch_metropolis);
         g->batch_stats = calloc(r->n_owned, sizeof *g->batch_stats);
-        if (!g->batch_chains || !g->batch_active || !g->batch_metropolis || !g->batch_stats)
+        g->batch_hmc = calloc(r->n_owned, sizeof *g->batch_hmc);
+        g->batch_probs = calloc(r->n_owned, sizeof *g->batch_probs);
+        g->batch_want = calloc(r->n_owned, sizeof *g->batch_want);
+        if (!g->batch_chains || !g->batch_active || !g->batch_metropolis || !g->batch_stats ||
+            !g->batch_hmc || !g->batch_probs || !g->batch_want)
             return BNN_ERROR(BNN_ENOMEM, "out of memory");
         g->n_batch = r->n_owned;
         for (size_t k = 0; k < r->n_owned; k++) g->batch_chains[k] = &r->chains[r->owned[k]];
@@ -446,6 +450,11 @@ static bnn_status setup_groups(struct bnn_run *r)
                                    r->groups[k % r->n_groups].backend));
         ch->post.n_obs = r->data->train.n;
         BNN_TRY(chain_alloc(r, ch, bnn_posterior_target(&ch->post)));
+    }
+    struct group *g = &r->groups[0];
+    for (size_t k = 0; k < g->n_batch; k++) {
+        g->batch_hmc[k] = g->batch_chains[k]->hmc;
+        g->batch_probs[k] = g->batch_chains[k]->probs;
     }
     return BNN_OK;
 }
@@ -622,6 +631,9 @@ void bnn_run_free(bnn_run *r)
         free(g->batch_active);
         free(g->batch_metropolis);
         free(g->batch_stats);
+        free(g->batch_hmc);
+        free(g->batch_probs);
+        free(g->batch_want);
         bnn_backend_free(&g->backend);
     }
     free(r->groups);

@@ -79,13 +79,21 @@ bnn_status bnn_run_cuda_iterate_batch(struct group *g)
         BNN_TRY(bnn_cuda_hmc_batch_alloc(g->cuda_batch, post->prior_var, post->log_prior_norm,
                                          post->prior.temperature, &r->cfg.hmc, &g->cuda_hmc));
     }
-    for (size_t k = 0; k < g->n_batch; k++)
-        if (g->batch_active[k])
-            BNN_TRY(bnn_cuda_hmc_set_chain(g->cuda_hmc, k, g->batch_chains[k]->hmc));
+    BNN_TRY(bnn_cuda_hmc_set_chains(g->cuda_hmc, g->batch_active,
+                                    (const bnn_hmc *const *)g->batch_hmc));
     BNN_TRY(bnn_cuda_hmc_iterate_chains(g->cuda_hmc, g->batch_active, g->batch_metropolis,
                                         g->batch_stats));
+    BNN_TRY(bnn_cuda_hmc_get_chains(g->cuda_hmc, g->batch_active, g->batch_hmc));
+    int any = 0;
+    for (size_t k = 0; k < g->n_batch; k++) {
+        struct chain *ch = g->batch_chains[k];
+        if (g->batch_active[k] && g->batch_stats[k].accepted) ch->probs_valid = 0;
+        g->batch_want[k] = g->batch_active[k] && !ch->probs_valid && r->writer && r->n_test > 0;
+        any |= g->batch_want[k];
+    }
+    if (!any) return BNN_OK;
+    BNN_TRY(bnn_cuda_hmc_predict_chains(g->cuda_hmc, g->batch_want, g->batch_probs));
     for (size_t k = 0; k < g->n_batch; k++)
-        if (g->batch_active[k])
-            BNN_TRY(bnn_cuda_hmc_get_chain(g->cuda_hmc, k, g->batch_chains[k]->hmc));
+        if (g->batch_want[k]) g->batch_chains[k]->probs_valid = 1;
     return BNN_OK;
 }

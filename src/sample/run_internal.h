@@ -50,6 +50,9 @@ struct group {
     struct chain **batch_chains; /* (n_batch) */
     int *batch_active, *batch_metropolis; /* (n_batch) this round's */
     bnn_hmc_stats *batch_stats;  /* (n_batch) */
+    bnn_hmc **batch_hmc;         /* (n_batch) the chains' states */
+    double **batch_probs;        /* (n_batch) the chains' predictive outputs */
+    int *batch_want;             /* (n_batch) this round's chains whose outputs are computed */
     bnn_cuda_batch *cuda_batch;
     pthread_t thread;
     int started;
@@ -116,8 +119,10 @@ bnn_status bnn_run_backend_alloc(struct bnn_run *r, size_t n_threads, bnn_backen
 int bnn_run_cuda_batched(const struct bnn_run *r);
 
 /* One device iteration of the chains of g with g->batch_active set (their Metropolis tests as
- * g->batch_metropolis says), their states uploaded before and downloaded after; statistics to
- * g->batch_stats. */
+ * g->batch_metropolis says), their states uploaded before and downloaded after (all chains at
+ * once); statistics to g->batch_stats. Then the predictive outputs (ch->probs) of the active
+ * chains whose outputs are not valid (accepted, or none yet), from the device state, all chains
+ * in one forward pass, where the run records them. */
 bnn_status bnn_run_cuda_iterate_batch(struct group *g);
 
 /* One HMC iteration of a chain of group g: bnn_hmc_iterate on the CPU; with --device cuda the

@@ -6,7 +6,10 @@
  * same float32 gradients, so their decisions must all agree and their states stay within 1e-6
  * (relative norm); against the CPU, a decision may differ only where the uniform lies within
  * 1e-2 of the acceptance probability (a near tie; comparison stops there), and the acceptance
- * probabilities agree within 1e-2. Without a CUDA device: "skipped: no CUDA device", exit 77. */
+ * probabilities agree within 1e-2. And K = 3 chains in lockstep on a batch (states moved chain
+ * by chain and all at once, in turn) take the decisions of the same chains alone, and the
+ * batch's predictions at its device states equal one chain's within 1e-5. Without a CUDA
+ * device: "skipped: no CUDA device", exit 77. */
 #include <math.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -196,8 +199,8 @@ static void test_batch_trajectories(void **state)
     load_digits(&ds, &net, "mlp:50", 0);
     const size_t P = net.n_params;
     bnn_cuda_data *gdata;
-    expect_ok(bnn_cuda_data_alloc(ds.train.d, ds.train.x, ds.train.y, ds.train.n, NULL, 0,
-                                  &gdata));
+    expect_ok(bnn_cuda_data_alloc(ds.train.d, ds.train.x, ds.train.y, ds.train.n, ds.test.x,
+                                  ds.test.n, &gdata));
     bnn_backend gpu;
     expect_ok(bnn_cuda_backend_alloc(&net, gdata, 0, &gpu));
     bnn_prior_options prior = {.n_var = 1, .var = {0.2}, .temperature = 1};
@@ -249,13 +252,18 @@ static void test_batch_trajectories(void **state)
             expect_ok(bnn_cuda_hmc_set(alone[c], h_alone[c]));
             expect_ok(bnn_cuda_hmc_iterate(alone[c], 1, &s_alone[c]));
             expect_ok(bnn_cuda_hmc_get(alone[c], h_alone[c]));
-            /* as `sample` does: each iteration starts from the host state */
-            expect_ok(bnn_cuda_hmc_set_chain(together, c, h_together[c]));
+            /* as `sample` does: each iteration starts from the host state (every other
+             * iteration chain by chain, else all chains in one call) */
+            if (it % 2) expect_ok(bnn_cuda_hmc_set_chain(together, c, h_together[c]));
         }
+        if (it % 2 == 0)
+            expect_ok(bnn_cuda_hmc_set_chains(together, active,
+                                              (const bnn_hmc *const *)h_together));
         expect_ok(bnn_cuda_hmc_iterate_chains(together, active, metropolis, s_together));
+        if (it % 2 == 0) expect_ok(bnn_cuda_hmc_get_chains(together, active, h_together));
         for (size_t c = 0; c < K; c++) {
             if (!active[c]) continue;
-            expect_ok(bnn_cuda_hmc_get_chain(together, c, h_together[c]));
+            if (it % 2) expect_ok(bnn_cuda_hmc_get_chain(together, c, h_together[c]));
             printf("iteration %2d chain %zu: L %zu/%zu, accept prob alone %.6f together %.6f, "
                    "%s, θ %.2e\n", it, c, s_alone[c].n_leapfrog, s_together[c].n_leapfrog,
                    s_alone[c].accept_prob, s_together[c].accept_prob,
@@ -277,6 +285,24 @@ static void test_batch_trajectories(void **state)
            n_accept + n_reject, n_accept, n_reject, steps_seen[0], steps_seen[1], steps_seen[2]);
     assert_true(n_accept > 0);
     assert_true(steps_seen[0] != steps_seen[2]); /* the chains' trajectories differ in length */
+
+    /* predictions of the batch at its device states = one chain's at the same θ, 1e-5 */
+    const size_t n_out = ds.test.n * 10;
+    double *probs[K], *one = malloc(n_out * sizeof(double)), worst = 0;
+    int want[K] = {1, 0, 1};
+    for (size_t c = 0; c < K; c++) probs[c] = calloc(n_out, sizeof(double));
+    expect_ok(bnn_cuda_hmc_predict_chains(together, want, probs));
+    for (size_t c = 0; c < K; c++) {
+        expect_ok(gpu.ops->predict(gpu.ctx, h_together[c]->theta, one));
+        const double e = rel_norm(probs[c], one, n_out);
+        if (want[c]) worst = e > worst ? e : worst;
+        else /* not asked for: not written */
+            for (size_t i = 0; i < n_out; i++) assert_true(probs[c][i] == 0);
+        free(probs[c]);
+    }
+    printf("predictions of the batch (chains 0 and 2) vs one chain: %.2e\n", worst);
+    assert_true(worst <= 1e-5);
+    free(one);
     for (size_t c = 0; c < K; c++) {
         bnn_cuda_hmc_free(alone[c]);
         bnn_hmc_free(h_alone[c]);

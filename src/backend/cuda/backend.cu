@@ -554,22 +554,38 @@ static bnn_status cuda_loglik_grad(void *ctx, const double *theta, double *grad,
     return loglik_grad_host((struct cuda_backend *)ctx, theta, grad, loglik);
 }
 
+bnn_status bnn_cuda_predict_chains(struct cuda_backend *b, const int *want, double *const *out)
+{
+    const bnn_cuda_data *d = b->data;
+    if (!d->x_predict) return BNN_ERROR(BNN_EINVAL, "no prediction inputs were given");
+    if (b->cnn) return bnn_cuda_cnn_predict(b, out[0]); /* convolutional nets (K = 1): cnn.cu */
+    const size_t k = b->net->n_logits, K = b->n_chains, rows = d->n_predict;
+    BNN_TRY(forward(b, d->x_predict, rows, 0));
+    BNN_CUDA_TRY(cudaMemcpyAsync(b->logits_h, b->z[b->mlp->n_layers],
+                                 rows * K * k * sizeof(float), cudaMemcpyDeviceToHost,
+                                 b->stream));
+    BNN_CUDA_TRY(cudaStreamSynchronize(b->stream));
+    for (size_t c = 0; c < K; c++) {
+        if (!want[c]) continue;
+        const float *f = b->logits_h;
+        if (K > 1) { /* chain c's logits out of the rows (rows, K·k), in place of the first */
+            float *own = b->logits_h + rows * K * k;
+            for (size_t r = 0; r < rows; r++)
+                memcpy(own + r * k, b->logits_h + (r * K + c) * k, k * sizeof(float));
+            f = own;
+        }
+        /* the head on the host: the CPU backend's own function, on the GPU's logits */
+        bnn_likelihood_predict_f32(b->mlp->lik, f, rows, k, out[c]);
+    }
+    return BNN_OK;
+}
+
 static bnn_status cuda_predict(void *ctx, const double *theta, double *out)
 {
     struct cuda_backend *b = (struct cuda_backend *)ctx;
-    const bnn_cuda_data *d = b->data;
-    if (!d->x_predict) return BNN_ERROR(BNN_EINVAL, "no prediction inputs were given");
-    const size_t k = b->net->n_logits;
+    const int want = 1;
     BNN_TRY(upload_theta(b, theta));
-    if (b->cnn) return bnn_cuda_cnn_predict(b, out); /* convolutional nets: cnn.cu */
-    BNN_TRY(forward(b, d->x_predict, d->n_predict, 0));
-    BNN_CUDA_TRY(cudaMemcpyAsync(b->logits_h, b->z[b->mlp->n_layers],
-                                 d->n_predict * k * sizeof(float), cudaMemcpyDeviceToHost,
-                                 b->stream));
-    BNN_CUDA_TRY(cudaStreamSynchronize(b->stream));
-    /* the head on the host: the CPU backend's own function, on the GPU's logits */
-    bnn_likelihood_predict_f32(b->mlp->lik, b->logits_h, d->n_predict, k, out);
-    return BNN_OK;
+    return bnn_cuda_predict_chains(b, &want, &out);
 }
 
 static void cuda_free(void *ctx)
@@ -624,7 +640,9 @@ bnn_status bnn_cuda_common_buffers(struct cuda_backend *b)
     BNN_TRY(device_alloc((void **)&b->grad_f, K * P, sizeof(float)));
     BNN_TRY(device_alloc((void **)&b->grad_d, K * P, sizeof(double)));
     BNN_CUDA_TRY(cudaMallocHost((void **)&b->grad_h, (K * P > 0 ? K * P : 1) * sizeof(double)));
-    const size_t n_logits = (b->data->n_predict ? b->data->n_predict : 1) * b->net->n_logits;
+    /* K chains' logits, side by side, and room for one chain's taken out of them */
+    const size_t n_logits = (b->data->n_predict ? b->data->n_predict : 1) * b->net->n_logits *
+                            (K > 1 ? K + 1 : 1);
     b->logits_h = (float *)malloc(n_logits * sizeof(float));
     if (!b->logits_h) return BNN_ERROR(BNN_ENOMEM, "out of memory for the GPU predictions");
     return BNN_OK;
@@ -696,7 +714,7 @@ static bnn_status backend_init(struct cuda_backend *b, int tf32)
     return backend_buffers(b);
 }
 
-/* A backend for K chains (K = 1: the vtable's; K > 1: no prediction buffers). */
+/* A backend for K chains (K = 1: the vtable's). */
 static bnn_status backend_create(const bnn_net *net, const bnn_cuda_data *data, size_t K,
                                  int tf32, struct cuda_backend **out)
 {
@@ -720,7 +738,7 @@ static bnn_status backend_create(const bnn_net *net, const bnn_cuda_data *data, 
     b->mlp = net->mlp;
     b->data = data;
     b->n_chains = K;
-    b->rows_max = K == 1 && data->n_predict > data->n_train ? data->n_predict : data->n_train;
+    b->rows_max = data->n_predict > data->n_train ? data->n_predict : data->n_train;
     bnn_status s = backend_init(b, tf32);
     if (s != BNN_OK) {
         cuda_free(b);

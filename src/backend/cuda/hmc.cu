@@ -50,6 +50,8 @@ struct bnn_cuda_hmc {
     struct trajectory_scalars *scalars; /* (K) */
     struct chain_params *params;        /* (K) */
     int *accept;                        /* (K) 1: the chain takes its trajectory's end */
+    double *stage;                      /* pinned (3, K, dim): θ, ∇, M⁻¹ of the chains on their
+                                           way up or down (_set_chains, _get_chains) */
     double *u_accept;                   /* (K, host) this iteration's Metropolis uniforms */
     /* pinned host copies */
     double *sums_h;
@@ -184,7 +186,7 @@ extern "C" void bnn_cuda_hmc_free(bnn_cuda_hmc *h)
     void *dev[] = {h->theta, h->grad, h->theta_new, h->grad_new, h->momentum, h->inv_mass,
                    h->prior_var, h->terms, h->sums, h->scalars, h->params, h->accept};
     for (size_t i = 0; i < sizeof dev / sizeof dev[0]; i++) cudaFree(dev[i]);
-    void *pinned[] = {h->sums_h, h->scalars_h, h->params_h, h->accept_h};
+    void *pinned[] = {h->sums_h, h->scalars_h, h->params_h, h->accept_h, h->stage};
     for (size_t i = 0; i < sizeof pinned / sizeof pinned[0]; i++) cudaFreeHost(pinned[i]);
     free(h->current);
     free(h->u_accept);
@@ -301,6 +303,99 @@ extern "C" bnn_status bnn_cuda_hmc_get_chain(const bnn_cuda_hmc *h, size_t c, bn
     s->current = h->current[c];
     s->rng = h->rng[c];
     return BNN_OK;
+}
+
+/* Enqueues the copies of the rows of the chains with active[c] between the device array dev
+ * (K, dim) and the same rows of the pinned stage: one copy per run of consecutive active
+ * chains. */
+static bnn_status copy_active_rows(const bnn_cuda_hmc *h, const int *active, double *dev,
+                                   double *stage, cudaMemcpyKind kind)
+{
+    const size_t P = h->dim;
+    for (size_t c0 = 0; c0 < h->K;) {
+        if (!active[c0]) {
+            c0++;
+            continue;
+        }
+        size_t c1 = c0 + 1;
+        while (c1 < h->K && active[c1]) c1++;
+        void *to = kind == cudaMemcpyHostToDevice ? (void *)(dev + c0 * P) : stage + c0 * P;
+        const void *from = kind == cudaMemcpyHostToDevice ? (const void *)(stage + c0 * P)
+                                                          : dev + c0 * P;
+        BNN_CUDA_TRY(cudaMemcpyAsync(to, from, (c1 - c0) * P * sizeof(double), kind,
+                                     h->b->stream));
+        c0 = c1;
+    }
+    return BNN_OK;
+}
+
+static bnn_status stage_alloc(bnn_cuda_hmc *h)
+{
+    const size_t n = 3 * h->K * h->dim;
+    if (!h->stage) BNN_CUDA_TRY(cudaMallocHost((void **)&h->stage, (n ? n : 1) * sizeof(double)));
+    return BNN_OK;
+}
+
+extern "C" bnn_status bnn_cuda_hmc_set_chains(bnn_cuda_hmc *h, const int *active,
+                                              const bnn_hmc *const *s)
+{
+    const size_t K = h->K, P = h->dim;
+    for (size_t c = 0; c < K; c++)
+        if (active[c] && s[c]->dim != P)
+            return BNN_ERROR(BNN_EINVAL, "the sampler has dimension %zu, the device net %zu",
+                             s[c]->dim, P);
+    BNN_TRY(stage_alloc(h));
+    double *rows[3] = {h->stage, h->stage + K * P, h->stage + 2 * K * P};
+    for (size_t c = 0; c < K; c++) {
+        if (!active[c]) continue;
+        memcpy(rows[0] + c * P, s[c]->theta, P * sizeof(double));
+        memcpy(rows[1] + c * P, s[c]->grad, P * sizeof(double));
+        memcpy(rows[2] + c * P, s[c]->inv_mass, P * sizeof(double));
+        h->current[c] = s[c]->current;
+        h->step_size[c] = s[c]->step_size;
+        h->rng[c] = s[c]->rng;
+    }
+    BNN_TRY(copy_active_rows(h, active, h->theta, rows[0], cudaMemcpyHostToDevice));
+    BNN_TRY(copy_active_rows(h, active, h->grad, rows[1], cudaMemcpyHostToDevice));
+    BNN_TRY(copy_active_rows(h, active, h->inv_mass, rows[2], cudaMemcpyHostToDevice));
+    BNN_CUDA_TRY(cudaStreamSynchronize(h->b->stream)); /* the stage is rewritten next time */
+    return BNN_OK;
+}
+
+extern "C" bnn_status bnn_cuda_hmc_get_chains(bnn_cuda_hmc *h, const int *active,
+                                              bnn_hmc *const *s)
+{
+    const size_t K = h->K, P = h->dim;
+    BNN_TRY(stage_alloc(h));
+    BNN_TRY(copy_active_rows(h, active, h->theta, h->stage, cudaMemcpyDeviceToHost));
+    BNN_TRY(copy_active_rows(h, active, h->grad, h->stage + K * P, cudaMemcpyDeviceToHost));
+    BNN_CUDA_TRY(cudaStreamSynchronize(h->b->stream));
+    for (size_t c = 0; c < K; c++) {
+        if (!active[c]) continue;
+        memcpy(s[c]->theta, h->stage + c * P, P * sizeof(double));
+        memcpy(s[c]->grad, h->stage + (K + c) * P, P * sizeof(double));
+        s[c]->current = h->current[c];
+        s[c]->rng = h->rng[c];
+    }
+    return BNN_OK;
+}
+
+__global__ void to_float_kernel(float *dst, const double *src, size_t n)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) dst[i] = (float)src[i];
+}
+
+extern "C" bnn_status bnn_cuda_hmc_predict_chains(bnn_cuda_hmc *h, const int *want,
+                                                  double *const *out)
+{
+    struct cuda_backend *b = h->b;
+    const size_t n = h->K * h->dim;
+    if (n > 0)
+        to_float_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(b->theta_f,
+                                                                                 h->theta, n);
+    BNN_TRY(launched());
+    return bnn_cuda_predict_chains(b, want, out);
 }
 
 extern "C" bnn_status bnn_cuda_hmc_set(bnn_cuda_hmc *h, const bnn_hmc *s)

@@ -51,7 +51,7 @@ struct cuda_backend {
     size_t n_chains;  /* K */
     cudaStream_t stream;
     cublasHandle_t blas;
-    size_t rows_max;  /* rows of the workspaces: max(n_train, n_predict) (K = 1) or n_train */
+    size_t rows_max;  /* rows of the workspaces: max(n_train, n_predict) */
     /* device workspaces */
     float *z[BNN_MLP_MAX_LAYERS + 1]; /* (rows, K·width[l]) pre-activations, l = 1..L: the
                                          logits, and hidden layers' only for activations whose
@@ -70,7 +70,7 @@ struct cuda_backend {
     float *grad_f;    /* (K, P) gradient of the log-likelihood as float */
     double *grad_d;   /* (K, P) the same as double */
     /* host buffers */
-    float *logits_h;  /* (n_predict, n_logits) */
+    float *logits_h;  /* (n_predict, K·n_logits), then (K > 1) one chain's (n_predict, n_logits) */
     double *grad_h;   /* pinned (K, P) */
     /* a convolutional net (cnn.cu; K = 1, no MLP buffers), or NULL for an MLP */
     struct bnn_cuda_cnn *cnn;
@@ -93,6 +93,10 @@ bnn_status bnn_cuda_sum_segments(struct cuda_backend *b, const double *v, size_t
  * g (rows, n_logits) = d ll_rows[r] / d f_r. One row per thread (one chain's layout). */
 bnn_status bnn_cuda_head(struct cuda_backend *b, const float *f, const double *y, size_t rows,
                          float *g, double *ll_rows);
+
+/* Predictive outputs of each chain c with want[c] at b->theta_f (device, K chains) for the
+ * data's prediction rows: out[c] (n_predict, n_outputs). One forward pass of all K chains. */
+bnn_status bnn_cuda_predict_chains(struct cuda_backend *b, const int *want, double *const *out);
 
 /* The buffers of b that do not depend on the kind of net, for K = b->n_chains chains and
  * b->rows_max rows: ll_rows, partial, ll, theta_f, grad_f, grad_d, grad_h, logits_h. */
