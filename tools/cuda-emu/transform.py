@@ -8,6 +8,7 @@ import re
 import sys
 
 SYNC = {"cnn_bias_partial_kernel", "cnn_frn_forward_kernel", "cnn_frn_backward_kernel",
+        "kick_drift_kernel",
         "block_sum_kernel", "fused_top_kernel"}
 
 

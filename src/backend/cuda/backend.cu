@@ -453,6 +453,15 @@ bnn_status bnn_cuda_sum_segments(struct cuda_backend *b, const double *v, size_t
                : BNN_ERROR(BNN_EIO, "CUDA: a reduction kernel could not be launched");
 }
 
+bnn_status bnn_cuda_sum_partials(struct cuda_backend *b, size_t n_blocks, size_t k, double *out)
+{
+    ordered_sum_kernel<<<bnn_cuda_blocks(k), BNN_CUDA_THREADS, 0, b->stream>>>(b->partial,
+                                                                              n_blocks, k, out);
+    return cudaGetLastError() == cudaSuccess
+               ? BNN_OK
+               : BNN_ERROR(BNN_EIO, "CUDA: a reduction kernel could not be launched");
+}
+
 bnn_status bnn_cuda_sum(struct cuda_backend *b, const double *v, size_t n, double *out)
 {
     return bnn_cuda_sum_segments(b, v, n, 1, out);

@@ -93,37 +93,45 @@ __global__ void kinetic_terms_kernel(const double *p, const double *inv_mass, do
     if (i < n) terms[i] = bnn_dm_kinetic_term(p[i], inv_mass[i]);
 }
 
-/* After step l (0: before the first), p += scale · ∇ of each chain still moving, scale = ε/2 at
- * either end of its trajectory and ε between. */
-__global__ void momentum_step_kernel(double *p, const double *grad, size_t n, size_t P,
-                                     const struct chain_params *params,
-                                     const struct trajectory_scalars *s, unsigned l)
+/* After step l (0: before the first): the kick p += scale · ∇ of each chain still moving
+ * (scale = ε/2 at either end of its trajectory, ε between); then, if drift, step l + 1's drift
+ * θ += ε M⁻¹ p of each chain still moving then, θ_f = (float)θ for the products (every chain's:
+ * the products run over all of them), and the first level of the fixed-order sum of θ² / prior
+ * variance: block (k, c) takes chain c's numbers k·B .. (k+1)·B (B = BNN_CUDA_SUM_BLOCK), each
+ * thread a strided run in order, then a fixed tree, into partial[c·gridDim.x + k] (the order of
+ * bnn_cuda_sum_segments). One pass over the state where a kick, a drift and a sum took three. */
+__global__ void kick_drift_kernel(double *p, const double *grad, double *theta, float *theta_f,
+                                  const double *inv_mass, const double *prior_var, size_t P,
+                                  const struct chain_params *params,
+                                  const struct trajectory_scalars *s, unsigned l, int drift,
+                                  double *partial)
 {
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    const size_t c = i / P;
+    __shared__ double sum[BNN_CUDA_THREADS];
+    const size_t c = blockIdx.y, base = c * P + (size_t)blockIdx.x * BNN_CUDA_SUM_BLOCK;
+    const size_t end = (c + 1) * P;
     const struct chain_params *q = &params[c];
-    if (!moving(q, &s[c], l)) return;
+    const bool kick = moving(q, &s[c], l), move = drift && moving(q, &s[c], l + 1);
     const double scale = l == 0 || l == q->steps ? 0.5 * q->eps : q->eps;
-    p[i] = bnn_dm_momentum_step(p[i], scale, grad[i]);
-}
-
-/* Step l: θ += ε M⁻¹ p of each chain still moving; θ_f = (float)θ for the products (every
- * chain's: the products run over all of them); terms = θ² / prior variance. */
-__global__ void position_step_kernel(double *theta, float *theta_f, double *terms,
-                                     const double *p, const double *inv_mass,
-                                     const double *prior_var, size_t n, size_t P,
-                                     const struct chain_params *params,
-                                     const struct trajectory_scalars *s, unsigned l)
-{
-    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (i >= n) return;
-    const size_t c = i / P;
-    double t = theta[i];
-    if (moving(&params[c], &s[c], l)) t = bnn_dm_position_step(t, params[c].eps, inv_mass[i], p[i]);
-    theta[i] = t;
-    theta_f[i] = (float)t;
-    terms[i] = t * t / prior_var[i % P];
+    double acc = 0;
+    for (size_t j = 0; j < BNN_CUDA_SUM_PER_THREAD; j++) {
+        const size_t i = base + j * BNN_CUDA_THREADS + threadIdx.x;
+        if (i >= end) break;
+        double pi = p[i];
+        if (kick) p[i] = pi = bnn_dm_momentum_step(pi, scale, grad[i]);
+        if (!drift) continue;
+        double t = theta[i];
+        if (move) theta[i] = t = bnn_dm_position_step(t, q->eps, inv_mass[i], pi);
+        theta_f[i] = (float)t;
+        acc += t * t / prior_var[i - c * P];
+    }
+    if (!drift) return;
+    sum[threadIdx.x] = acc;
+    __syncthreads();
+    for (unsigned w = BNN_CUDA_THREADS / 2; w > 0; w /= 2) {
+        if (threadIdx.x < w) sum[threadIdx.x] += sum[threadIdx.x + w];
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) partial[c * gridDim.x + blockIdx.x] = sum[0];
 }
 
 /* ∇ log posterior from the log-likelihood gradient of each chain still moving; flags a
@@ -410,34 +418,36 @@ extern "C" bnn_status bnn_cuda_hmc_get(const bnn_cuda_hmc *h, bnn_hmc *s)
 
 /* Up to L_max leapfrog steps of every chain from (theta, grad, momentum) into (theta_new,
  * grad_new, momentum), all enqueued at once; each chain stops after its own number of steps,
- * or once a step is not finite. */
+ * or once a step is not finite. Each step: the previous step's closing kick (or the opening
+ * half kick) and this step's drift with the prior's sum in one kernel, the sum's second level,
+ * the gradient, the posterior gradient, the step's verdict. */
 static bnn_status leapfrog(bnn_cuda_hmc *h, unsigned L_max)
 {
     struct cuda_backend *b = h->b;
     const size_t P = h->dim, K = h->K, n = K * P, bytes = n * sizeof(double);
     const unsigned blocks = bnn_cuda_blocks(n);
+    const size_t per_chain = (P + BNN_CUDA_SUM_BLOCK - 1) / BNN_CUDA_SUM_BLOCK;
+    const dim3 grid((unsigned)(per_chain ? per_chain : 1), (unsigned)K);
     BNN_CUDA_TRY(cudaMemcpyAsync(h->theta_new, h->theta, bytes, cudaMemcpyDeviceToDevice,
                                  b->stream));
     BNN_CUDA_TRY(cudaMemcpyAsync(h->grad_new, h->grad, bytes, cudaMemcpyDeviceToDevice,
                                  b->stream));
-    momentum_step_kernel<<<blocks, BNN_CUDA_THREADS, 0, b->stream>>>(h->momentum, h->grad_new,
-                                                                     n, P, h->params,
-                                                                     h->scalars, 0);
     double *quad = h->sums + SUM_QUAD * K;
     for (unsigned l = 1; l <= L_max; l++) {
-        position_step_kernel<<<blocks, BNN_CUDA_THREADS, 0, b->stream>>>(
-            h->theta_new, b->theta_f, h->terms, h->momentum, h->inv_mass, h->prior_var, n, P,
-            h->params, h->scalars, l);
-        BNN_TRY(bnn_cuda_sum_segments(b, h->terms, P, K, quad));
+        kick_drift_kernel<<<grid, BNN_CUDA_THREADS, 0, b->stream>>>(
+            h->momentum, h->grad_new, h->theta_new, b->theta_f, h->inv_mass, h->prior_var, P,
+            h->params, h->scalars, l - 1, 1, b->partial);
+        BNN_TRY(bnn_cuda_sum_partials(b, per_chain, K, quad));
         BNN_TRY(bnn_cuda_loglik_grad_device(b, 1));
         posterior_grad_kernel<<<blocks, BNN_CUDA_THREADS, 0, b->stream>>>(
             h->grad_new, b->grad_f, h->theta_new, h->prior_var, h->inv_temperature, n, P,
             h->params, h->scalars, l);
         finish_step_kernel<<<bnn_cuda_blocks(K), BNN_CUDA_THREADS, 0, b->stream>>>(
             h->scalars, b->ll, quad, h->params, K, h->log_prior_norm, h->inv_temperature, l);
-        momentum_step_kernel<<<blocks, BNN_CUDA_THREADS, 0, b->stream>>>(
-            h->momentum, h->grad_new, n, P, h->params, h->scalars, l);
     }
+    kick_drift_kernel<<<grid, BNN_CUDA_THREADS, 0, b->stream>>>(
+        h->momentum, h->grad_new, h->theta_new, b->theta_f, h->inv_mass, h->prior_var, P,
+        h->params, h->scalars, L_max, 0, b->partial);
     return launched();
 }
 

@@ -88,6 +88,10 @@ bnn_status bnn_cuda_sum(struct cuda_backend *b, const double *v, size_t n, doubl
 bnn_status bnn_cuda_sum_segments(struct cuda_backend *b, const double *v, size_t n, size_t k,
                                  double *out);
 
+/* The second level of bnn_cuda_sum_segments alone, for a kernel that has written the first
+ * level (n_blocks block sums of each of k segments) into b->partial. */
+bnn_status bnn_cuda_sum_partials(struct cuda_backend *b, size_t n_blocks, size_t k, double *out);
+
 /* Enqueues, for `rows` rows of logits f (device, (rows, n_logits)) and targets y (device,
  * (rows)): ll_rows[r] = log p(y_r | f_r) under the net's likelihood and, if g is not NULL,
  * g (rows, n_logits) = d ll_rows[r] / d f_r. One row per thread (one chain's layout). */
