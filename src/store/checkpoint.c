@@ -150,3 +150,13 @@ bnn_status bnn_ckpt_take(bnn_ckpt_cursor *c, void *dst, size_t len)
     c->pos += len;
     return BNN_OK;
 }
+
+bnn_status bnn_ckpt_take_rest(bnn_ckpt_cursor *c, const bnn_ckpt_part *parts, size_t n_parts)
+{
+    for (size_t i = 0; i < n_parts; i++)
+        BNN_TRY(bnn_ckpt_take(c, (void *)parts[i].data, parts[i].len));
+    if (c->pos != c->len)
+        return BNN_ERROR(BNN_EFORMAT, "%s: offset %zu: %zu unexpected bytes after the chain state",
+                         c->path, HEADER_LEN + c->pos, c->len - c->pos);
+    return BNN_OK;
+}

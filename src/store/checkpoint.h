@@ -43,4 +43,8 @@ typedef struct {
 
 bnn_status bnn_ckpt_take(bnn_ckpt_cursor *c, void *dst, size_t len);
 
+/* Takes every part in turn into its data (the writer's list of parts, read back) and fails if
+ * the payload holds more than that. */
+bnn_status bnn_ckpt_take_rest(bnn_ckpt_cursor *c, const bnn_ckpt_part *parts, size_t n_parts);
+
 #endif
