@@ -194,80 +194,104 @@ void bnn_run_describe_arrays(const struct bnn_run *r, json_t *root, const char *
     json_object_set_new(root, "bma_count", n_bma);
 }
 
-/* Settings that may change when a run is resumed: they do not change its results. */
-static int may_differ(const char *key)
+/* Settings that may change when a run is resumed: they do not change its results (samples:
+ * only in a run that a larger number extends). */
+static int may_differ(const char *key, int extendable)
 {
     return !strcmp(key, "threads") || !strcmp(key, "checkpoint_interval") ||
-           !strcmp(key, "rank_groups") ||
-           !strcmp(key, "out") || !strcmp(key, "samples");
+           !strcmp(key, "rank_groups") || !strcmp(key, "out") ||
+           (extendable && !strcmp(key, "samples"));
 }
 
 /* The first key whose values differ between a and b (both objects), or NULL. */
-static const char *first_difference(json_t *a, json_t *b)
+static const char *first_difference(json_t *a, json_t *b, int extendable)
 {
     const char *key;
     json_t *v;
     json_object_foreach(a, key, v) {
-        if (!may_differ(key) && !json_equal(v, json_object_get(b, key))) return key;
+        if (!may_differ(key, extendable) && !json_equal(v, json_object_get(b, key))) return key;
     }
     json_object_foreach(b, key, v) {
-        if (!may_differ(key) && !json_object_get(a, key)) return key;
+        if (!may_differ(key, extendable) && !json_object_get(a, key)) return key;
     }
     return NULL;
 }
 
-bnn_status bnn_run_check_existing(struct bnn_run *r)
+/* The old run.json (path) against the new run's description: the same configuration and data,
+ * an unfinished run or --resume, no fewer samples. */
+static bnn_status compare_runs(json_t *old, json_t *now, const char *path,
+                               const bnn_run_existing *e)
+{
+    json_t *old_cfg = json_object_get(old, "config"), *new_cfg = json_object_get(now, "config");
+    json_t *old_data = json_object_get(old, "data"), *new_data = json_object_get(now, "data");
+    const char *diff = NULL, *status = json_string_value(json_object_get(old, "status"));
+    const json_int_t old_samples = json_integer_value(json_object_get(old_cfg, "samples"));
+    if (!json_is_object(old_cfg) || !json_is_object(old_data) ||
+        json_integer_value(json_object_get(old, "format_version")) != 1)
+        return BNN_ERROR(BNN_EFORMAT, "%s: not a bnnmc run of format version 1 (pass "
+                                      "--overwrite to replace it)", path);
+    if (json_array_size(json_object_get(old, "stat_names")) < BNN_N_STATS)
+        return BNN_ERROR(BNN_EFORMAT, "%s: the run was written by an older bnnmc (stats.npy "
+                                      "without the tree_depth column): it can be read, not "
+                                      "resumed or extended; choose another --out or pass "
+                                      "--overwrite", path);
+    if (e->old_defaults) json_object_update_missing(old_cfg, e->old_defaults);
+    diff = first_difference(old_cfg, new_cfg, e->extendable);
+    if (diff && !strcmp(diff, "samples"))
+        return BNN_ERROR(BNN_EINVAL, "%s holds a run of %lld samples per chain whose number of "
+                                     "samples cannot change (config.samples differs); choose "
+                                     "another --out or pass --overwrite", path,
+                         (long long)old_samples);
+    if (diff)
+        return BNN_ERROR(BNN_EINVAL, "%s holds a run with another configuration (config.%s "
+                                     "differs); resume it with --resume %s, choose another "
+                                     "--out, or pass --overwrite", path, diff, e->dir);
+    if ((diff = first_difference(old_data, new_data, e->extendable)))
+        return BNN_ERROR(BNN_EINVAL, "%s holds a run on other data (data.%s differs); choose "
+                                     "another --out or pass --overwrite", path, diff);
+    if (!e->resume && status && !strcmp(status, "complete") && e->extendable)
+        return BNN_ERROR(BNN_EINVAL, "%s holds a complete run; extend it with --resume %s "
+                                     "--samples N, choose another --out, or pass --overwrite",
+                         path, e->dir);
+    if (!e->resume && status && !strcmp(status, "complete"))
+        return BNN_ERROR(BNN_EINVAL, "%s holds a complete run; choose another --out or pass "
+                                     "--overwrite", path);
+    if (old_samples > 0 && (size_t)old_samples > e->samples)
+        return BNN_ERROR(BNN_EINVAL, "%s holds a run of %lld samples per chain; a resumed run "
+                                     "can extend it but not shorten it (--samples %zu)", path,
+                         (long long)old_samples, e->samples);
+    return BNN_OK;
+}
+
+bnn_status bnn_run_check_existing_json(const bnn_run_existing *e, json_t *now, int *resume)
 {
     char path[1100];
-    snprintf(path, sizeof path, "%s/run.json", r->cfg.out_dir);
-    r->resume = 0;
-    if (r->cfg.resume && access(path, F_OK) != 0)
+    snprintf(path, sizeof path, "%s/run.json", e->dir);
+    *resume = 0;
+    if (e->resume && access(path, F_OK) != 0)
         return BNN_ERROR(BNN_EINVAL, "--resume %s: there is no run to resume (%s is missing)",
-                         r->cfg.out_dir, path);
-    if (r->cfg.overwrite || access(path, F_OK) != 0) return BNN_OK;
+                         e->dir, path);
+    if (e->overwrite || access(path, F_OK) != 0) return BNN_OK;
     json_error_t err;
     json_t *old = json_load_file(path, 0, &err);
     if (!old)
         return BNN_ERROR(BNN_EFORMAT, "%s: line %d: %s (pass --overwrite to replace it)", path,
                          err.line, err.text);
-    json_t *old_cfg = json_object_get(old, "config"), *new_cfg = json_object_get(r->json, "config");
-    json_t *old_data = json_object_get(old, "data"), *new_data = json_object_get(r->json, "data");
-    /* settings added since format version 1 began: an older run had their defaults */
-    if (json_is_object(old_cfg)) {
-        json_t *defaults = json_pack("{s:s, s:n, s:b, s:n}", "prior", "gaussian", "prior_hyper",
-                                     "ard", 0, "noise_hyper");
-        json_object_update_missing(old_cfg, defaults);
-        json_decref(defaults);
-    }
-    bnn_status s = BNN_OK;
-    const char *diff = NULL;
-    if (!json_is_object(old_cfg) || !json_is_object(old_data) ||
-        json_integer_value(json_object_get(old, "format_version")) != 1)
-        s = BNN_ERROR(BNN_EFORMAT, "%s: not a bnnmc run of format version 1 (pass --overwrite "
-                                   "to replace it)", path);
-    else if (json_array_size(json_object_get(old, "stat_names")) < BNN_N_STATS)
-        s = BNN_ERROR(BNN_EFORMAT, "%s: the run was written by an older bnnmc (stats.npy without "
-                                   "the tree_depth column): it can be read, not resumed or "
-                                   "extended; choose another --out or pass --overwrite", path);
-    else if ((diff = first_difference(old_cfg, new_cfg)))
-        s = BNN_ERROR(BNN_EINVAL, "%s holds a run with another configuration (config.%s "
-                                  "differs); resume it with --resume %s, choose another --out, "
-                                  "or pass --overwrite", path, diff, r->cfg.out_dir);
-    else if ((diff = first_difference(old_data, new_data)))
-        s = BNN_ERROR(BNN_EINVAL, "%s holds a run on other data (data.%s differs); choose "
-                                  "another --out or pass --overwrite", path, diff);
-    else if (!r->cfg.resume && json_is_string(json_object_get(old, "status")) &&
-             !strcmp(json_string_value(json_object_get(old, "status")), "complete"))
-        s = BNN_ERROR(BNN_EINVAL, "%s holds a complete run; extend it with --resume %s "
-                                  "--samples N, choose another --out, or pass --overwrite", path,
-                      r->cfg.out_dir);
-    else if ((size_t)json_integer_value(json_object_get(old_cfg, "samples")) > r->cfg.samples)
-        s = BNN_ERROR(BNN_EINVAL, "%s holds a run of %lld samples per chain; a resumed run can "
-                                  "extend it but not shorten it (--samples %zu)", path,
-                      (long long)json_integer_value(json_object_get(old_cfg, "samples")),
-                      r->cfg.samples);
+    bnn_status s = compare_runs(old, now, path, e);
     json_decref(old);
-    if (s == BNN_OK) r->resume = 1;
+    if (s == BNN_OK) *resume = 1;
+    return s;
+}
+
+bnn_status bnn_run_check_existing(struct bnn_run *r)
+{
+    /* settings added since format version 1 began: an older run had their defaults */
+    json_t *defaults = json_pack("{s:s, s:n, s:b, s:n}", "prior", "gaussian", "prior_hyper",
+                                 "ard", 0, "noise_hyper");
+    const bnn_run_existing e = {r->cfg.out_dir, r->cfg.resume, r->cfg.overwrite, r->cfg.samples,
+                                1, defaults};
+    bnn_status s = bnn_run_check_existing_json(&e, r->json, &r->resume);
+    json_decref(defaults);
     return s;
 }
 
@@ -361,9 +385,8 @@ static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *
     return BNN_OK;
 }
 
-/* The data object of run.json back into d. */
-static bnn_status data_from_json(json_t *o, const char *path, bnn_dataset_options *d,
-                                 bnn_run_data_strings *st)
+bnn_status bnn_run_data_from_json(json_t *o, const char *path, bnn_dataset_options *d,
+                                  bnn_run_data_strings *st)
 {
     const char *name = NULL, *train, *test, *task;
     json_int_t n_classes, subset, target_col, header;
@@ -411,7 +434,7 @@ bnn_status bnn_run_config_read(const char *dir, bnn_run_config *c, bnn_dataset_o
     json_t *cfg = json_object_get(root, "config"), *data = json_object_get(root, "data");
     bnn_status s = cfg && data ? config_from_json(cfg, path, c)
                                : BNN_ERROR(BNN_EFORMAT, "%s: no config or data object", path);
-    if (s == BNN_OK) s = data_from_json(data, path, d, strings);
+    if (s == BNN_OK) s = bnn_run_data_from_json(data, path, d, strings);
     if (s == BNN_OK && snprintf(c->out_dir, sizeof c->out_dir, "%s", dir) >= (int)sizeof c->out_dir)
         s = BNN_ERROR(BNN_EINVAL, "run directory name too long: %s", dir);
     json_decref(root);
