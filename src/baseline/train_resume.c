@@ -25,6 +25,7 @@ struct chain_scalars {
     double eps, objective;
     uint64_t rows[5];         /* stats, weights, fs, warmup_fs rows; records of records.log */
 };
+_Static_assert(sizeof(struct chain_scalars) == 200, "the layout docs/run-directory.md gives");
 
 /* The arrays of a checkpoint, in order, after the scalars: the epoch's batch order, the
  * method's state, the model-average sums. */
