@@ -131,20 +131,27 @@ static void apply_scalars(struct bnn_train *t, struct train_chain *ch,
     pthread_mutex_unlock(&t->lock);
 }
 
-/* Reads one checkpoint file into the chain (arrays first, then the scalars). */
-static bnn_status restore_from(struct bnn_train *t, struct train_chain *ch, const char *path,
-                               size_t rows[5])
+/* The chain a checkpoint is restored into, and the rows of its arrays that it recorded. */
+struct restore {
+    struct bnn_train *t;
+    struct train_chain *ch;
+    size_t *rows;
+};
+
+/* Reads one checkpoint file into the chain of a struct restore (arrays first, then the
+ * scalars): the bnn_ckpt_load_fn of bnn_store_chain_restore. */
+static bnn_status restore_from(void *ctx, const char *path)
 {
-    void *payload;
-    size_t len;
-    BNN_TRY(bnn_ckpt_read(path, &payload, &len));
-    bnn_ckpt_cursor cur = {.path = path, .data = payload, .len = len};
+    struct bnn_train *t = ((struct restore *)ctx)->t;
+    struct train_chain *ch = ((struct restore *)ctx)->ch;
+    size_t *rows = ((struct restore *)ctx)->rows;
     struct chain_scalars sc;
-    bnn_status s = bnn_ckpt_take(&cur, &sc, sizeof sc);
-    if (s == BNN_OK) s = check_scalars(t, ch, &sc, path);
+    bnn_ckpt_cursor cur;
+    BNN_TRY(bnn_ckpt_open(path, &sc, sizeof sc, &cur));
+    bnn_status s = check_scalars(t, ch, &sc, path);
     bnn_ckpt_part parts[9];
     if (s == BNN_OK) s = bnn_ckpt_take_rest(&cur, parts, chain_arrays(t, ch, parts));
-    free(payload);
+    bnn_ckpt_close(&cur);
     BNN_TRY(s);
     BNN_TRY(bnn_minibatch_restore(&ch->batches, ch->order, sc.batch_pos, sc.epochs_begun,
                                   sc.batch_counter, path));
@@ -156,23 +163,10 @@ static bnn_status restore_from(struct bnn_train *t, struct train_chain *ch, cons
     return BNN_OK;
 }
 
-/* What restore_from needs, for bnn_store_chain_restore. */
-struct restore_ctx {
-    struct bnn_train *t;
-    struct train_chain *ch;
-    size_t *rows;
-};
-
-static bnn_status load_checkpoint(void *ctx, const char *path)
-{
-    struct restore_ctx *c = ctx;
-    return restore_from(c->t, c->ch, path, c->rows);
-}
-
 bnn_status bnn_train_chain_restore(struct bnn_train *t, struct train_chain *ch, size_t rows[5])
 {
-    struct restore_ctx ctx = {t, ch, rows};
-    return bnn_store_chain_restore(t->cfg.run.out_dir, ch->index, load_checkpoint, &ctx,
+    struct restore ctx = {t, ch, rows};
+    return bnn_store_chain_restore(t->cfg.run.out_dir, ch->index, restore_from, &ctx,
                                    t->warning, sizeof t->warning, &ch->restored);
 }
 

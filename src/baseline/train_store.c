@@ -79,66 +79,20 @@ static bnn_status method_from_json(json_t *o, const char *path, bnn_train_config
     return BNN_OK;
 }
 
-/* The model's and the run's settings of config_json back into c. */
-static bnn_status run_from_json(json_t *o, const char *path, bnn_run_config *c)
-{
-    const char *arch, *act, *lik, *prec;
-    json_t *prior_var;
-    json_int_t chains, samples, seed, threads, block_rows, fs;
-    int fan_in;
-    json_error_t err;
-    if (json_unpack_ex(o, &err, 0, "{s:s, s:s, s:s, s:F, s:o, s:b, s:F, s:s, s:I, s:I, s:F, "
-                                   "s:I, s:I, s:I, s:I, s?F}", "arch", &arch, "activation", &act,
-                       "likelihood", &lik, "noise_sd", &c->noise_sd, "prior_var", &prior_var,
-                       "prior_var_divided_by_fan_in", &fan_in, "temperature",
-                       &c->prior.temperature, "precision", &prec, "chains", &chains,
-                       "samples", &samples, "init_scale", &c->init_scale, "seed", &seed,
-                       "threads", &threads, "block_rows", &block_rows, "fs_points", &fs,
-                       "checkpoint_interval", &c->checkpoint_interval) != 0 ||
-        !json_is_array(prior_var) || json_array_size(prior_var) == 0 ||
-        json_array_size(prior_var) > BNN_NET_MAX_TENSORS ||
-        snprintf(c->arch, sizeof c->arch, "%s", arch) >= (int)sizeof c->arch)
-        return BNN_ERROR(BNN_EFORMAT, "%s: config: %s", path,
-                         err.text[0] ? err.text : "prior_var or arch malformed");
-    BNN_TRY(bnn_activation_parse(act, &c->act));
-    BNN_TRY(bnn_likelihood_parse(lik, &c->lik));
-    c->prior.n_var = json_array_size(prior_var);
-    for (size_t i = 0; i < c->prior.n_var; i++)
-        c->prior.var[i] = json_real_value(json_array_get(prior_var, i));
-    c->prior.divide_by_fan_in = fan_in;
-    c->precision = !strcmp(prec, "float64") ? BNN_F64 : BNN_F32;
-    c->chains = (size_t)chains;
-    c->samples = (size_t)samples;
-    c->seed = (uint64_t)seed;
-    c->threads = (size_t)threads;
-    c->block_rows = (size_t)block_rows;
-    c->fs_points = (size_t)fs;
-    return BNN_OK;
-}
-
 bnn_status bnn_train_config_read(const char *dir, bnn_train_config *c, bnn_dataset_options *d,
                                  bnn_run_data_strings *strings)
 {
+    bnn_train_config_defaults(c);
+    json_t *cfg;
+    BNN_TRY(bnn_run_settings_read(dir, &c->run, d, strings, &cfg));
     char path[1100];
     snprintf(path, sizeof path, "%s/run.json", dir);
-    json_error_t err;
-    json_t *root = json_load_file(path, 0, &err);
-    if (!root) return BNN_ERROR(BNN_EFORMAT, "%s: line %d: %s", path, err.line, err.text);
-    bnn_train_config_defaults(c);
-    json_t *cfg = json_object_get(root, "config"), *data = json_object_get(root, "data");
-    bnn_status s = BNN_OK;
-    if (!json_is_object(cfg) || !json_is_object(data))
-        s = BNN_ERROR(BNN_EFORMAT, "%s: no config or data object", path);
-    else if (!json_is_string(json_object_get(cfg, "method")))
-        s = BNN_ERROR(BNN_EFORMAT, "%s: not a run of `bnnmc train` (no config.method): resume "
-                                   "it with `bnnmc sample --resume %s`", path, dir);
-    if (s == BNN_OK) s = method_from_json(cfg, path, c);
-    if (s == BNN_OK) s = run_from_json(cfg, path, &c->run);
-    if (s == BNN_OK) s = bnn_run_data_from_json(data, path, d, strings);
-    if (s == BNN_OK && snprintf(c->run.out_dir, sizeof c->run.out_dir, "%s", dir) >=
-                           (int)sizeof c->run.out_dir)
-        s = BNN_ERROR(BNN_EINVAL, "run directory name too long: %s", dir);
-    json_decref(root);
+    bnn_status s = json_is_string(json_object_get(cfg, "method"))
+                       ? method_from_json(cfg, path, c)
+                       : BNN_ERROR(BNN_EFORMAT, "%s: not a run of `bnnmc train` (no "
+                                                "config.method): resume it with `bnnmc sample "
+                                                "--resume %s`", path, dir);
+    json_decref(cfg);
     return s;
 }
 

@@ -16,9 +16,12 @@ json_t *bnn_run_data_json(const bnn_dataset *d, const bnn_dataset_options *o);
 /* run.json's "model": kind, n_params, the tensors {name, offset, shape, ...}, MLP widths. */
 json_t *bnn_run_model_json(const bnn_net *net);
 
-/* run.json's "data" back into data options (their strings kept in st). */
-bnn_status bnn_run_data_from_json(json_t *o, const char *path, bnn_dataset_options *d,
-                                  bnn_run_data_strings *st);
+/* Reads back from DIR/run.json the settings every method writes (model, prior, chains,
+ * samples, seed, execution; the rest of c is left as it is) and the data options (their
+ * strings kept in *strings); *config receives run.json's config object for the method's own
+ * settings (json_decref it). */
+bnn_status bnn_run_settings_read(const char *dir, bnn_run_config *c, bnn_dataset_options *d,
+                                 bnn_run_data_strings *strings, json_t **config);
 
 /* What decides whether a new run resumes the run in its directory. */
 typedef struct {

@@ -295,29 +295,23 @@ bnn_status bnn_run_check_existing(struct bnn_run *r)
     return s;
 }
 
-/* The config object of run.json back into c (the inverse of config_json). */
-static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *c)
+/* The settings of run.json's config that every method writes (sample, train): model, prior,
+ * chains, samples, start, seed and execution. */
+static bnn_status shared_from_json(json_t *o, const char *path, bnn_run_config *c)
 {
-    const char *arch, *act, *lik, *prec, *out;
+    const char *arch, *act, *lik, *prec;
     json_t *prior_var;
-    json_int_t max_lf, chains, burn_in, warmup, samples, thin, seed, threads, block_rows, fs;
-    int fan_in, metropolis, adapt_step, adapt_mass;
+    json_int_t chains, samples, seed, threads, block_rows, fs;
+    int fan_in;
     json_error_t err;
-    if (json_unpack_ex(o, &err, 0,
-                       "{s:s, s:s, s:s, s:F, s:o, s:b, s:F, s:s, s:F, s:F, s:I, s:F, s:F, s:I, "
-                       "s:I, s:I, s:I, s:I, s:b, s:F, s:b, s:b, s:F, s:I, s:I, s:I, s:I, s:s, s:F}",
-                       "arch", &arch, "activation", &act, "likelihood", &lik, "noise_sd",
-                       &c->noise_sd, "prior_var", &prior_var, "prior_var_divided_by_fan_in",
-                       &fan_in, "temperature", &c->prior.temperature, "precision", &prec,
-                       "step_size", &c->hmc.step_size, "traj_len", &c->hmc.traj_len,
-                       "max_leapfrog", &max_lf, "jitter", &c->hmc.jitter, "max_energy_error",
-                       &c->hmc.max_energy_error, "chains", &chains, "burn_in", &burn_in,
-                       "warmup", &warmup, "samples", &samples, "thin", &thin, "metropolis",
-                       &metropolis, "target_accept", &c->target_accept, "adapt_step_size",
-                       &adapt_step, "adapt_mass", &adapt_mass, "init_scale", &c->init_scale,
-                       "seed", &seed, "threads", &threads, "block_rows", &block_rows,
-                       "fs_points", &fs, "out", &out, "checkpoint_interval",
-                       &c->checkpoint_interval) != 0 ||
+    if (json_unpack_ex(o, &err, 0, "{s:s, s:s, s:s, s:F, s:o, s:b, s:F, s:s, s:I, s:I, s:F, "
+                                   "s:I, s:I, s:I, s:I, s?F}", "arch", &arch, "activation", &act,
+                       "likelihood", &lik, "noise_sd", &c->noise_sd, "prior_var", &prior_var,
+                       "prior_var_divided_by_fan_in", &fan_in, "temperature",
+                       &c->prior.temperature, "precision", &prec, "chains", &chains,
+                       "samples", &samples, "init_scale", &c->init_scale, "seed", &seed,
+                       "threads", &threads, "block_rows", &block_rows, "fs_points", &fs,
+                       "checkpoint_interval", &c->checkpoint_interval) != 0 ||
         !json_is_array(prior_var) || json_array_size(prior_var) == 0 ||
         json_array_size(prior_var) > BNN_NET_MAX_TENSORS ||
         snprintf(c->arch, sizeof c->arch, "%s", arch) >= (int)sizeof c->arch)
@@ -330,19 +324,35 @@ static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *
         c->prior.var[i] = json_real_value(json_array_get(prior_var, i));
     c->prior.divide_by_fan_in = fan_in;
     c->precision = !strcmp(prec, "float64") ? BNN_F64 : BNN_F32;
-    c->hmc.max_leapfrog = (size_t)max_lf;
     c->chains = (size_t)chains;
-    c->burn_in = (size_t)burn_in;
-    c->warmup = (size_t)warmup;
     c->samples = (size_t)samples;
-    c->thin = (size_t)thin;
-    c->metropolis = metropolis;
-    c->adapt_step_size = adapt_step;
-    c->adapt_mass = adapt_mass;
     c->seed = (uint64_t)seed;
     c->threads = (size_t)threads;
     c->block_rows = (size_t)block_rows;
     c->fs_points = (size_t)fs;
+    return BNN_OK;
+}
+
+/* The sampler's settings of config_json back into c (the rest: shared_from_json). */
+static bnn_status sampler_from_json(json_t *o, const char *path, bnn_run_config *c)
+{
+    json_int_t max_lf, burn_in, warmup, thin;
+    int metropolis, adapt_step, adapt_mass;
+    json_error_t err;
+    if (json_unpack_ex(o, &err, 0, "{s:F, s:F, s:I, s:F, s:F, s:I, s:I, s:I, s:b, s:F, s:b, s:b}",
+                       "step_size", &c->hmc.step_size, "traj_len", &c->hmc.traj_len,
+                       "max_leapfrog", &max_lf, "jitter", &c->hmc.jitter, "max_energy_error",
+                       &c->hmc.max_energy_error, "burn_in", &burn_in, "warmup", &warmup, "thin",
+                       &thin, "metropolis", &metropolis, "target_accept", &c->target_accept,
+                       "adapt_step_size", &adapt_step, "adapt_mass", &adapt_mass) != 0)
+        return BNN_ERROR(BNN_EFORMAT, "%s: config: %s", path, err.text);
+    c->hmc.max_leapfrog = (size_t)max_lf;
+    c->burn_in = (size_t)burn_in;
+    c->warmup = (size_t)warmup;
+    c->thin = (size_t)thin;
+    c->metropolis = metropolis;
+    c->adapt_step_size = adapt_step;
+    c->adapt_mass = adapt_mass;
     json_t *sampler = json_object_get(o, "sampler"), *max_depth = json_object_get(o, "max_depth");
     if (sampler && !json_is_string(sampler))
         return BNN_ERROR(BNN_EFORMAT, "%s: config.sampler: expected \"hmc\" or \"nuts\"", path);
@@ -385,8 +395,9 @@ static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *
     return BNN_OK;
 }
 
-bnn_status bnn_run_data_from_json(json_t *o, const char *path, bnn_dataset_options *d,
-                                  bnn_run_data_strings *st)
+/* The data object of run.json back into d. */
+static bnn_status data_from_json(json_t *o, const char *path, bnn_dataset_options *d,
+                                 bnn_run_data_strings *st)
 {
     const char *name = NULL, *train, *test, *task;
     json_int_t n_classes, subset, target_col, header;
@@ -422,21 +433,36 @@ bnn_status bnn_run_data_from_json(json_t *o, const char *path, bnn_dataset_optio
     return BNN_OK;
 }
 
-bnn_status bnn_run_config_read(const char *dir, bnn_run_config *c, bnn_dataset_options *d,
-                               bnn_run_data_strings *strings)
+bnn_status bnn_run_settings_read(const char *dir, bnn_run_config *c, bnn_dataset_options *d,
+                                 bnn_run_data_strings *strings, json_t **config)
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/run.json", dir);
+    *config = NULL;
     json_error_t err;
     json_t *root = json_load_file(path, 0, &err);
     if (!root) return BNN_ERROR(BNN_EFORMAT, "%s: line %d: %s", path, err.line, err.text);
-    bnn_run_config_defaults(c);
     json_t *cfg = json_object_get(root, "config"), *data = json_object_get(root, "data");
-    bnn_status s = cfg && data ? config_from_json(cfg, path, c)
-                               : BNN_ERROR(BNN_EFORMAT, "%s: no config or data object", path);
-    if (s == BNN_OK) s = bnn_run_data_from_json(data, path, d, strings);
+    bnn_status s = json_is_object(cfg) && json_is_object(data)
+                       ? shared_from_json(cfg, path, c)
+                       : BNN_ERROR(BNN_EFORMAT, "%s: no config or data object", path);
+    if (s == BNN_OK) s = data_from_json(data, path, d, strings);
     if (s == BNN_OK && snprintf(c->out_dir, sizeof c->out_dir, "%s", dir) >= (int)sizeof c->out_dir)
         s = BNN_ERROR(BNN_EINVAL, "run directory name too long: %s", dir);
+    if (s == BNN_OK) *config = json_incref(cfg);
     json_decref(root);
+    return s;
+}
+
+bnn_status bnn_run_config_read(const char *dir, bnn_run_config *c, bnn_dataset_options *d,
+                               bnn_run_data_strings *strings)
+{
+    bnn_run_config_defaults(c);
+    json_t *cfg;
+    BNN_TRY(bnn_run_settings_read(dir, c, d, strings, &cfg));
+    char path[1100];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    bnn_status s = sampler_from_json(cfg, path, c);
+    json_decref(cfg);
     return s;
 }

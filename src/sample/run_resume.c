@@ -103,20 +103,27 @@ static void apply_scalars(struct chain *ch, const struct chain_scalars *sc)
     ch->step_size = sc->progress_step_size;
 }
 
-/* Reads one checkpoint file into the chain (arrays first, then the scalars). */
-static bnn_status restore_from(struct bnn_run *r, struct chain *ch, const char *path,
-                               size_t rows[5])
+/* The chain a checkpoint is restored into, and the rows of its arrays that it recorded. */
+struct restore {
+    struct bnn_run *r;
+    struct chain *ch;
+    size_t *rows;
+};
+
+/* Reads one checkpoint file into the chain of a struct restore (arrays first, then the
+ * scalars): the bnn_ckpt_load_fn of bnn_store_chain_restore. */
+static bnn_status restore_from(void *ctx, const char *path)
 {
-    void *payload;
-    size_t len;
-    BNN_TRY(bnn_ckpt_read(path, &payload, &len));
-    bnn_ckpt_cursor cur = {.path = path, .data = payload, .len = len};
+    struct bnn_run *r = ((struct restore *)ctx)->r;
+    struct chain *ch = ((struct restore *)ctx)->ch;
+    size_t *rows = ((struct restore *)ctx)->rows;
     struct chain_scalars sc;
-    bnn_status s = bnn_ckpt_take(&cur, &sc, sizeof sc);
-    if (s == BNN_OK) s = check_scalars(r, ch, &sc, path);
+    bnn_ckpt_cursor cur;
+    BNN_TRY(bnn_ckpt_open(path, &sc, sizeof sc, &cur));
+    bnn_status s = check_scalars(r, ch, &sc, path);
     bnn_ckpt_part parts[10];
     if (s == BNN_OK) s = bnn_ckpt_take_rest(&cur, parts, chain_arrays(r, ch, parts));
-    free(payload);
+    bnn_ckpt_close(&cur);
     BNN_TRY(s);
     const bnn_chain_shape shape = {r->model.n_params, r->cfg.fs_points, r->n_out,
                                    ch->post.n_hyper};
@@ -128,23 +135,10 @@ static bnn_status restore_from(struct bnn_run *r, struct chain *ch, const char *
     return BNN_OK;
 }
 
-/* What restore_from needs, for bnn_store_chain_restore. */
-struct restore_ctx {
-    struct bnn_run *r;
-    struct chain *ch;
-    size_t *rows;
-};
-
-static bnn_status load_checkpoint(void *ctx, const char *path)
-{
-    struct restore_ctx *c = ctx;
-    return restore_from(c->r, c->ch, path, c->rows);
-}
-
 bnn_status bnn_run_chain_restore(struct bnn_run *r, struct chain *ch, size_t rows[5],
                                  int *restored)
 {
-    struct restore_ctx ctx = {r, ch, rows};
-    return bnn_store_chain_restore(r->cfg.out_dir, ch->index, load_checkpoint, &ctx, r->warning,
+    struct restore ctx = {r, ch, rows};
+    return bnn_store_chain_restore(r->cfg.out_dir, ch->index, restore_from, &ctx, r->warning,
                                    sizeof r->warning, restored);
 }
