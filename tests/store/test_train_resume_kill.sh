@@ -34,14 +34,15 @@ kill_and_resume() {
         kill -9 "$pid" 2> /dev/null
         wait "$pid" 2> /dev/null
         rc=$?
-        if [ "$rc" -eq 137 ] && ! grep -qs '"status": "complete"' "$run/run.json"; then
+        if [ "$rc" -eq 137 ] && [ ! -f "$run/run.json" ]; then
+            continue # killed before the run began: nothing to resume, the next try starts it
+        elif [ "$rc" -eq 137 ] && ! grep -qs '"status": "complete"' "$run/run.json"; then
             kills=$((kills + 1))
             interrupted=1
             frac=$(progress "$run")
             awk -v f="$frac" 'BEGIN { exit !(f < 0.5) }' && early=$((early + 1)) ||
                 late=$((late + 1))
-        elif [ "$rc" -eq 0 ] || [ "$rc" -eq 137 ]; then # finished before the kill: check it,
-            # start again
+        elif [ "$rc" -eq 0 ] || [ "$rc" -eq 137 ]; then # finished: check it, start anew
             [ "$interrupted" -eq 1 ] && { same_train_run "$ref" "$run" &&
                 resumed=$((resumed + 1)) || not_ok "$m: a killed run finished (try $try) differs"; }
             rm -rf "$run"
