@@ -64,6 +64,12 @@ static const char usage_text[] =
     "  --arch, --act, --likelihood, --noise-sd, --prior-var, --prior-fan-in, --temperature,\n"
     "  --precision, --seed, --threads, --block-rows, --out, --overwrite); results do not\n"
     "  depend on --threads\n"
+    "  --checkpoint-interval S  seconds between checkpoints of a chain (default 10; 0 = every\n"
+    "                         step); a killed run resumes exactly from them\n"
+    "  --resume DIR           continue the interrupted run in DIR (only --samples, to extend\n"
+    "                         an sgld, sghmc or vi run, --threads and --checkpoint-interval may\n"
+    "                         be given with it); `train --out DIR` with the same settings also\n"
+    "                         resumes\n"
     "  --quiet                no progress output\n";
 
 /* The options `train` takes from `sample` (cli/sample.c parses them). */
@@ -72,12 +78,12 @@ static const char *const shared_names[] = {
     "no-standardize", "pad-to", "fs-points", "arch", "act", "likelihood", "noise-sd",
     "prior-var", "prior-fan-in", "temperature", "precision", "chains", "burn-in", "samples",
     "thin", "init-scale", "seed", "threads", "block-rows", "out", "overwrite",
-    "standardize-target"};
+    "standardize-target", "checkpoint-interval"};
 #define N_SHARED (sizeof shared_names / sizeof shared_names[0])
 
 enum {
     T_METHOD = 1000, T_BATCH, T_LR, T_LR_DECAY, T_LR_GAMMA, T_FRICTION, T_EPOCHS, T_CYCLES,
-    T_CYCLE_LEN, T_EXPLORE, T_VI_SD, T_QUIET, T_HELP
+    T_CYCLE_LEN, T_EXPLORE, T_VI_SD, T_QUIET, T_HELP, T_RESUME
 };
 
 static const struct option own_options[] = {
@@ -85,14 +91,20 @@ static const struct option own_options[] = {
     {"lr-decay", 1, 0, T_LR_DECAY}, {"lr-gamma", 1, 0, T_LR_GAMMA},
     {"friction", 1, 0, T_FRICTION}, {"epochs", 1, 0, T_EPOCHS}, {"cycles", 1, 0, T_CYCLES},
     {"cycle-len", 1, 0, T_CYCLE_LEN}, {"explore", 1, 0, T_EXPLORE},
-    {"vi-init-sd", 1, 0, T_VI_SD}, {"quiet", 0, 0, T_QUIET}, {"help", 0, 0, T_HELP}};
+    {"vi-init-sd", 1, 0, T_VI_SD}, {"quiet", 0, 0, T_QUIET}, {"help", 0, 0, T_HELP},
+    {"resume", 1, 0, T_RESUME}};
 #define N_OWN (sizeof own_options / sizeof own_options[0])
+
+#define N_OPTIONS (N_SHARED + N_OWN)
 
 struct train_args {
     bnn_train_config cfg;
     bnn_dataset_options data;
     int quiet, help, have_method;
-    unsigned given; /* CLI_GIVEN_* options on the command line */
+    unsigned given;              /* CLI_GIVEN_* options on the command line */
+    char on_line[N_OPTIONS];     /* 1 for each option of the table on the command line */
+    const char *resume;          /* --resume DIR */
+    bnn_run_data_strings strings;
 };
 
 /* train's table: the shared entries of sample's, then its own; NULL-terminated. */
@@ -135,13 +147,45 @@ static int parse_own(struct train_args *a, int opt, const char *v)
     case T_VI_SD: return opt_double("--vi-init-sd", v, &c->vi_init_sd);
     case T_QUIET: a->quiet = 1; return 0;
     case T_HELP: a->help = 1; return 0;
+    case T_RESUME: a->resume = v; return 0;
     }
     return 1;
 }
 
+/* --resume DIR: the configuration comes from DIR/run.json; a few settings may be given anew. */
+static int resume_args(struct train_args *a, const struct option *table)
+{
+    static const char *const allowed[] = {"samples", "threads", "checkpoint-interval", "quiet",
+                                          "resume"};
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        size_t k = 0;
+        while (k < sizeof allowed / sizeof allowed[0] && strcmp(table[i].name, allowed[k]) != 0)
+            k++;
+        if (a->on_line[i] && k == sizeof allowed / sizeof allowed[0]) {
+            fprintf(stderr, "bnnmc train: --%s cannot be changed when resuming a run (only "
+                            "--samples, --threads and --checkpoint-interval)\n", table[i].name);
+            return -1;
+        }
+    }
+    const bnn_run_config given = a->cfg.run;
+    if (bnn_train_config_read(a->resume, &a->cfg, &a->data, &a->strings) != BNN_OK) {
+        cli_report_error("--resume");
+        return -1;
+    }
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        if (!a->on_line[i]) continue;
+        if (!strcmp(table[i].name, "samples")) a->cfg.run.samples = given.samples;
+        if (!strcmp(table[i].name, "threads")) a->cfg.run.threads = given.threads;
+        if (!strcmp(table[i].name, "checkpoint-interval"))
+            a->cfg.run.checkpoint_interval = given.checkpoint_interval;
+    }
+    a->cfg.run.resume = 1;
+    return 0;
+}
+
 static int parse_args(int argc, char **argv, struct train_args *a)
 {
-    struct option table[N_SHARED + N_OWN + 1];
+    struct option table[N_OPTIONS + 1];
     memset(a, 0, sizeof *a);
     bnn_train_config_defaults(&a->cfg);
     a->data.csv.header = -1;
@@ -154,10 +198,12 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         else if (!strcmp(o->name, "task")) task_option = o->val;
         else if (!strcmp(o->name, "likelihood")) lik_option = o->val;
     optind = 1;
-    int opt;
-    while ((opt = getopt_long(argc, argv, "h", table, NULL)) != -1) {
+    int opt, index = -1;
+    while ((opt = getopt_long(argc, argv, "h", table, &index)) != -1) {
         if (opt == 'h') opt = T_HELP;
         if (opt == '?') return -1;
+        if (index >= 0) a->on_line[index] = 1;
+        index = -1;
         const char *v = optarg ? optarg : "";
         if (opt == act_option) a->given |= CLI_GIVEN_ACT;
         if (opt == task_option) a->given |= CLI_GIVEN_TASK;
@@ -171,6 +217,7 @@ static int parse_args(int argc, char **argv, struct train_args *a)
         return -1;
     }
     if (a->help) return 0;
+    if (a->resume) return resume_args(a, table);
     if (!a->have_method) {
         fprintf(stderr, "bnnmc train: --method is required (sgld, sghmc, csgmcmc, vi, map or "
                         "ensemble)\n");
@@ -242,9 +289,12 @@ int cmd_train(int argc, char **argv)
         const bnn_train_config *c = bnn_train_config_of(t);
         if (!a.quiet)
             fprintf(stderr, "bnnmc: %s, %zu chain%s, %zu training and %zu test rows, batches "
-                            "of %zu, writing %s\n", bnn_train_method_name(c->method),
+                            "of %zu, %s %s\n", bnn_train_method_name(c->method),
                     c->run.chains, c->run.chains > 1 ? "s" : "", data.train.n, data.test.n,
-                    c->batch_size, c->run.out_dir);
+                    c->batch_size, bnn_train_resumed(t) ? "resuming the run in" : "writing",
+                    c->run.out_dir);
+        if (!a.quiet && bnn_train_warning(t)[0])
+            fprintf(stderr, "bnnmc: warning: %s\n", bnn_train_warning(t));
         follow(t, a.quiet);
         if (bnn_train_finish(t) != BNN_OK) {
             cli_report_error("train");

@@ -163,12 +163,19 @@ bnn_status bnn_run_config_read(const char *dir, bnn_run_config *c, bnn_dataset_o
 void bnn_train_config_defaults(bnn_train_config *c);
 
 /* Like bnn_run_start for SGLD, SGHMC, cyclical SG-MCMC, VI, MAP or a deep ensemble
- * (baseline/train.h): resolves the defaults for the data, creates cfg->run.out_dir (an existing
- * run there only with cfg->run.overwrite), writes run.json and starts the chains on library
- * threads; returns at once. *out is owned by the caller: bnn_train_finish, then
- * bnn_train_free. Errors: BNN_EINVAL (a setting, named), BNN_EIO, BNN_ENOMEM. */
+ * (baseline/train.h): resolves the defaults for the data, creates cfg->run.out_dir, writes
+ * run.json and starts the chains on library threads; returns at once. An existing run in
+ * out_dir with the same configuration is resumed from its checkpoints (bit-identical to an
+ * uninterrupted run); another is refused unless cfg->run.overwrite. *out is owned by the
+ * caller: bnn_train_finish, then bnn_train_free. Errors: BNN_EINVAL (a setting, named),
+ * BNN_EIO, BNN_ENOMEM. */
 bnn_status bnn_train_start(const bnn_train_config *cfg, const bnn_dataset *data,
                            const bnn_dataset_options *data_opt, bnn_train **out);
+
+/* 1 if bnn_train_start resumed an earlier run; a warning about a damaged checkpoint or ""
+ * (owned by the run). */
+int bnn_train_resumed(const bnn_train *t);
+const char *bnn_train_warning(const bnn_train *t);
 
 /* Progress so far (steps and draws, the running objective, step size); p->finished when every
  * chain is done or stopped by an error. */
@@ -178,6 +185,12 @@ void bnn_train_poll(bnn_train *t, bnn_train_progress *p);
  * Returns the first error a chain met (BNN_ENUM: a step diverged). Then bnn_train_free. */
 bnn_status bnn_train_finish(bnn_train *t);
 void bnn_train_free(bnn_train *t);
+
+/* Reads the configuration and data options of the `bnnmc train` run in dir (its run.json), e.g.
+ * to resume it (set c->run.resume); the strings *d points to live in *strings. Errors:
+ * BNN_EFORMAT (also for a run of `bnnmc sample`). */
+bnn_status bnn_train_config_read(const char *dir, bnn_train_config *c, bnn_dataset_options *d,
+                                 bnn_run_data_strings *strings);
 
 /* ---- prediction ------------------------------------------------------------------------- */
 

@@ -29,6 +29,32 @@ size_t bnn_minibatch_per_epoch(const bnn_minibatch *mb)
     return (mb->n_rows + mb->batch - 1) / mb->batch;
 }
 
+void bnn_minibatch_order(const bnn_minibatch *mb, uint64_t *order)
+{
+    for (size_t i = 0; i < mb->n_rows; i++) order[i] = mb->perm[i];
+}
+
+bnn_status bnn_minibatch_restore(bnn_minibatch *mb, const uint64_t *order, uint64_t pos,
+                                 uint64_t epochs_begun, uint64_t rng_counter, const char *what)
+{
+    if (pos > mb->n_rows)
+        return BNN_ERROR(BNN_EFORMAT, "%s: batch position %llu is past the %zu training rows",
+                         what, (unsigned long long)pos, mb->n_rows);
+    for (size_t i = 0; i < mb->n_rows; i++) mb->perm[i] = mb->n_rows; /* not yet seen */
+    for (size_t i = 0; i < mb->n_rows; i++) {
+        if (order[i] >= mb->n_rows || mb->perm[order[i]] != mb->n_rows)
+            return BNN_ERROR(BNN_EFORMAT, "%s: the epoch's order of rows is not a permutation "
+                                          "of the %zu training rows (entry %zu)", what,
+                             mb->n_rows, i);
+        mb->perm[order[i]] = i;
+    }
+    for (size_t i = 0; i < mb->n_rows; i++) mb->perm[i] = (size_t)order[i];
+    mb->pos = (size_t)pos;
+    mb->epochs_begun = (size_t)epochs_begun;
+    mb->rng.counter = rng_counter;
+    return BNN_OK;
+}
+
 /* Fisher-Yates on the previous order: a uniformly random permutation. */
 static void shuffle(bnn_minibatch *mb)
 {

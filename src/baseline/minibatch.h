@@ -8,6 +8,8 @@
 #ifndef BNN_BASELINE_MINIBATCH_H
 #define BNN_BASELINE_MINIBATCH_H
 
+#include <stdint.h>
+
 #include "core/rng.h"
 #include "model/posterior.h"
 #include "sample/target.h"
@@ -29,6 +31,16 @@ void bnn_minibatch_free(bnn_minibatch *mb);
 
 /* Batches per epoch: ceil(N / B). */
 size_t bnn_minibatch_per_epoch(const bnn_minibatch *mb);
+
+/* Where the sequence of batches stands, for a checkpoint: this epoch's order as 64-bit row
+ * indices (order: N of them); the rest is mb->pos, mb->epochs_begun and mb->rng. */
+void bnn_minibatch_order(const bnn_minibatch *mb, uint64_t *order);
+
+/* Continues the sequence of batches where a checkpoint left it: this epoch's order (N row
+ * indices), the next row of it, the epochs begun and the shuffles' stream counter. Fails with
+ * BNN_EFORMAT, naming `what`, if order is not a permutation of the N rows or pos > N. */
+bnn_status bnn_minibatch_restore(bnn_minibatch *mb, const uint64_t *order, uint64_t pos,
+                                 uint64_t epochs_begun, uint64_t rng_counter, const char *what);
 
 /* The stochastic target: each call draws the next batch (a new permutation when an epoch is
  * used up) and returns the tempered log posterior with the scaled batch log-likelihood. */

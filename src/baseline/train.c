@@ -249,7 +249,8 @@ static bnn_status chain_step(struct bnn_train *t, struct train_chain *ch, size_t
 }
 
 /* The chain's state at its start: θ₀ from its own stream (seed, chain), which then drives the
- * noise; the batches from the stream (seed, 2^30 + chain). */
+ * noise; the batches from the stream (seed, 2^30 + chain); VI's draws from q from the stream
+ * (seed, 2^29 + chain), after the fit. */
 static bnn_status chain_init(struct bnn_train *t, struct train_group *g, struct train_chain *ch)
 {
     const bnn_train_config *c = &t->cfg;
@@ -257,6 +258,7 @@ static bnn_status chain_init(struct bnn_train *t, struct train_group *g, struct 
     bnn_rng rng, batch_rng;
     bnn_rng_init(&rng, c->run.seed, (uint32_t)ch->index);
     bnn_rng_init(&batch_rng, c->run.seed, 0x40000000u | (uint32_t)ch->index);
+    bnn_rng_init(&ch->draw_rng, c->run.seed, 0x20000000u | (uint32_t)ch->index);
     BNN_TRY(bnn_minibatch_init(&ch->batches, &g->post, t->n_train, c->batch_size, batch_rng));
     bnn_target target = bnn_minibatch_target(&ch->batches);
     double *theta0 = malloc((P ? P : 1) * sizeof(double));
@@ -279,47 +281,64 @@ static bnn_status chain_init(struct bnn_train *t, struct train_group *g, struct 
         theta0 = NULL;
     }
     free(theta0);
+    ch->eps = c->lr;
     return s;
 }
 
-static void set_progress(struct bnn_train *t, struct train_chain *ch, size_t steps, double eps,
-                         double objective)
+static void set_progress(struct bnn_train *t, struct train_chain *ch, double objective)
 {
     /* a running mean over about an epoch of the noisy estimates */
     const double w = 1 / (double)bnn_minibatch_per_epoch(&ch->batches);
     pthread_mutex_lock(&t->lock);
     ch->objective = ch->steps_done == 0 ? objective : (1 - w) * ch->objective + w * objective;
-    ch->steps_done = steps;
-    ch->step_size = eps;
-    ch->draws = ch->n_bma;
+    ch->steps_done = ch->step;
+    ch->step_size = ch->eps;
     pthread_mutex_unlock(&t->lock);
 }
 
-/* Trains or samples chain ch to the end and records its draws. */
+/* Records a draw θ after the chain's step (or after the fit) and publishes the draw count. */
+static bnn_status chain_draw(struct bnn_train *t, struct train_group *g, struct train_chain *ch,
+                             const double *theta)
+{
+    BNN_TRY(bnn_train_record_draw(t, g, ch, theta, ch->eps, ch->step));
+    pthread_mutex_lock(&t->lock);
+    ch->draws = ch->n_bma;
+    pthread_mutex_unlock(&t->lock);
+    return BNN_OK;
+}
+
+/* After a step or a draw: a checkpoint once --checkpoint-interval seconds have passed since
+ * the last one. */
+static bnn_status chain_progressed(struct bnn_train *t, struct train_chain *ch)
+{
+    ch->unsaved = 1;
+    const double now = now_seconds();
+    if (now - ch->last_checkpoint < t->cfg.run.checkpoint_interval) return BNN_OK;
+    ch->last_checkpoint = now;
+    return bnn_train_chain_checkpoint(t, ch);
+}
+
+/* Trains or samples chain ch to the end (from where its checkpoint left it) and records its
+ * draws; its last state is checkpointed, so that a resumed run finds it complete. */
 static bnn_status chain_run(struct bnn_train *t, struct train_group *g, struct train_chain *ch)
 {
     const bnn_train_config *c = &t->cfg;
-    BNN_TRY(chain_init(t, g, ch));
-    double eps = c->lr, objective = 0;
-    for (size_t step = 0; step < t->total_steps; step++) {
-        BNN_TRY(chain_step(t, ch, step, &eps, &objective));
+    ch->last_checkpoint = now_seconds();
+    while (ch->step < t->total_steps) {
+        double objective = 0;
+        BNN_TRY(chain_step(t, ch, ch->step, &ch->eps, &objective));
+        ch->step++;
         ch->grads_since_draw++;
-        if (ch->sg && draw_after(c, step + 1))
-            BNN_TRY(bnn_train_record_draw(t, g, ch, ch->sg->theta, eps, step + 1));
-        set_progress(t, ch, step + 1, eps, objective);
+        if (ch->sg && draw_after(c, ch->step)) BNN_TRY(chain_draw(t, g, ch, ch->sg->theta));
+        set_progress(t, ch, objective);
+        BNN_TRY(chain_progressed(t, ch));
     }
-    if (ch->vi) {
-        bnn_rng rng; /* the draws from q: their own stream, after the fit's */
-        bnn_rng_init(&rng, c->run.seed, 0x20000000u | (uint32_t)ch->index);
-        for (size_t k = 0; k < c->run.samples; k++) {
-            bnn_vi_draw(ch->vi, &rng, ch->draw);
-            BNN_TRY(bnn_train_record_draw(t, g, ch, ch->draw, eps, t->total_steps));
-        }
-    } else if (ch->theta) {
-        BNN_TRY(bnn_train_record_draw(t, g, ch, ch->theta, eps, t->total_steps));
+    while (!ch->sg && ch->n_bma < c->run.samples) { /* VI: draws from q; MAP: the weights */
+        if (ch->vi) bnn_vi_draw(ch->vi, &ch->draw_rng, ch->draw);
+        BNN_TRY(chain_draw(t, g, ch, ch->vi ? ch->draw : ch->theta));
+        BNN_TRY(chain_progressed(t, ch));
     }
-    set_progress(t, ch, t->total_steps, eps, objective);
-    return BNN_OK;
+    return ch->unsaved ? bnn_train_chain_checkpoint(t, ch) : BNN_OK;
 }
 
 /* A group runs its chains (k ≡ group mod n_groups) one after another. */
@@ -338,7 +357,9 @@ static void *group_main(void *arg)
     return NULL;
 }
 
-static bnn_status chain_alloc(struct bnn_train *t, struct train_chain *ch)
+/* Chain ch's buffers and its state: at its start, or, when the run resumes, as its newest
+ * checkpoint left it, with its arrays cut back to that checkpoint. */
+static bnn_status chain_alloc(struct bnn_train *t, struct train_group *g, struct train_chain *ch)
 {
     const bnn_run_config *c = &t->cfg.run;
     const size_t P = t->model.n_params, out = t->n_test * t->n_out, fs = c->fs_points * t->n_out;
@@ -348,13 +369,19 @@ static bnn_status chain_alloc(struct bnn_train *t, struct train_chain *ch)
     ch->bma_sumsq = calloc(t->n_test ? t->n_test : 1, sizeof(double));
     ch->fs_row = calloc(fs ? fs : 1, sizeof(double));
     ch->row = malloc((P > fs ? P : fs ? fs : 1) * sizeof(double));
+    ch->order = malloc(t->n_train * sizeof(uint64_t));
     if (!ch->probs || !ch->bma_sum || !ch->bma_logdens || !ch->bma_sumsq || !ch->fs_row ||
-        !ch->row)
+        !ch->row || !ch->order)
         return BNN_ERROR(BNN_ENOMEM, "out of memory for chain %zu", ch->index);
     for (size_t i = 0; i < t->n_test; i++) ch->bma_logdens[i] = -INFINITY;
+    BNN_TRY(chain_init(t, g, ch));
+    size_t rows[5];
+    if (t->resume) BNN_TRY(bnn_train_chain_restore(t, ch, rows));
     const bnn_chain_shape shape = {P, c->fs_points, t->n_out, 0}; /* no hyperparameters */
-    return bnn_store_chain_open(c->out_dir, ch->index, c->precision == BNN_F32 ? "<f4" : "<f8",
-                                &shape, &ch->files);
+    const char *descr = c->precision == BNN_F32 ? "<f4" : "<f8";
+    if (ch->restored)
+        return bnn_store_chain_reopen(c->out_dir, ch->index, descr, &shape, rows, &ch->files);
+    return bnn_store_chain_open(c->out_dir, ch->index, descr, &shape, &ch->files);
 }
 
 static void chain_free(struct train_chain *ch)
@@ -373,6 +400,7 @@ static void chain_free(struct train_chain *ch)
     free(ch->bma_sumsq);
     free(ch->fs_row);
     free(ch->row);
+    free(ch->order);
 }
 
 static bnn_status setup_groups(struct bnn_train *t)
@@ -384,7 +412,7 @@ static bnn_status setup_groups(struct bnn_train *t)
     if (!t->chains || !t->groups) return BNN_ERROR(BNN_ENOMEM, "out of memory");
     for (size_t k = 0; k < c->chains; k++) {
         bnn_chain_files *f = &t->chains[k].files;
-        f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = f->log.fd = -1;
+        f->stats.fd = f->weights.fd = f->fs.fd = f->warmup_fs.fd = f->hyper.fd = f->log.fd = -1;
         t->chains[k].index = k;
     }
     for (size_t gi = 0; gi < t->n_groups; gi++) {
@@ -395,30 +423,42 @@ static bnn_status setup_groups(struct bnn_train *t)
                                       &g->backend));
         BNN_TRY(bnn_posterior_init(&g->post, &t->model, &c->prior, g->backend));
     }
-    for (size_t k = 0; k < c->chains; k++) BNN_TRY(chain_alloc(t, &t->chains[k]));
+    for (size_t k = 0; k < c->chains; k++)
+        BNN_TRY(chain_alloc(t, &t->groups[k % t->n_groups], &t->chains[k]));
     return BNN_OK;
 }
 
-/* The test rows recorded in function space (row i·n_test/M, as `sample` records) and the
- * run-level arrays. */
-static bnn_status write_run_arrays(struct bnn_train *t)
+/* The test rows recorded in function space: row i·n_test/M, as `sample` records. */
+static bnn_status choose_fs_points(struct bnn_train *t)
 {
     bnn_run_config *c = &t->cfg.run;
-    size_t m = c->fs_points < t->n_test ? c->fs_points : t->n_test;
-    c->fs_points = m;
-    t->fs_index = malloc((m ? m : 1) * sizeof *t->fs_index);
+    c->fs_points = c->fs_points < t->n_test ? c->fs_points : t->n_test;
+    t->fs_index = malloc((c->fs_points ? c->fs_points : 1) * sizeof *t->fs_index);
+    if (!t->fs_index) return BNN_ERROR(BNN_ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->fs_points; i++) t->fs_index[i] = i * t->n_test / c->fs_points;
+    return BNN_OK;
+}
+
+/* The run-level arrays: the recorded test rows and the test targets. */
+static bnn_status write_run_arrays(struct bnn_train *t)
+{
+    const bnn_run_config *c = &t->cfg.run;
+    const size_t m = c->fs_points;
     int64_t *idx = malloc((m ? m : 1) * sizeof *idx);
-    bnn_status s = t->fs_index && idx ? BNN_OK : BNN_ERROR(BNN_ENOMEM, "out of memory");
-    for (size_t i = 0; s == BNN_OK && i < m; i++) idx[i] = (int64_t)(t->fs_index[i] = i * t->n_test / m);
+    if (!idx) return BNN_ERROR(BNN_ENOMEM, "out of memory");
+    for (size_t i = 0; i < m; i++) idx[i] = (int64_t)t->fs_index[i];
     char path[1100];
     snprintf(path, sizeof path, "%s/fs_index.npy", c->out_dir);
-    if (s == BNN_OK) s = bnn_npy_write(path, "<i8", 1, &m, idx);
+    bnn_status s = bnn_npy_write(path, "<i8", 1, &m, idx);
     free(idx);
     snprintf(path, sizeof path, "%s/test_targets.npy", c->out_dir);
     if (s == BNN_OK) s = bnn_npy_write(path, "<f8", 1, &t->n_test, t->data->test.y);
     return s;
 }
 
+/* Resolves the configuration, builds the model and the data blocks, decides whether the run
+ * resumes the one in its directory (nothing is written before), then writes the run-level
+ * arrays and run.json and sets up the chains. */
 static bnn_status train_setup(struct bnn_train *t, const bnn_dataset_options *data_opt)
 {
     bnn_run_config *c = &t->cfg.run;
@@ -428,15 +468,18 @@ static bnn_status train_setup(struct bnn_train *t, const bnn_dataset_options *da
     t->total_steps = bnn_train_total_steps(&t->cfg, t->n_train);
     BNN_TRY(bnn_run_net_create(c, t->data, &t->model));
     t->n_out = t->model.n_outputs;
-    if (c->block_rows == 0) c->block_rows = bnn_run_default_block_rows(t->model.n_params, t->n_train);
+    if (c->block_rows == 0)
+        c->block_rows = bnn_run_default_block_rows(t->model.n_params, t->n_train);
     bnn_cpu_blas_single_thread();
     const bnn_table *tr = &t->data->train, *te = &t->data->test;
     BNN_TRY(bnn_cpu_data_alloc(c->precision, tr->d, tr->x, tr->y, tr->n, te->n ? te->x : NULL,
                                te->n, c->block_rows, &t->cpu_data));
-    BNN_TRY(bnn_store_create(c->out_dir, c->overwrite));
-    BNN_TRY(write_run_arrays(t));
+    BNN_TRY(choose_fs_points(t));
     t->json = bnn_train_describe(t, data_opt);
     if (!t->json) return BNN_ERROR(BNN_ENOMEM, "out of memory for run.json");
+    BNN_TRY(bnn_train_check_existing(t));
+    BNN_TRY(bnn_store_create(c->out_dir, 1));
+    BNN_TRY(write_run_arrays(t));
     BNN_TRY(setup_groups(t));
     return bnn_store_write_json(c->out_dir, t->json);
 }
@@ -480,6 +523,10 @@ void bnn_train_poll(bnn_train *t, bnn_train_progress *p)
 }
 
 const bnn_train_config *bnn_train_config_of(const bnn_train *t) { return &t->cfg; }
+
+int bnn_train_resumed(const bnn_train *t) { return t->resume; }
+
+const char *bnn_train_warning(const bnn_train *t) { return t->warning; }
 
 bnn_status bnn_train_finish(bnn_train *t)
 {

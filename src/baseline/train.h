@@ -13,9 +13,11 @@
  * (vi_sd.npy holds σ), which `sample --init-from` starts chains from.
  *
  * Like a sampling run, the result is a pure function of (data, configuration, seed): chain k
- * uses the Philox streams (seed, k) for its start and noise and (seed, 2^30 + k) for its
- * batches, and the mini-batch gradient is summed in fixed blocks, so any --threads gives the
- * same bytes. */
+ * uses the Philox streams (seed, k) for its start and noise, (seed, 2^30 + k) for its batches
+ * and (seed, 2^29 + k) for VI's draws from q, and the mini-batch gradient is summed in fixed
+ * blocks, so any --threads gives the same bytes. Each chain checkpoints its whole state
+ * (chain_NNN/checkpoint.bin, every run.checkpoint_interval seconds and at its end), so a run
+ * killed at any moment resumes exactly, as `bnnmc sample` does. */
 #ifndef BNN_BASELINE_TRAIN_H
 #define BNN_BASELINE_TRAIN_H
 
@@ -43,7 +45,8 @@ const char *bnn_train_method_name(bnn_train_method m);
 typedef struct {
     /* Shared with `bnnmc sample`: arch, act, lik, noise_sd, prior (temperature included),
      * precision, chains, samples, burn_in, thin, init_scale, seed, threads, block_rows,
-     * fs_points, out_dir, overwrite. The rest of it is not used. In `train`, burn_in and thin
+     * fs_points, out_dir, overwrite, resume, checkpoint_interval (seconds between a chain's
+     * checkpoints; 0: every step). The rest of it is not used. In `train`, burn_in and thin
      * count mini-batch steps, and θ₀ is a fan-in initialisation: weights N(0, s²/fan_in) with
      * s = init_scale, biases 0 (the start of SGD training, not a prior draw). */
     bnn_run_config run;
@@ -90,11 +93,24 @@ typedef struct {
 
 typedef struct bnn_train bnn_train;
 
-/* Validates the configuration against the data, creates the run directory (refusing one that
- * holds a run unless overwrite is set), writes run.json (status "running") and starts the
- * chains. data must outlive the run. */
+/* Validates the configuration against the data, creates the run directory, writes run.json
+ * (status "running") and starts the chains. data must outlive the run.
+ * If out_dir already holds a run and overwrite is not set: a run with the same configuration
+ * (threads, checkpoint interval and, for sgld, sghmc and vi, a larger number of samples may
+ * differ) is resumed from its chains' checkpoints, byte-identical to an uninterrupted run; any
+ * other is refused, naming the first setting that differs. With run.resume set there must be
+ * a run to resume. */
 bnn_status bnn_train_start(const bnn_train_config *cfg, const bnn_dataset *data,
                            const bnn_dataset_options *data_opt, bnn_train **out);
+
+/* 1 if the run continues an earlier one; a warning about a damaged checkpoint (or ""). */
+int bnn_train_resumed(const bnn_train *t);
+const char *bnn_train_warning(const bnn_train *t);
+
+/* Reads the configuration and data options of the train run in dir (its run.json), to resume
+ * it; the strings *d points to live in *strings. */
+bnn_status bnn_train_config_read(const char *dir, bnn_train_config *c, bnn_dataset_options *d,
+                                 bnn_run_data_strings *strings);
 
 void bnn_train_poll(bnn_train *t, bnn_train_progress *p);
 

@@ -1,5 +1,5 @@
-/* Shared between train.c (configuration, chains and their steps) and train_store.c (what a
- * chain records, and run.json). */
+/* Shared between train.c (configuration, chains and their steps), train_store.c (what a chain
+ * records, and run.json) and train_resume.c (checkpoints). */
 #ifndef BNN_BASELINE_TRAIN_INTERNAL_H
 #define BNN_BASELINE_TRAIN_INTERNAL_H
 
@@ -22,6 +22,13 @@ struct train_chain {
     double *theta, *grad;     /* map, ensemble: the weights and a gradient (n_params) */
     bnn_adam adam;            /* map, ensemble */
     double *draw;             /* (n_params) vi: a draw from q */
+    bnn_rng draw_rng;         /* vi: the stream of the draws from q, (seed, 2^29 + chain) */
+    size_t step;              /* mini-batch steps done */
+    double eps;               /* the step size (or Adam's α) of the last step */
+    uint64_t *order;          /* (n_train) the epoch's batch order, as a checkpoint holds it */
+    int restored;             /* state read from a checkpoint (resume) */
+    int unsaved;              /* steps or draws since the last checkpoint */
+    double last_checkpoint;   /* time of the last checkpoint */
     bnn_chain_files files;
     double *probs;            /* (n_test, n_out) predictions at the draw being recorded */
     double *bma_sum;          /* (n_test, n_out) Σ over draws */
@@ -63,6 +70,8 @@ struct bnn_train {
     double start_time;
     size_t finished_groups;
     int launched;             /* every group's thread was started */
+    int resume;               /* continue the chains from their checkpoints */
+    char warning[8192];       /* a recoverable problem met while resuming, for the caller */
 };
 
 /* run.json without the manifest (status "running"). */
@@ -76,6 +85,18 @@ void bnn_train_describe_arrays(const struct bnn_train *t, json_t *root, const ch
 bnn_status bnn_train_record_draw(struct bnn_train *t, struct train_group *g,
                                  struct train_chain *ch, const double *theta, double step_size,
                                  size_t step);
+
+/* If the run directory holds a run.json: decides whether this run resumes it (the same
+ * configuration) or is refused, naming the first setting that differs. Sets t->resume. */
+bnn_status bnn_train_check_existing(struct bnn_train *t);
+
+/* Writes chain ch's whole state (after fsync of its arrays) as its newest checkpoint. */
+bnn_status bnn_train_chain_checkpoint(struct bnn_train *t, struct train_chain *ch);
+
+/* Restores chain ch from its newest readable checkpoint: fills rows (stats, weights, fs,
+ * warmup_fs, log records) with the lengths it recorded and sets ch->restored; leaves
+ * ch->restored = 0 when the chain has no checkpoint. */
+bnn_status bnn_train_chain_restore(struct bnn_train *t, struct train_chain *ch, size_t rows[5]);
 
 /* The finished chain's model-average sums, final weights (and VI's σ). */
 bnn_status bnn_train_write_chain_results(struct bnn_train *t, struct train_chain *ch,

@@ -30,6 +30,7 @@ static json_t *config_json(const bnn_train_config *t)
         (json_int_t)c->seed, "threads", (json_int_t)c->threads, "block_rows",
         (json_int_t)c->block_rows, "fs_points", (json_int_t)c->fs_points, "out", c->out_dir);
     if (!o) return NULL;
+    json_object_set_new(o, "checkpoint_interval", json_real(c->checkpoint_interval));
     json_object_set_new(o, "batch_size", json_integer((json_int_t)t->batch_size));
     json_object_set_new(o, "lr", json_real(t->lr));
     const bnn_train_method m = t->method;
@@ -52,6 +53,47 @@ static json_t *config_json(const bnn_train_config *t)
     }
     if (m == BNN_TRAIN_VI) json_object_set_new(o, "vi_init_sd", json_real(t->vi_init_sd));
     return o;
+}
+
+/* The method's settings of config_json back into t (those it did not write stay unset). */
+static bnn_status method_from_json(json_t *o, const char *path, bnn_train_config *t)
+{
+    const char *method;
+    json_int_t batch, burn_in = -1, thin = -1, epochs = -1, cycles = -1, cycle_len = -1;
+    json_error_t err;
+    if (json_unpack_ex(o, &err, 0, "{s:s, s:I, s:F, s?F, s?F, s?I, s?F, s?I, s?I, s?I, s?F, "
+                                   "s?I, s?F}", "method", &method, "batch_size", &batch, "lr",
+                       &t->lr, "lr_decay", &t->lr_decay, "lr_gamma", &t->lr_gamma,
+                       "burn_in_steps", &burn_in, "friction", &t->friction, "thin_steps",
+                       &thin, "cycles", &cycles, "cycle_len", &cycle_len, "explore",
+                       &t->explore, "epochs", &epochs, "vi_init_sd", &t->vi_init_sd) != 0)
+        return BNN_ERROR(BNN_EFORMAT, "%s: config: %s", path, err.text);
+    if (bnn_train_method_parse(method, &t->method) != BNN_OK)
+        return BNN_ERROR(BNN_EFORMAT, "%s: config.method: unknown method '%.40s'", path,
+                         method);
+    const json_int_t counts[] = {batch, burn_in, thin, epochs, cycles, cycle_len};
+    size_t *fields[] = {&t->batch_size, &t->run.burn_in, &t->run.thin, &t->epochs, &t->cycles,
+                        &t->cycle_len};
+    for (size_t i = 0; i < sizeof counts / sizeof counts[0]; i++)
+        if (counts[i] >= 0) *fields[i] = (size_t)counts[i];
+    return BNN_OK;
+}
+
+bnn_status bnn_train_config_read(const char *dir, bnn_train_config *c, bnn_dataset_options *d,
+                                 bnn_run_data_strings *strings)
+{
+    bnn_train_config_defaults(c);
+    json_t *cfg;
+    BNN_TRY(bnn_run_settings_read(dir, &c->run, d, strings, &cfg));
+    char path[1100];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    bnn_status s = json_is_string(json_object_get(cfg, "method"))
+                       ? method_from_json(cfg, path, c)
+                       : BNN_ERROR(BNN_EFORMAT, "%s: not a run of `bnnmc train` (no "
+                                                "config.method): resume it with `bnnmc sample "
+                                                "--resume %s`", path, dir);
+    json_decref(cfg);
+    return s;
 }
 
 /* What the draws of a chain are, for a reader of run.json. */

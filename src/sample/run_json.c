@@ -194,106 +194,124 @@ void bnn_run_describe_arrays(const struct bnn_run *r, json_t *root, const char *
     json_object_set_new(root, "bma_count", n_bma);
 }
 
-/* Settings that may change when a run is resumed: they do not change its results. */
-static int may_differ(const char *key)
+/* Settings that may change when a run is resumed: they do not change its results (samples:
+ * only in a run that a larger number extends). */
+static int may_differ(const char *key, int extendable)
 {
     return !strcmp(key, "threads") || !strcmp(key, "checkpoint_interval") ||
-           !strcmp(key, "rank_groups") ||
-           !strcmp(key, "out") || !strcmp(key, "samples");
+           !strcmp(key, "rank_groups") || !strcmp(key, "out") ||
+           (extendable && !strcmp(key, "samples"));
 }
 
 /* The first key whose values differ between a and b (both objects), or NULL. */
-static const char *first_difference(json_t *a, json_t *b)
+static const char *first_difference(json_t *a, json_t *b, int extendable)
 {
     const char *key;
     json_t *v;
     json_object_foreach(a, key, v) {
-        if (!may_differ(key) && !json_equal(v, json_object_get(b, key))) return key;
+        if (!may_differ(key, extendable) && !json_equal(v, json_object_get(b, key))) return key;
     }
     json_object_foreach(b, key, v) {
-        if (!may_differ(key) && !json_object_get(a, key)) return key;
+        if (!may_differ(key, extendable) && !json_object_get(a, key)) return key;
     }
     return NULL;
 }
 
-bnn_status bnn_run_check_existing(struct bnn_run *r)
+/* The old run.json (path) against the new run's description: the same configuration and data,
+ * an unfinished run or --resume, no fewer samples. */
+static bnn_status compare_runs(json_t *old, json_t *now, const char *path,
+                               const bnn_run_existing *e)
+{
+    json_t *old_cfg = json_object_get(old, "config"), *new_cfg = json_object_get(now, "config");
+    json_t *old_data = json_object_get(old, "data"), *new_data = json_object_get(now, "data");
+    const char *diff = NULL, *status = json_string_value(json_object_get(old, "status"));
+    const json_int_t old_samples = json_integer_value(json_object_get(old_cfg, "samples"));
+    if (!json_is_object(old_cfg) || !json_is_object(old_data) ||
+        json_integer_value(json_object_get(old, "format_version")) != 1)
+        return BNN_ERROR(BNN_EFORMAT, "%s: not a bnnmc run of format version 1 (pass "
+                                      "--overwrite to replace it)", path);
+    if (json_array_size(json_object_get(old, "stat_names")) < BNN_N_STATS)
+        return BNN_ERROR(BNN_EFORMAT, "%s: the run was written by an older bnnmc (stats.npy "
+                                      "without the tree_depth column): it can be read, not "
+                                      "resumed or extended; choose another --out or pass "
+                                      "--overwrite", path);
+    if (e->old_defaults) json_object_update_missing(old_cfg, e->old_defaults);
+    diff = first_difference(old_cfg, new_cfg, e->extendable);
+    if (diff && !strcmp(diff, "samples"))
+        return BNN_ERROR(BNN_EINVAL, "%s holds a run of %lld samples per chain whose number of "
+                                     "samples cannot change (config.samples differs); choose "
+                                     "another --out or pass --overwrite", path,
+                         (long long)old_samples);
+    if (diff)
+        return BNN_ERROR(BNN_EINVAL, "%s holds a run with another configuration (config.%s "
+                                     "differs); resume it with --resume %s, choose another "
+                                     "--out, or pass --overwrite", path, diff, e->dir);
+    if ((diff = first_difference(old_data, new_data, e->extendable)))
+        return BNN_ERROR(BNN_EINVAL, "%s holds a run on other data (data.%s differs); choose "
+                                     "another --out or pass --overwrite", path, diff);
+    if (!e->resume && status && !strcmp(status, "complete") && e->extendable)
+        return BNN_ERROR(BNN_EINVAL, "%s holds a complete run; extend it with --resume %s "
+                                     "--samples N, choose another --out, or pass --overwrite",
+                         path, e->dir);
+    if (!e->resume && status && !strcmp(status, "complete"))
+        return BNN_ERROR(BNN_EINVAL, "%s holds a complete run; choose another --out or pass "
+                                     "--overwrite", path);
+    if (old_samples > 0 && (size_t)old_samples > e->samples)
+        return BNN_ERROR(BNN_EINVAL, "%s holds a run of %lld samples per chain; a resumed run "
+                                     "can extend it but not shorten it (--samples %zu)", path,
+                         (long long)old_samples, e->samples);
+    return BNN_OK;
+}
+
+bnn_status bnn_run_check_existing_json(const bnn_run_existing *e, json_t *now, int *resume)
 {
     char path[1100];
-    snprintf(path, sizeof path, "%s/run.json", r->cfg.out_dir);
-    r->resume = 0;
-    if (r->cfg.resume && access(path, F_OK) != 0)
+    snprintf(path, sizeof path, "%s/run.json", e->dir);
+    *resume = 0;
+    if (e->resume && access(path, F_OK) != 0)
         return BNN_ERROR(BNN_EINVAL, "--resume %s: there is no run to resume (%s is missing)",
-                         r->cfg.out_dir, path);
-    if (r->cfg.overwrite || access(path, F_OK) != 0) return BNN_OK;
+                         e->dir, path);
+    if (e->overwrite || access(path, F_OK) != 0) return BNN_OK;
     json_error_t err;
     json_t *old = json_load_file(path, 0, &err);
     if (!old)
         return BNN_ERROR(BNN_EFORMAT, "%s: line %d: %s (pass --overwrite to replace it)", path,
                          err.line, err.text);
-    json_t *old_cfg = json_object_get(old, "config"), *new_cfg = json_object_get(r->json, "config");
-    json_t *old_data = json_object_get(old, "data"), *new_data = json_object_get(r->json, "data");
-    /* settings added since format version 1 began: an older run had their defaults */
-    if (json_is_object(old_cfg)) {
-        json_t *defaults = json_pack("{s:s, s:n, s:b, s:n}", "prior", "gaussian", "prior_hyper",
-                                     "ard", 0, "noise_hyper");
-        json_object_update_missing(old_cfg, defaults);
-        json_decref(defaults);
-    }
-    bnn_status s = BNN_OK;
-    const char *diff = NULL;
-    if (!json_is_object(old_cfg) || !json_is_object(old_data) ||
-        json_integer_value(json_object_get(old, "format_version")) != 1)
-        s = BNN_ERROR(BNN_EFORMAT, "%s: not a bnnmc run of format version 1 (pass --overwrite "
-                                   "to replace it)", path);
-    else if (json_array_size(json_object_get(old, "stat_names")) < BNN_N_STATS)
-        s = BNN_ERROR(BNN_EFORMAT, "%s: the run was written by an older bnnmc (stats.npy without "
-                                   "the tree_depth column): it can be read, not resumed or "
-                                   "extended; choose another --out or pass --overwrite", path);
-    else if ((diff = first_difference(old_cfg, new_cfg)))
-        s = BNN_ERROR(BNN_EINVAL, "%s holds a run with another configuration (config.%s "
-                                  "differs); resume it with --resume %s, choose another --out, "
-                                  "or pass --overwrite", path, diff, r->cfg.out_dir);
-    else if ((diff = first_difference(old_data, new_data)))
-        s = BNN_ERROR(BNN_EINVAL, "%s holds a run on other data (data.%s differs); choose "
-                                  "another --out or pass --overwrite", path, diff);
-    else if (!r->cfg.resume && json_is_string(json_object_get(old, "status")) &&
-             !strcmp(json_string_value(json_object_get(old, "status")), "complete"))
-        s = BNN_ERROR(BNN_EINVAL, "%s holds a complete run; extend it with --resume %s "
-                                  "--samples N, choose another --out, or pass --overwrite", path,
-                      r->cfg.out_dir);
-    else if ((size_t)json_integer_value(json_object_get(old_cfg, "samples")) > r->cfg.samples)
-        s = BNN_ERROR(BNN_EINVAL, "%s holds a run of %lld samples per chain; a resumed run can "
-                                  "extend it but not shorten it (--samples %zu)", path,
-                      (long long)json_integer_value(json_object_get(old_cfg, "samples")),
-                      r->cfg.samples);
+    bnn_status s = compare_runs(old, now, path, e);
     json_decref(old);
-    if (s == BNN_OK) r->resume = 1;
+    if (s == BNN_OK) *resume = 1;
     return s;
 }
 
-/* The config object of run.json back into c (the inverse of config_json). */
-static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *c)
+bnn_status bnn_run_check_existing(struct bnn_run *r)
 {
-    const char *arch, *act, *lik, *prec, *out;
+    /* settings added since format version 1 began: an older run had their defaults */
+    json_t *defaults = json_pack("{s:s, s:n, s:b, s:n}", "prior", "gaussian", "prior_hyper",
+                                 "ard", 0, "noise_hyper");
+    const bnn_run_existing e = {r->cfg.out_dir, r->cfg.resume, r->cfg.overwrite, r->cfg.samples,
+                                1, defaults};
+    bnn_status s = bnn_run_check_existing_json(&e, r->json, &r->resume);
+    json_decref(defaults);
+    return s;
+}
+
+/* The settings of run.json's config that every method writes (sample, train): model, prior,
+ * chains, samples, start, seed and execution. */
+static bnn_status shared_from_json(json_t *o, const char *path, bnn_run_config *c)
+{
+    const char *arch, *act, *lik, *prec;
     json_t *prior_var;
-    json_int_t max_lf, chains, burn_in, warmup, samples, thin, seed, threads, block_rows, fs;
-    int fan_in, metropolis, adapt_step, adapt_mass;
+    json_int_t chains, samples, seed, threads, block_rows, fs;
+    int fan_in;
     json_error_t err;
-    if (json_unpack_ex(o, &err, 0,
-                       "{s:s, s:s, s:s, s:F, s:o, s:b, s:F, s:s, s:F, s:F, s:I, s:F, s:F, s:I, "
-                       "s:I, s:I, s:I, s:I, s:b, s:F, s:b, s:b, s:F, s:I, s:I, s:I, s:I, s:s, s:F}",
-                       "arch", &arch, "activation", &act, "likelihood", &lik, "noise_sd",
-                       &c->noise_sd, "prior_var", &prior_var, "prior_var_divided_by_fan_in",
-                       &fan_in, "temperature", &c->prior.temperature, "precision", &prec,
-                       "step_size", &c->hmc.step_size, "traj_len", &c->hmc.traj_len,
-                       "max_leapfrog", &max_lf, "jitter", &c->hmc.jitter, "max_energy_error",
-                       &c->hmc.max_energy_error, "chains", &chains, "burn_in", &burn_in,
-                       "warmup", &warmup, "samples", &samples, "thin", &thin, "metropolis",
-                       &metropolis, "target_accept", &c->target_accept, "adapt_step_size",
-                       &adapt_step, "adapt_mass", &adapt_mass, "init_scale", &c->init_scale,
-                       "seed", &seed, "threads", &threads, "block_rows", &block_rows,
-                       "fs_points", &fs, "out", &out, "checkpoint_interval",
-                       &c->checkpoint_interval) != 0 ||
+    if (json_unpack_ex(o, &err, 0, "{s:s, s:s, s:s, s:F, s:o, s:b, s:F, s:s, s:I, s:I, s:F, "
+                                   "s:I, s:I, s:I, s:I, s?F}", "arch", &arch, "activation", &act,
+                       "likelihood", &lik, "noise_sd", &c->noise_sd, "prior_var", &prior_var,
+                       "prior_var_divided_by_fan_in", &fan_in, "temperature",
+                       &c->prior.temperature, "precision", &prec, "chains", &chains,
+                       "samples", &samples, "init_scale", &c->init_scale, "seed", &seed,
+                       "threads", &threads, "block_rows", &block_rows, "fs_points", &fs,
+                       "checkpoint_interval", &c->checkpoint_interval) != 0 ||
         !json_is_array(prior_var) || json_array_size(prior_var) == 0 ||
         json_array_size(prior_var) > BNN_NET_MAX_TENSORS ||
         snprintf(c->arch, sizeof c->arch, "%s", arch) >= (int)sizeof c->arch)
@@ -306,19 +324,35 @@ static bnn_status config_from_json(json_t *o, const char *path, bnn_run_config *
         c->prior.var[i] = json_real_value(json_array_get(prior_var, i));
     c->prior.divide_by_fan_in = fan_in;
     c->precision = !strcmp(prec, "float64") ? BNN_F64 : BNN_F32;
-    c->hmc.max_leapfrog = (size_t)max_lf;
     c->chains = (size_t)chains;
-    c->burn_in = (size_t)burn_in;
-    c->warmup = (size_t)warmup;
     c->samples = (size_t)samples;
-    c->thin = (size_t)thin;
-    c->metropolis = metropolis;
-    c->adapt_step_size = adapt_step;
-    c->adapt_mass = adapt_mass;
     c->seed = (uint64_t)seed;
     c->threads = (size_t)threads;
     c->block_rows = (size_t)block_rows;
     c->fs_points = (size_t)fs;
+    return BNN_OK;
+}
+
+/* The sampler's settings of config_json back into c (the rest: shared_from_json). */
+static bnn_status sampler_from_json(json_t *o, const char *path, bnn_run_config *c)
+{
+    json_int_t max_lf, burn_in, warmup, thin;
+    int metropolis, adapt_step, adapt_mass;
+    json_error_t err;
+    if (json_unpack_ex(o, &err, 0, "{s:F, s:F, s:I, s:F, s:F, s:I, s:I, s:I, s:b, s:F, s:b, s:b}",
+                       "step_size", &c->hmc.step_size, "traj_len", &c->hmc.traj_len,
+                       "max_leapfrog", &max_lf, "jitter", &c->hmc.jitter, "max_energy_error",
+                       &c->hmc.max_energy_error, "burn_in", &burn_in, "warmup", &warmup, "thin",
+                       &thin, "metropolis", &metropolis, "target_accept", &c->target_accept,
+                       "adapt_step_size", &adapt_step, "adapt_mass", &adapt_mass) != 0)
+        return BNN_ERROR(BNN_EFORMAT, "%s: config: %s", path, err.text);
+    c->hmc.max_leapfrog = (size_t)max_lf;
+    c->burn_in = (size_t)burn_in;
+    c->warmup = (size_t)warmup;
+    c->thin = (size_t)thin;
+    c->metropolis = metropolis;
+    c->adapt_step_size = adapt_step;
+    c->adapt_mass = adapt_mass;
     json_t *sampler = json_object_get(o, "sampler"), *max_depth = json_object_get(o, "max_depth");
     if (sampler && !json_is_string(sampler))
         return BNN_ERROR(BNN_EFORMAT, "%s: config.sampler: expected \"hmc\" or \"nuts\"", path);
@@ -399,21 +433,36 @@ static bnn_status data_from_json(json_t *o, const char *path, bnn_dataset_option
     return BNN_OK;
 }
 
-bnn_status bnn_run_config_read(const char *dir, bnn_run_config *c, bnn_dataset_options *d,
-                               bnn_run_data_strings *strings)
+bnn_status bnn_run_settings_read(const char *dir, bnn_run_config *c, bnn_dataset_options *d,
+                                 bnn_run_data_strings *strings, json_t **config)
 {
     char path[1100];
     snprintf(path, sizeof path, "%s/run.json", dir);
+    *config = NULL;
     json_error_t err;
     json_t *root = json_load_file(path, 0, &err);
     if (!root) return BNN_ERROR(BNN_EFORMAT, "%s: line %d: %s", path, err.line, err.text);
-    bnn_run_config_defaults(c);
     json_t *cfg = json_object_get(root, "config"), *data = json_object_get(root, "data");
-    bnn_status s = cfg && data ? config_from_json(cfg, path, c)
-                               : BNN_ERROR(BNN_EFORMAT, "%s: no config or data object", path);
+    bnn_status s = json_is_object(cfg) && json_is_object(data)
+                       ? shared_from_json(cfg, path, c)
+                       : BNN_ERROR(BNN_EFORMAT, "%s: no config or data object", path);
     if (s == BNN_OK) s = data_from_json(data, path, d, strings);
     if (s == BNN_OK && snprintf(c->out_dir, sizeof c->out_dir, "%s", dir) >= (int)sizeof c->out_dir)
         s = BNN_ERROR(BNN_EINVAL, "run directory name too long: %s", dir);
+    if (s == BNN_OK) *config = json_incref(cfg);
     json_decref(root);
+    return s;
+}
+
+bnn_status bnn_run_config_read(const char *dir, bnn_run_config *c, bnn_dataset_options *d,
+                               bnn_run_data_strings *strings)
+{
+    bnn_run_config_defaults(c);
+    json_t *cfg;
+    BNN_TRY(bnn_run_settings_read(dir, c, d, strings, &cfg));
+    char path[1100];
+    snprintf(path, sizeof path, "%s/run.json", dir);
+    bnn_status s = sampler_from_json(cfg, path, c);
+    json_decref(cfg);
     return s;
 }

@@ -5,8 +5,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "store/checkpoint.h"
 
@@ -65,10 +63,7 @@ bnn_status bnn_run_chain_checkpoint(struct bnn_run *r, struct chain *ch)
         .rows = {w[0]->rows, w[1]->rows, w[2]->rows, w[3]->rows, ch->files.log.n_records}};
     bnn_ckpt_part parts[11] = {{&sc, sizeof sc}};
     size_t n = 1 + chain_arrays(r, ch, parts + 1);
-    char path[1200], prev[1200];
-    bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, "checkpoint.bin");
-    bnn_store_chain_path(prev, sizeof prev, r->cfg.out_dir, ch->index, "checkpoint.prev.bin");
-    return bnn_ckpt_write(path, prev, parts, n);
+    return bnn_store_chain_checkpoint(r->cfg.out_dir, ch->index, parts, n);
 }
 
 static bnn_status check_scalars(const struct bnn_run *r, const struct chain *ch,
@@ -108,53 +103,32 @@ static void apply_scalars(struct chain *ch, const struct chain_scalars *sc)
     ch->step_size = sc->progress_step_size;
 }
 
-/* 1 if the chain's files hold at least the rows and records a checkpoint recorded (hyper.npy,
- * when the chain has hyperparameters, as many rows as stats.npy). */
-static int arrays_hold(const struct bnn_run *r, const struct chain *ch, const uint64_t rows[5])
-{
-    static const char *const names[6] = {"stats.npy", "weights.npy", "fs.npy", "warmup_fs.npy",
-                                         "records.log", "hyper.npy"};
-    const size_t item = (size_t)r->cfg.precision, h = BNN_NPY_WRITER_HEADER_BYTES;
-    const size_t row_bytes[6] = {BNN_N_STATS * sizeof(double), r->model.n_params * item,
-                                 r->cfg.fs_points * r->n_out * item,
-                                 r->cfg.fs_points * r->n_out * item, BNN_LOG_RECORD_BYTES,
-                                 ch->post.n_hyper * sizeof(double)};
-    const size_t header[6] = {h, h, h, h, BNN_LOG_HEADER_BYTES, h};
-    const uint64_t n_rows[6] = {rows[0], rows[1], rows[2], rows[3], rows[4], rows[0]};
-    for (size_t i = 0; i < (ch->post.n_hyper ? 6u : 5u); i++) {
-        char path[1200];
-        struct stat st;
-        bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, names[i]);
-        if (stat(path, &st) != 0 || (uint64_t)st.st_size < header[i] + n_rows[i] * row_bytes[i]) {
-            BNN_ERROR(BNN_EFORMAT, "%s holds fewer than the %llu rows its checkpoint recorded",
-                      path, (unsigned long long)n_rows[i]);
-            return 0;
-        }
-    }
-    return 1;
-}
+/* The chain a checkpoint is restored into, and the rows of its arrays that it recorded. */
+struct restore {
+    struct bnn_run *r;
+    struct chain *ch;
+    size_t *rows;
+};
 
-/* Reads one checkpoint file into the chain (arrays first, then the scalars). */
-static bnn_status restore_from(struct bnn_run *r, struct chain *ch, const char *path,
-                               size_t rows[5])
+/* Reads one checkpoint file into the chain of a struct restore (arrays first, then the
+ * scalars): the bnn_ckpt_load_fn of bnn_store_chain_restore. */
+static bnn_status restore_from(void *ctx, const char *path)
 {
-    void *payload;
-    size_t len;
-    BNN_TRY(bnn_ckpt_read(path, &payload, &len));
-    bnn_ckpt_cursor cur = {.path = path, .data = payload, .len = len};
+    struct bnn_run *r = ((struct restore *)ctx)->r;
+    struct chain *ch = ((struct restore *)ctx)->ch;
+    size_t *rows = ((struct restore *)ctx)->rows;
     struct chain_scalars sc;
-    bnn_status s = bnn_ckpt_take(&cur, &sc, sizeof sc);
-    if (s == BNN_OK) s = check_scalars(r, ch, &sc, path);
+    bnn_ckpt_cursor cur;
+    BNN_TRY(bnn_ckpt_open(path, &sc, sizeof sc, &cur));
+    bnn_status s = check_scalars(r, ch, &sc, path);
     bnn_ckpt_part parts[10];
-    size_t n = s == BNN_OK ? chain_arrays(r, ch, parts) : 0;
-    for (size_t i = 0; s == BNN_OK && i < n; i++)
-        s = bnn_ckpt_take(&cur, (void *)parts[i].data, parts[i].len);
-    if (s == BNN_OK && cur.pos != len)
-        s = BNN_ERROR(BNN_EFORMAT, "%s: %zu unexpected bytes after the chain state", path,
-                      len - cur.pos);
-    free(payload);
+    if (s == BNN_OK) s = bnn_ckpt_take_rest(&cur, parts, chain_arrays(r, ch, parts));
+    bnn_ckpt_close(&cur);
     BNN_TRY(s);
-    if (!arrays_hold(r, ch, sc.rows)) return BNN_EFORMAT;
+    const bnn_chain_shape shape = {r->model.n_params, r->cfg.fs_points, r->n_out,
+                                   ch->post.n_hyper};
+    BNN_TRY(bnn_store_chain_holds(r->cfg.out_dir, ch->index, (size_t)r->cfg.precision, &shape,
+                                  sc.rows));
     apply_scalars(ch, &sc);
     if (ch->post.n_hyper) bnn_posterior_set_hyper(&ch->post, ch->post.hyper);
     for (size_t i = 0; i < 5; i++) rows[i] = (size_t)sc.rows[i];
@@ -164,23 +138,7 @@ static bnn_status restore_from(struct bnn_run *r, struct chain *ch, const char *
 bnn_status bnn_run_chain_restore(struct bnn_run *r, struct chain *ch, size_t rows[5],
                                  int *restored)
 {
-    char path[1200], prev[1200];
-    bnn_store_chain_path(path, sizeof path, r->cfg.out_dir, ch->index, "checkpoint.bin");
-    bnn_store_chain_path(prev, sizeof prev, r->cfg.out_dir, ch->index, "checkpoint.prev.bin");
-    *restored = 0;
-    const int have = access(path, F_OK) == 0, have_prev = access(prev, F_OK) == 0;
-    if (!have && !have_prev) return BNN_OK; /* killed before its first checkpoint: start anew */
-    if (have && restore_from(r, ch, path, rows) == BNN_OK) {
-        *restored = 1;
-        return BNN_OK;
-    }
-    if (have) { /* the newest checkpoint is damaged: say so, fall back to the one before */
-        size_t used = strlen(r->warning); /* several chains may warn: one line each */
-        snprintf(r->warning + used, sizeof r->warning - used, "%schain %zu: %.1000s; resuming "
-                 "from %.800s", used ? "\n" : "", ch->index, bnn_last_error(), prev);
-    }
-    if (!have_prev) return BNN_ERROR(BNN_EFORMAT, "%s", bnn_last_error());
-    BNN_TRY(restore_from(r, ch, prev, rows));
-    *restored = 1;
-    return BNN_OK;
+    struct restore ctx = {r, ch, rows};
+    return bnn_store_chain_restore(r->cfg.out_dir, ch->index, restore_from, &ctx, r->warning,
+                                   sizeof r->warning, restored);
 }

@@ -150,3 +150,32 @@ bnn_status bnn_ckpt_take(bnn_ckpt_cursor *c, void *dst, size_t len)
     c->pos += len;
     return BNN_OK;
 }
+
+bnn_status bnn_ckpt_take_rest(bnn_ckpt_cursor *c, const bnn_ckpt_part *parts, size_t n_parts)
+{
+    for (size_t i = 0; i < n_parts; i++)
+        BNN_TRY(bnn_ckpt_take(c, (void *)parts[i].data, parts[i].len));
+    if (c->pos != c->len)
+        return BNN_ERROR(BNN_EFORMAT, "%s: offset %zu: %zu unexpected bytes after the chain state",
+                         c->path, HEADER_LEN + c->pos, c->len - c->pos);
+    return BNN_OK;
+}
+
+bnn_status bnn_ckpt_open(const char *path, void *head, size_t head_len, bnn_ckpt_cursor *c)
+{
+    void *payload;
+    size_t len;
+    *c = (bnn_ckpt_cursor){.path = path};
+    BNN_TRY(bnn_ckpt_read(path, &payload, &len));
+    *c = (bnn_ckpt_cursor){.path = path, .data = payload, .len = len};
+    bnn_status s = bnn_ckpt_take(c, head, head_len);
+    if (s != BNN_OK) bnn_ckpt_close(c);
+    return s;
+}
+
+void bnn_ckpt_close(bnn_ckpt_cursor *c)
+{
+    free((void *)c->data);
+    c->data = NULL;
+    c->len = c->pos = 0;
+}

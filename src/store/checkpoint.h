@@ -43,4 +43,14 @@ typedef struct {
 
 bnn_status bnn_ckpt_take(bnn_ckpt_cursor *c, void *dst, size_t len);
 
+/* Reads and checks the checkpoint at path (as bnn_ckpt_read) and takes the first head_len
+ * bytes of its payload, the fixed-size part that says what follows, into head; c is left over
+ * the rest. bnn_ckpt_close frees what c holds. */
+bnn_status bnn_ckpt_open(const char *path, void *head, size_t head_len, bnn_ckpt_cursor *c);
+void bnn_ckpt_close(bnn_ckpt_cursor *c);
+
+/* Takes every part in turn into its data (the writer's list of parts, read back) and fails if
+ * the payload holds more than that. */
+bnn_status bnn_ckpt_take_rest(bnn_ckpt_cursor *c, const bnn_ckpt_part *parts, size_t n_parts);
+
 #endif

@@ -127,6 +127,61 @@ bnn_status bnn_store_chain_reopen(const char *dir, size_t chain, const char *des
     return bnn_npy_writer_reopen(&f->warmup_fs, path, descr, 2, fs_shape, rows[3]);
 }
 
+bnn_status bnn_store_chain_holds(const char *dir, size_t chain, size_t itemsize,
+                                 const bnn_chain_shape *shape, const uint64_t rows[5])
+{
+    static const char *const names[6] = {"stats.npy", "weights.npy", "fs.npy", "warmup_fs.npy",
+                                         "records.log", "hyper.npy"};
+    const size_t h = BNN_NPY_WRITER_HEADER_BYTES, fs = shape->fs_points * shape->fs_outputs;
+    const size_t row_bytes[6] = {BNN_N_STATS * sizeof(double), shape->n_params * itemsize,
+                                 fs * itemsize, fs * itemsize, BNN_LOG_RECORD_BYTES,
+                                 shape->n_hyper * sizeof(double)};
+    const size_t header[6] = {h, h, h, h, BNN_LOG_HEADER_BYTES, h};
+    const uint64_t n_rows[6] = {rows[0], rows[1], rows[2], rows[3], rows[4], rows[0]};
+    for (size_t i = 0; i < (shape->n_hyper ? 6u : 5u); i++) {
+        char path[1200];
+        struct stat st;
+        bnn_store_chain_path(path, sizeof path, dir, chain, names[i]);
+        if (stat(path, &st) != 0 || (uint64_t)st.st_size < header[i] + n_rows[i] * row_bytes[i])
+            return BNN_ERROR(BNN_EFORMAT, "%s holds fewer than the %llu rows its checkpoint "
+                                          "recorded", path, (unsigned long long)n_rows[i]);
+    }
+    return BNN_OK;
+}
+
+bnn_status bnn_store_chain_checkpoint(const char *dir, size_t chain, const bnn_ckpt_part *parts,
+                                      size_t n_parts)
+{
+    char path[1200], prev[1200];
+    bnn_store_chain_path(path, sizeof path, dir, chain, "checkpoint.bin");
+    bnn_store_chain_path(prev, sizeof prev, dir, chain, "checkpoint.prev.bin");
+    return bnn_ckpt_write(path, prev, parts, n_parts);
+}
+
+bnn_status bnn_store_chain_restore(const char *dir, size_t chain, bnn_ckpt_load_fn load,
+                                   void *ctx, char *warning, size_t warning_len, int *restored)
+{
+    char path[1200], prev[1200];
+    bnn_store_chain_path(path, sizeof path, dir, chain, "checkpoint.bin");
+    bnn_store_chain_path(prev, sizeof prev, dir, chain, "checkpoint.prev.bin");
+    *restored = 0;
+    const int have = access(path, F_OK) == 0, have_prev = access(prev, F_OK) == 0;
+    if (!have && !have_prev) return BNN_OK; /* killed before its first checkpoint: start anew */
+    if (have && load(ctx, path) == BNN_OK) {
+        *restored = 1;
+        return BNN_OK;
+    }
+    if (have) { /* the newest checkpoint is damaged: say so, fall back to the one before */
+        size_t used = strlen(warning); /* several chains may warn: one line each */
+        snprintf(warning + used, warning_len - used, "%schain %zu: %.1000s; resuming from %.800s",
+                 used ? "\n" : "", chain, bnn_last_error(), prev);
+    }
+    if (!have_prev) return BNN_ERROR(BNN_EFORMAT, "%s", bnn_last_error());
+    BNN_TRY(load(ctx, prev));
+    *restored = 1;
+    return BNN_OK;
+}
+
 bnn_status bnn_store_chain_log(bnn_chain_files *f, uint64_t iteration, int with_weights,
                                int sampling)
 {

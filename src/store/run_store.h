@@ -24,6 +24,7 @@
 #include <stdio.h>
 
 #include "data/npy.h"
+#include "store/checkpoint.h"
 #include "store/npy_writer.h"
 #include "store/record_log.h"
 
@@ -81,6 +82,29 @@ bnn_status bnn_store_chain_open(const char *dir, size_t chain, const char *descr
 bnn_status bnn_store_chain_reopen(const char *dir, size_t chain, const char *descr,
                                   const bnn_chain_shape *shape, const size_t rows[5],
                                   bnn_chain_files *f);
+
+/* Checks that chain `chain`'s files hold at least the rows[] = (stats, weights, fs, warmup_fs
+ * rows, log records) a checkpoint recorded (and hyper.npy, when shape->n_hyper, as many rows as
+ * stats.npy); itemsize is the bytes per number of weights and function-space rows. BNN_EFORMAT
+ * names the first file that falls short. */
+bnn_status bnn_store_chain_holds(const char *dir, size_t chain, size_t itemsize,
+                                 const bnn_chain_shape *shape, const uint64_t rows[5]);
+
+/* Writes parts as chain `chain`'s newest checkpoint, DIR/chain_NNN/checkpoint.bin; the one it
+ * replaces is kept as checkpoint.prev.bin (store/checkpoint.h). */
+bnn_status bnn_store_chain_checkpoint(const char *dir, size_t chain, const bnn_ckpt_part *parts,
+                                      size_t n_parts);
+
+/* Reads the checkpoint file at path into a chain's state (ctx): fails, saying why, when the file
+ * is damaged or does not fit the run. */
+typedef bnn_status (*bnn_ckpt_load_fn)(void *ctx, const char *path);
+
+/* Restores chain `chain` through load from its newest checkpoint or, when that one is damaged,
+ * from checkpoint.prev.bin, appending "chain N: why; resuming from PREV" as a line of warning
+ * (a buffer of warning_len bytes). Leaves *restored = 0 and returns BNN_OK when the chain has
+ * no checkpoint (killed before its first one: it starts anew). */
+bnn_status bnn_store_chain_restore(const char *dir, size_t chain, bnn_ckpt_load_fn load,
+                                   void *ctx, char *warning, size_t warning_len, int *restored);
 
 /* Appends the record of the iteration whose rows were just appended (weights only if
  * with_weights, function space to fs or warmup_fs). */

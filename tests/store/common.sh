@@ -1,4 +1,5 @@
-# Shared by the run store tests: a short digits run, and a byte comparison of two runs.
+# Shared by the run store tests: a short digits run, a byte comparison of two runs, and the
+# damage done to a run's files.
 BNNMC=${1:?usage: $0 path/to/bnnmc}
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
@@ -17,6 +18,45 @@ same_run() { same_arrays "$1" "$2" 10; }
 # iterations DIR: iterations recorded by chain 0 (rows of its stats.npy, from the .npy header).
 iterations() {
     head -c 256 "$1/chain_000/stats.npy" | grep -a -o "'shape': ([0-9]*" | grep -o '[0-9]*$'
+}
+
+# both_checkpoints DIR: chains 0 and 1 have a newest and a previous checkpoint.
+both_checkpoints() {
+    local c
+    for c in chain_000 chain_001; do
+        [ -f "$1/$c/checkpoint.bin" ] && [ -f "$1/$c/checkpoint.prev.bin" ] || return 1
+    done
+}
+
+# flip_byte FILE OFFSET: adds 1 to the byte at OFFSET.
+flip_byte() {
+    local b
+    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
+    printf "$(printf '\\%03o' $(((b + 1) % 256)))" |
+        dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# kill_when_ready DIR READY COMMAND...: runs COMMAND (which writes the run DIR) and kills it
+# with SIGKILL once both checkpoints of chains 0 and 1 are in place and `READY DIR` succeeds.
+# The kill may land while a chain rotates its checkpoints (a moment without
+# checkpoint.prev.bin, which resume handles) or after the run completed; the damage done after
+# it needs both files of an unfinished run, so such a kill is tried again.
+kill_when_ready() {
+    local dir=$1 ready=$2 try pid i
+    shift 2
+    for try in 1 2 3 4 5; do
+        rm -rf "$dir"
+        "$@" &
+        pid=$!
+        for i in $(seq 1 600); do
+            sleep 0.02
+            both_checkpoints "$dir" && "$ready" "$dir" 2> /dev/null && break
+        done
+        kill -9 "$pid" 2> /dev/null
+        wait "$pid" 2> /dev/null
+        both_checkpoints "$dir" && ! grep -qs '"status": "complete"' "$dir/run.json" && return 0
+    done
+    not_ok "no kill with both checkpoints of both chains in place in 5 tries"
 }
 
 finish() {

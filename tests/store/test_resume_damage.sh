@@ -8,38 +8,11 @@ set -u
 
 "$BNNMC" sample "${RUN_ARGS[@]}" --out "$WORK/ref" || { not_ok "reference run"; finish; exit; }
 
-# both_checkpoints DIR: every chain has a newest and a previous checkpoint.
-both_checkpoints() {
-    local c
-    for c in chain_000 chain_001; do
-        [ -f "$1/$c/checkpoint.bin" ] && [ -f "$1/$c/checkpoint.prev.bin" ] || return 1
-    done
-}
-
-# killed_run DIR: a run killed once it has checkpoints past warm-up. The kill may land while a
-# chain rotates its checkpoints (a moment without checkpoint.prev.bin, which resume handles);
-# the damage below needs both files, so such a kill is tried again.
+# killed_run DIR: a run killed with checkpoints past warm-up.
+past_warmup() { [ "$(iterations "$1")" -gt 100 ]; }
 killed_run() {
-    local try pid i
-    for try in 1 2 3 4 5; do
-        rm -rf "$1"
-        "$BNNMC" sample "${RUN_ARGS[@]}" --out "$1" --checkpoint-interval 0 &
-        pid=$!
-        for i in $(seq 1 600); do
-            sleep 0.02
-            both_checkpoints "$1" && [ "$(iterations "$1")" -gt 100 ] 2> /dev/null && break
-        done
-        kill -9 "$pid" 2> /dev/null
-        wait "$pid" 2> /dev/null
-        both_checkpoints "$1" && return 0
-    done
-    not_ok "no kill with both checkpoints of both chains in place in 5 tries"
-}
-
-flip_byte() { # flip_byte FILE OFFSET
-    local b
-    b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-    printf "$(printf '\\%03o' $(((b + 1) % 256)))" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+    kill_when_ready "$1" past_warmup "$BNNMC" sample "${RUN_ARGS[@]}" --out "$1" \
+        --checkpoint-interval 0
 }
 
 killed_run "$WORK/a"
