@@ -462,7 +462,13 @@ bnn_status bnn_run_config_read(const char *dir, bnn_run_config *c, bnn_dataset_o
     BNN_TRY(bnn_run_settings_read(dir, c, d, strings, &cfg));
     char path[1100];
     snprintf(path, sizeof path, "%s/run.json", dir);
-    bnn_status s = sampler_from_json(cfg, path, c);
+    const json_t *method = json_object_get(cfg, "method"); /* only `bnnmc train` writes it */
+    bnn_status s = !method ? sampler_from_json(cfg, path, c)
+                           : BNN_ERROR(BNN_EINVAL, "%s: a run of `bnnmc train --method %s` (config."
+                                                   "method), not of `bnnmc sample`: resume it with "
+                                                   "`bnnmc train --resume %s`", path,
+                                       json_is_string(method) ? json_string_value(method) : "?",
+                                       dir);
     json_decref(cfg);
     return s;
 }

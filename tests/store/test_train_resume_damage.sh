@@ -100,6 +100,8 @@ expect_refusal "more csgmcmc samples" "config.samples differs" \
 expect_refusal "--resume of a sample run" "not a run of \`bnnmc train\`" \
     "$BNNMC" train --resume "$WORK/hmc"
 expect_refusal "--resume of nothing" "--resume" "$BNNMC" train --resume "$WORK/nothing"
+expect_refusal "sample --resume of a train run" "bnnmc train --resume $WORK/ref" \
+    "$BNNMC" sample --resume "$WORK/ref"
 same_train_run "$WORK/ref" "$WORK/a" && ok "the refusals left the reference run as it was" ||
     not_ok "a refusal changed the reference run"
 finish
