@@ -119,6 +119,9 @@ static void test_batched_equals_single(void **state)
     check_batch("mlp:32,16", BNN_ACT_RELU, BNN_LIK_GAUSSIAN, 13, 1, 506, 8);
     check_batch("linear", BNN_ACT_TANH, BNN_LIK_BERNOULLI, 8, 1, 300, 3);
     check_batch("mlp:100", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 64, 10, 1437, 32);
+    /* the fused top's edges: one row; 257 rows (a second block of one row) in tiles of 6 */
+    check_batch("mlp:3", BNN_ACT_TANH, BNN_LIK_BERNOULLI, 5, 1, 1, 2);
+    check_batch("mlp:600", BNN_ACT_ERF, BNN_LIK_CATEGORICAL, 7, 5, 257, 2);
 }
 
 int main(void)
