@@ -24,4 +24,11 @@ ldd "${programs[@]}" | awk '$2 == "=>" && $3 ~ /^\// {print $3}' | sort -u | gre
 tar -C build-gpu -cJf build-gpu/runtime-libs.tar.xz runtime
 rm -rf build-gpu/runtime
 du -sh build-gpu build-gpu/runtime-libs.tar.xz
-echo "carry build-gpu to the GPU machine and run: bash bench/gpu/run.sh"
+# the device tool carries at most 64 MiB of ignored paths in all
+mib=$(du -sm build-gpu | cut -f1)
+if [ "$mib" -gt 62 ]; then
+    echo "build-gpu is $mib MiB: over the 64 MiB the device tool carries (with room for the" \
+         "rest); remove what run.sh does not need" >&2
+    exit 1
+fi
+echo "carry build-gpu ($mib MiB) to the GPU machine and run: bash bench/gpu/run.sh"
