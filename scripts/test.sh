@@ -3,7 +3,7 @@
 # Release build, then an AddressSanitizer + UndefinedBehaviorSanitizer build (without the tests
 # labelled slow or install, see tests/CMakeLists.txt) — then fuzz each parser briefly. Where
 # nvcc is installed, the CUDA variant is built too (not run); the GPU tests run against the CUDA
-# sources with CUDA emulated on the CPU (tools/cuda-emu).
+# sources with CUDA emulated on the CPU (tools/cuda-emu), also under the sanitizers.
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
@@ -34,4 +34,13 @@ cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBNNMC_SANITIZE=ON -
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp" \
     ctest --output-on-failure -j"$jobs" -LE "slow|install")
+# The emulated GPU tests again with both sanitizers, which then also watch the kernels'
+# accesses to device memory (emulated as host memory): about three minutes.
+SANITIZE=1 bash tools/cuda-emu/build.sh build-asan build-cuda-emu-asan
+export ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 \
+    LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" BNNMC_DATA_DIR="$PWD/data"
+build-cuda-emu-asan/test_cuda_batch
+build-cuda-emu-asan/test_cuda_grad
+bash tests/cuda/test_cuda_sample.sh build-cuda-emu-asan/bnnmc
+unset ASAN_OPTIONS LSAN_OPTIONS
 sh scripts/fuzz.sh "${FUZZ_SECONDS:-15}"

@@ -5,16 +5,26 @@
 # products by OpenBLAS), and the rest of bnnmc from a CPU build's static library.
 # usage: tools/cuda-emu/build.sh CPU_BUILD_DIR OUT_DIR   (e.g. build /tmp/emu; then run
 #        OUT_DIR/test_cuda_grad etc. with BNNMC_DATA_DIR set)
+#        SANITIZE=1 tools/cuda-emu/build.sh build-asan OUT_DIR: with AddressSanitizer and
+#        UndefinedBehaviorSanitizer (CPU_BUILD_DIR configured with -DBNNMC_SANITIZE=ON), which
+#        then also watch the kernels' accesses to (emulated) device memory; run the programs
+#        with ASAN_OPTIONS=detect_stack_use_after_return=0 (fibers switch stacks)
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 src=$(cd "$here/../.." && pwd)
 build=$(cd "${1:?usage: build.sh CPU_BUILD_DIR OUT_DIR}" && pwd)
 out=${2:?usage: build.sh CPU_BUILD_DIR OUT_DIR}
 mkdir -p "$out"
-[ -f "$build/libbnnmc.a" ] || { echo "no $build/libbnnmc.a: build bnnmc for the CPU first" >&2; exit 1; }
+[ -f "$build/libbnnmc.a" ] ||
+    { echo "no $build/libbnnmc.a: build bnnmc for the CPU first" >&2; exit 1; }
 blas=/usr/include/x86_64-linux-gnu/openblas-pthread
 inc=(-I"$here/include" -I"$src/include" -I"$src/src" -I"$src/src/backend/cuda" -isystem "$blas")
-cxx=(g++ -std=c++20 -O2 -g -ffp-contract=off -Wall -Wno-unused-function -Wno-unused-parameter)
+san=()
+[ -n "${SANITIZE:-}" ] &&
+    san=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
+cxx=(g++ -std=c++20 -O2 -g "${san[@]}" -ffp-contract=off -Wall -Wno-unused-function
+     -Wno-unused-parameter)
+cc=(gcc -std=c11 -O2 -g "${san[@]}" -D_POSIX_C_SOURCE=200809L)
 objs=()
 for f in backend hmc cnn; do
     python3 "$here/transform.py" "$src/src/backend/cuda/$f.cu" "$out/${f}_emu.cpp"
@@ -25,10 +35,9 @@ done
 objs+=("$out/emu.o")
 libdir=/usr/lib/x86_64-linux-gnu
 for t in test_cuda_grad test_cuda_hmc test_cuda_batch; do
-    gcc -std=c11 -O2 -g -D_POSIX_C_SOURCE=200809L "${inc[@]}" -c "$src/tests/cuda/$t.c" \
-        -o "$out/$t.o"
+    "${cc[@]}" "${inc[@]}" -c "$src/tests/cuda/$t.c" -o "$out/$t.o"
     # the emulated backend first: its definitions replace the CPU library's cuda_none.c
-    g++ "$out/$t.o" "${objs[@]}" -o "$out/$t" -Wl,--allow-multiple-definition \
+    g++ "${san[@]}" "$out/$t.o" "${objs[@]}" -o "$out/$t" -Wl,--allow-multiple-definition \
         -Wl,-rpath,$libdir/openblas-pthread "$build/libbnnmc.a" -L$libdir/openblas-pthread \
         -ljansson -lopenblas -lfftw3 -lRmath -lnetcdf -lcairo -lz -ldnnl -lgomp -lmvec -lm \
         -lcmocka -lpthread
@@ -37,10 +46,10 @@ done
 clis=()
 for f in "$src"/cli/*.c; do
     o="$out/cli_$(basename "$f" .c).o"
-    gcc -std=c11 -O2 -g -D_POSIX_C_SOURCE=200809L "${inc[@]}" -c "$f" -o "$o"
+    "${cc[@]}" "${inc[@]}" -c "$f" -o "$o"
     clis+=("$o")
 done
-g++ "${clis[@]}" "${objs[@]}" -o "$out/bnnmc" -Wl,--allow-multiple-definition \
+g++ "${san[@]}" "${clis[@]}" "${objs[@]}" -o "$out/bnnmc" -Wl,--allow-multiple-definition \
     -Wl,-rpath,$libdir/openblas-pthread "$build/libbnnmc.a" -L$libdir/openblas-pthread \
     -ljansson -lopenblas -lfftw3 -lRmath -lnetcdf -lcairo -lz -ldnnl -lgomp -lmvec -lm -lpthread
 echo "built: $out/test_cuda_grad $out/test_cuda_hmc $out/test_cuda_batch $out/bnnmc"

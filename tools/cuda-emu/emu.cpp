@@ -7,8 +7,8 @@
 #include <ucontext.h>
 #include <vector>
 
-thread_local uint3 threadIdx, blockIdx;
-thread_local dim3 blockDim, gridDim;
+thread_local constinit uint3 threadIdx{}, blockIdx{};
+thread_local constinit dim3 blockDim, gridDim;
 static cudaError_t last_error = cudaSuccess;
 
 /* Kernels with __syncthreads: each CUDA thread of a block is a fiber (ucontext) with its own

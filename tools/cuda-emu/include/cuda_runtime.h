@@ -22,12 +22,15 @@ struct uint3 {
 };
 struct dim3 {
     unsigned x, y, z;
-    dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_)
+    constexpr dim3(unsigned x_ = 1, unsigned y_ = 1, unsigned z_ = 1) : x(x_), y(y_), z(z_)
     {
     }
 };
-extern thread_local uint3 threadIdx, blockIdx;
-extern thread_local dim3 blockDim, gridDim;
+/* constinit: known to need no dynamic initialisation, so that other files read them directly,
+ * not through a thread_local wrapper function (whose result UBSan saw as null after a fiber
+ * switch) */
+extern thread_local constinit uint3 threadIdx, blockIdx;
+extern thread_local constinit dim3 blockDim, gridDim;
 void __syncthreads();
 cudaError_t cudaMalloc(void **p, size_t n);
 cudaError_t cudaMallocHost(void **p, size_t n);
