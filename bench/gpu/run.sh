@@ -147,7 +147,7 @@ bench_pair() { # TAG WIDTHS N CHAINS MATH: one bnnmc and one JAX measurement of 
                  --chains "$chains" --reps "$reps" --leapfrog 20 --json)
     [ "$math" = tf32 ] && flags+=(--tf32)
     measure "$tag" bnnmc "$math" 240 $bnnmc bench "${flags[@]}"
-    # the same without the fused top layers (backend.cu's fused_top_kernel), to compare
+    # the same without the fused top layers (fused_top.cu's fused_top_kernel), to compare
     measure "$tag" bnnmc-unfused "$math" 240 env BNNMC_CUDA_FUSE=0 $bnnmc bench "${flags[@]}"
     [ $jax_ok -eq 1 ] || return 0
     measure "$tag" jax "$math" 240 python3 bench/gpu/jax_bench.py --widths "$widths" --n "$n" \

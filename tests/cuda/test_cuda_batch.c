@@ -83,7 +83,7 @@ static void check_batch(const char *arch, bnn_activation act, bnn_likelihood lik
     assert_true(worst_g <= 1e-5 && worst_ll <= 1e-5);
     bnn_cuda_batch_free(batch);
 
-    /* the fused top layers (backend.cu's fused_top_kernel, used where the net has a hidden
+    /* the fused top layers (fused_top.cu's fused_top_kernel, used where the net has a hidden
      * layer) against the unfused kernels and products (BNNMC_CUDA_FUSE=0) */
     setenv("BNNMC_CUDA_FUSE", "0", 1);
     bnn_backend unfused;

@@ -153,7 +153,7 @@ static void test_mlps(void **state)
         {"linear", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 64, 10, 1437, 0, 0, NULL},
         {"mlp:100", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 784, 10, 2000, 0, 0, NULL},
         {"mlp:200,200", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 64, 10, 1437, 0, 0, NULL},
-        /* a top too large for backend.cu's fused kernel (500·10 + 10 + 500 > 4096 sums): the
+        /* a top too large for fused_top.cu's kernel (500·10 + 10 + 500 > 4096 sums): the
          * unfused kernels and products; every case above has a fused top but "linear" */
         {"mlp:60,500", BNN_ACT_RELU, BNN_LIK_CATEGORICAL, 30, 10, 700, 0, 0, NULL},
     };

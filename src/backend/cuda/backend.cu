@@ -29,11 +29,8 @@ __global__ void bias_activate_kernel(float *z, float *a, const float *b, size_t 
     if (a) a[i] = bnn_dm_activate(act, v);
 }
 
-/* Whether the derivative of act needs z: tanh' = 1 - a², and relu's z > 0 is a > 0, so those
- * keep only a = act(z) of the hidden layers (one pass over memory less each way). */
-static int needs_z(bnn_activation act) { return act != BNN_ACT_TANH && act != BNN_ACT_RELU; }
 
-/* g *= act'(z), a = act(z) (z may be a itself when !needs_z(act)). */
+/* g *= act'(z), a = act(z) (z may be a itself when !bnn_cuda_needs_z(act)). */
 __global__ void activate_backward_kernel(float *g, const float *z, const float *a, size_t n,
                                          bnn_activation act)
 {
@@ -121,124 +118,6 @@ __global__ void fill_kernel(float *dst, float value, size_t n)
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) dst[i] = value;
-}
-
-/* ---- the fused top of the net --------------------------------------------------------- */
-
-/* Rows of one block of fused_top_kernel (fixed, so that its sums have the same order on every
- * GPU), the shared floats it may use, and the largest top it takes: each thread keeps in
- * registers the sums of at most FUSE_PER_THREAD of the H·O + O + H gradient entries it sums
- * (784-100-10: 1110 entries, 5 a thread). */
-#define FUSE_BLOCK_ROWS 256
-#define FUSE_SMEM_FLOATS 11264
-#define FUSE_PER_THREAD 16
-
-/* The last hidden layer's bias and activation, the output layer, the likelihood head and, if
- * g is not NULL, the backward pass down to the last hidden layer's pre-activation, in one pass
- * over memory (what forward + head + backward do in nine kernels and products for the top
- * two layers). Block (x, c): rows x·FUSE_BLOCK_ROWS .. of chain c, in tiles of `tile` rows
- * staged in shared memory beside w2 transposed.
- *   zin (rows, K·H): the last hidden layer's product, bias not yet added (chain c's columns
- *     c·H .. (c+1)·H); theta (K, P): b1 = theta + c·P + b_off1 (H), w2 = ... + w_off2 (H, O),
- *     b2 = ... + b_off2 (O).
- *   ll_rows[c·rows + r] = log p(y_r | f_rc).
- *   g (rows, K·H) = d ll / d (pre-activation) of the last hidden layer; part (K, gridDim.x,
- *     H·O + O + H): this block's sums over its rows of d ll / d w2 (H, O row-major), d ll / d b2
- *     and d ll / d b1, each in row order (fused_top_reduce_kernel adds the blocks in order). */
-__global__ void __launch_bounds__(BNN_CUDA_THREADS, 4) /* 64 registers: 4 blocks an SM */
-    fused_top_kernel(const float *zin, const double *y, size_t rows, size_t K, size_t H,
-                     size_t O, size_t P, size_t b_off1, size_t w_off2, size_t b_off2,
-                     const float *theta, bnn_activation act, int keep_z, bnn_likelihood lik,
-                     double noise_sd, size_t tile, double *ll_rows, float *g, float *part)
-{
-    __shared__ float s_mem[FUSE_SMEM_FLOATS];
-    const size_t c = blockIdx.y, tid = threadIdx.x, nthr = blockDim.x, ld = H + 1;
-    const float *b1 = theta + c * P + b_off1, *w2 = theta + c * P + w_off2;
-    const float *b2 = theta + c * P + b_off2;
-    /* gradient entries summed here: d w2 (H, O), then d b2 (O), then d b1 (H) */
-    const size_t n_w = H * O, n_b1 = n_w + O, n_entries = n_b1 + H;
-    float *s_w = s_mem;                                         /* (O, H): w2ᵀ */
-    float *s_h = s_w + n_w, *s_z = keep_z ? s_h + tile * ld : s_h; /* (tile, H+1): act(z), z */
-    float *s_d = s_h + (keep_z ? 2 : 1) * tile * ld; /* (tile, H+1): d ll / d z */
-    float *s_f = s_d + tile * ld, *s_g = s_f + tile * O; /* (tile, O): logits, d ll / d logits */
-    for (size_t i = tid; i < n_w; i += nthr) s_w[i % O * H + i / O] = w2[i];
-    float acc[FUSE_PER_THREAD];
-    for (int t = 0; t < FUSE_PER_THREAD; t++) acc[t] = 0;
-    __syncthreads();
-    const size_t r_begin = (size_t)blockIdx.x * FUSE_BLOCK_ROWS;
-    const size_t r_end = r_begin + FUSE_BLOCK_ROWS < rows ? r_begin + FUSE_BLOCK_ROWS : rows;
-    for (size_t r0 = r_begin; r0 < r_end; r0 += tile) {
-        const size_t nt = r0 + tile < r_end ? tile : r_end - r0;
-        for (size_t i = tid; i < nt * H; i += nthr) { /* bias and activation */
-            const size_t rr = i / H, j = i % H;
-            const float v = zin[(r0 + rr) * K * H + c * H + j] + b1[j];
-            s_z[rr * ld + j] = v; /* s_h itself when the derivative needs act(z) only */
-            s_h[rr * ld + j] = bnn_dm_activate(act, v);
-        }
-        __syncthreads();
-        for (size_t i = tid; i < nt * O; i += nthr) { /* the output layer */
-            const size_t rr = i / O, o = i % O;
-            float f = 0;
-            for (size_t j = 0; j < H; j++) f += s_h[rr * ld + j] * s_w[o * H + j];
-            s_f[rr * O + o] = f + b2[o];
-        }
-        __syncthreads();
-        if (tid < nt) /* the likelihood head, a row per thread */
-            ll_rows[c * rows + r0 + tid] = bnn_dm_head_row(lik, noise_sd, s_f + tid * O,
-                                                           y[r0 + tid], O, g ? s_g + tid * O
-                                                                             : NULL);
-        __syncthreads();
-        if (g) {
-            for (size_t i = tid; i < nt * H; i += nthr) { /* back to the pre-activation */
-                const size_t rr = i / H, j = i % H;
-                float dh = 0;
-                for (size_t o = 0; o < O; o++) dh += s_g[rr * O + o] * s_w[o * H + j];
-                const float dz =
-                    bnn_dm_activate_backward(act, dh, s_z[rr * ld + j], s_h[rr * ld + j]);
-                g[(r0 + rr) * K * H + c * H + j] = dz;
-                s_d[rr * ld + j] = dz;
-            }
-            __syncthreads();
-#pragma unroll
-            for (int t = 0; t < FUSE_PER_THREAD; t++) { /* the entries' sums: rows in order */
-                const size_t e = tid + (size_t)t * nthr;
-                if (e >= n_entries) break;
-                if (e < n_w) {
-                    const size_t j = e / O, o = e % O;
-                    for (size_t rr = 0; rr < nt; rr++)
-                        acc[t] += s_h[rr * ld + j] * s_g[rr * O + o];
-                } else if (e < n_b1) {
-                    for (size_t rr = 0; rr < nt; rr++) acc[t] += s_g[rr * O + e - n_w];
-                } else {
-                    for (size_t rr = 0; rr < nt; rr++) acc[t] += s_d[rr * ld + e - n_b1];
-                }
-            }
-        }
-        __syncthreads(); /* the tile's shared memory is reused */
-    }
-    if (!g) return;
-    float *out = part + (c * gridDim.x + blockIdx.x) * n_entries;
-#pragma unroll
-    for (int t = 0; t < FUSE_PER_THREAD; t++) {
-        const size_t e = tid + (size_t)t * nthr;
-        if (e < n_entries) out[e] = acc[t];
-    }
-}
-
-/* Adds fused_top_kernel's block sums in order into the gradients of chain c (at grad + c·P):
- * entries e < H·O to w_off2 + e, the next O to b_off2, the last H to b_off1.
- * n = K·(H·O + O + H). */
-__global__ void fused_top_reduce_kernel(const float *part, size_t n_blocks, size_t n, size_t H,
-                                        size_t O, size_t P, size_t w_off2, size_t b_off2,
-                                        size_t b_off1, float *grad)
-{
-    size_t t = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (t >= n) return;
-    const size_t n_w = H * O, n_b1 = n_w + O, per = n_b1 + H, c = t / per, e = t % per;
-    double s = 0;
-    for (size_t k = 0; k < n_blocks; k++) s += part[(c * n_blocks + k) * per + e];
-    const size_t at = e < n_w ? w_off2 + e : e < n_b1 ? b_off2 + e - n_w : b_off1 + e - n_b1;
-    grad[c * P + at] = (float)s;
 }
 
 /* ---- data ----------------------------------------------------------------------------- */
@@ -340,7 +219,7 @@ static bnn_status gemm(struct cuda_backend *b, cublasOperation_t ta, cublasOpera
  * and relu, else its pre-activations. */
 static float *layer_out(const struct cuda_backend *b, size_t l)
 {
-    return l < b->mlp->n_layers && !needs_z(b->mlp->act) ? b->a[l] : b->z[l];
+    return l < b->mlp->n_layers && !bnn_cuda_needs_z(b->mlp->act) ? b->a[l] : b->z[l];
 }
 
 /* Forward pass over `rows` rows of x (device, shared by the chains): leaves the logits in
@@ -429,7 +308,7 @@ static bnn_status backward(struct cuda_backend *b, const float *x, size_t rows, 
                      Ko, (size_t)o, g_prev, (int)K * i, (size_t)i));
         const size_t n = K * rows * (size_t)i;
         activate_backward_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
-            g_prev, needs_z(m->act) ? b->z[l - 1] : b->a[l - 1], b->a[l - 1], n, m->act);
+            g_prev, bnn_cuda_needs_z(m->act) ? b->z[l - 1] : b->a[l - 1], b->a[l - 1], n, m->act);
         float *t = g;
         g = g_prev;
         g_prev = t;
@@ -478,30 +357,6 @@ bnn_status bnn_cuda_head(struct cuda_backend *b, const float *f, const double *y
                : BNN_ERROR(BNN_EIO, "CUDA: the likelihood kernel could not be launched");
 }
 
-/* The top two layers, head and their backward pass by fused_top_kernel (b->fuse_tile > 0). */
-static bnn_status fused_top(struct cuda_backend *b, size_t rows, int want_grad)
-{
-    const bnn_mlp *m = b->mlp;
-    const size_t L = m->n_layers, H = m->width[L - 1], O = m->width[L], K = b->n_chains;
-    const size_t P = b->net->n_params, n_blocks = (rows + FUSE_BLOCK_ROWS - 1) / FUSE_BLOCK_ROWS;
-    if (n_blocks > 0)
-        fused_top_kernel<<<dim3((unsigned)n_blocks, (unsigned)K), BNN_CUDA_THREADS, 0,
-                           b->stream>>>(layer_out(b, L - 1), b->data->y_train, rows, K, H, O, P,
-                                        m->b_offset[L - 2], m->w_offset[L - 1],
-                                        m->b_offset[L - 1], b->theta_f, m->act, needs_z(m->act),
-                                        m->lik, m->noise_sd, b->fuse_tile, b->ll_rows,
-                                        want_grad ? b->g0 : NULL, b->fuse_part);
-    if (want_grad) {
-        const size_t n = K * (H * O + O + H);
-        fused_top_reduce_kernel<<<bnn_cuda_blocks(n), BNN_CUDA_THREADS, 0, b->stream>>>(
-            b->fuse_part, n_blocks, n, H, O, P, m->w_offset[L - 1], m->b_offset[L - 1],
-            m->b_offset[L - 2], b->grad_f);
-    }
-    return cudaGetLastError() == cudaSuccess
-               ? BNN_OK
-               : BNN_ERROR(BNN_EIO, "CUDA: the fused output-layer kernels could not be launched");
-}
-
 bnn_status bnn_cuda_loglik_grad_device(struct cuda_backend *b, int want_grad)
 {
     if (b->cnn) return bnn_cuda_cnn_loglik_grad(b, want_grad); /* convolutional nets: cnn.cu */
@@ -509,7 +364,7 @@ bnn_status bnn_cuda_loglik_grad_device(struct cuda_backend *b, int want_grad)
     const size_t rows = d->n_train, k = b->net->n_logits, n = b->n_chains * rows;
     if (b->fuse_tile) {
         BNN_TRY(forward(b, d->x_train, rows, 1));
-        BNN_TRY(fused_top(b, rows, want_grad));
+        BNN_TRY(bnn_cuda_fused_top(b, layer_out(b, b->mlp->n_layers - 1), rows, want_grad));
         BNN_TRY(bnn_cuda_sum_segments(b, b->ll_rows, rows, b->n_chains, b->ll));
         if (want_grad) BNN_TRY(backward(b, d->x_train, rows, b->mlp->n_layers - 1, 1));
         return BNN_OK;
@@ -657,24 +512,6 @@ bnn_status bnn_cuda_common_buffers(struct cuda_backend *b)
     return BNN_OK;
 }
 
-/* Rows per shared-memory tile of fused_top_kernel for b's MLP, or 0 where it does not apply
- * (no hidden layer, layers wider than it takes, or BNNMC_CUDA_FUSE=0: the unfused kernels and
- * products, kept to compare against). */
-static size_t fuse_tile(const struct cuda_backend *b)
-{
-    const bnn_mlp *m = b->mlp;
-    const char *env = getenv("BNNMC_CUDA_FUSE");
-    if (m->n_layers < 2 || (env && !strcmp(env, "0"))) return 0;
-    const size_t H = m->width[m->n_layers - 1], O = m->width[m->n_layers];
-    if (H * O + O + H > (size_t)FUSE_PER_THREAD * BNN_CUDA_THREADS) return 0;
-    const size_t per_row = (needs_z(m->act) ? 3 : 2) * (H + 1) + 2 * O;
-    size_t tile = (FUSE_SMEM_FLOATS - H * O) / per_row; /* beside w2ᵀ */
-    if (tile > BNN_CUDA_THREADS) tile = BNN_CUDA_THREADS; /* the head: a row per thread */
-    if (tile < 4) return 0;
-    const size_t n_tiles = (FUSE_BLOCK_ROWS + tile - 1) / tile; /* tiles of equal size */
-    return (FUSE_BLOCK_ROWS + n_tiles - 1) / n_tiles;
-}
-
 /* Device and host buffers of b for its net (an MLP), data and K chains. */
 static bnn_status backend_buffers(struct cuda_backend *b)
 {
@@ -682,7 +519,7 @@ static bnn_status backend_buffers(struct cuda_backend *b)
     const size_t R = b->rows_max, K = b->n_chains;
     size_t max_width = 0;
     for (size_t l = 1; l <= m->n_layers; l++) {
-        if (l == m->n_layers || needs_z(m->act))
+        if (l == m->n_layers || bnn_cuda_needs_z(m->act))
             BNN_TRY(device_alloc((void **)&b->z[l], K * R * m->width[l], sizeof(float)));
         if (l < m->n_layers)
             BNN_TRY(device_alloc((void **)&b->a[l], K * R * m->width[l], sizeof(float)));
@@ -695,13 +532,9 @@ static bnn_status backend_buffers(struct cuda_backend *b)
         BNN_TRY(device_alloc((void **)&b->w_all, K * m->width[0] * m->width[1], sizeof(float)));
         BNN_TRY(device_alloc((void **)&b->db_all, K * max_width, sizeof(float)));
     }
-    b->fuse_tile = fuse_tile(b);
-    if (b->fuse_tile) { /* the block sums of the top layer's gradient */
-        const size_t H = m->width[m->n_layers - 1], O = m->width[m->n_layers];
-        const size_t n_blocks = (b->data->n_train + FUSE_BLOCK_ROWS - 1) / FUSE_BLOCK_ROWS;
-        BNN_TRY(device_alloc((void **)&b->fuse_part, K * n_blocks * (H * O + O + H),
-                             sizeof(float)));
-    }
+    b->fuse_tile = bnn_cuda_fuse_tile(b);
+    if (b->fuse_tile) /* the block sums of the top layer's gradient */
+        BNN_TRY(device_alloc((void **)&b->fuse_part, bnn_cuda_fuse_part_len(b), sizeof(float)));
     BNN_TRY(bnn_cuda_common_buffers(b));
     if (R > 0)
         fill_kernel<<<bnn_cuda_blocks(R), BNN_CUDA_THREADS, 0, b->stream>>>(b->ones, 1.0f, R);

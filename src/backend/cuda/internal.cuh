@@ -98,6 +98,29 @@ bnn_status bnn_cuda_sum_partials(struct cuda_backend *b, size_t n_blocks, size_t
 bnn_status bnn_cuda_head(struct cuda_backend *b, const float *f, const double *y, size_t rows,
                          float *g, double *ll_rows);
 
+/* Whether the derivative of act needs z: tanh' = 1 - a², and relu's z > 0 is a > 0, so those
+ * keep only a = act(z) of the hidden layers (one pass over memory less each way). */
+static inline int bnn_cuda_needs_z(bnn_activation act)
+{
+    return act != BNN_ACT_TANH && act != BNN_ACT_RELU;
+}
+
+/* ---- the fused top of an MLP (fused_top.cu) ------------------------------------------- */
+
+/* Rows per shared-memory tile of the fused top for b's MLP, or 0 where it does not apply (no
+ * hidden layer, a top too large for it, or BNNMC_CUDA_FUSE=0). */
+size_t bnn_cuda_fuse_tile(const struct cuda_backend *b);
+
+/* Floats of b->fuse_part, the fused top's block sums, for b->fuse_tile > 0. */
+size_t bnn_cuda_fuse_part_len(const struct cuda_backend *b);
+
+/* For b->fuse_tile > 0: from zin (rows, K·H), the last hidden layer's product without its bias
+ * (forward's raw top), the per-row log-likelihoods into b->ll_rows and, if want_grad, the
+ * gradient of the last hidden layer's pre-activation into b->g0 and the output layer's weights
+ * and biases and the last hidden layer's biases into b->grad_f. */
+bnn_status bnn_cuda_fused_top(struct cuda_backend *b, const float *zin, size_t rows,
+                              int want_grad);
+
 /* Predictive outputs of each chain c with want[c] at b->theta_f (device, K chains) for the
  * data's prediction rows: out[c] (n_predict, n_outputs). One forward pass of all K chains. */
 bnn_status bnn_cuda_predict_chains(struct cuda_backend *b, const int *want, double *const *out);
