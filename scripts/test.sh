@@ -35,12 +35,13 @@ cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp" \
     ctest --output-on-failure -j"$jobs" -LE "slow|install")
 # The emulated GPU tests again with both sanitizers, which then also watch the kernels'
-# accesses to device memory (emulated as host memory): about three minutes.
+# accesses to device memory (emulated as host memory), and with the blocks and threads run
+# last first (a race between threads then changes the results): about three minutes.
 SANITIZE=1 bash tools/cuda-emu/build.sh build-asan build-cuda-emu-asan
-export ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 \
+export CUDA_EMU_ORDER=reverse ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 \
     LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" BNNMC_DATA_DIR="$PWD/data"
 build-cuda-emu-asan/test_cuda_batch
 build-cuda-emu-asan/test_cuda_grad
 bash tests/cuda/test_cuda_sample.sh build-cuda-emu-asan/bnnmc
-unset ASAN_OPTIONS LSAN_OPTIONS
+unset CUDA_EMU_ORDER ASAN_OPTIONS LSAN_OPTIONS
 sh scripts/fuzz.sh "${FUZZ_SECONDS:-15}"

@@ -28,6 +28,25 @@ void (*fiber_body)(void *);
 void *fiber_ctx;
 const size_t fiber_stack = 256 * 1024;
 
+/* CUDA_EMU_ORDER=reverse runs the blocks of a grid and the threads of a block (each round of
+ * fibers too) last first: a race, a thread reading what another writes without a barrier
+ * between them, then reads the other value, and the results change. CI runs the tests both
+ * ways. */
+bool reverse_order()
+{
+    static const int rev = [] {
+        const char *e = getenv("CUDA_EMU_ORDER");
+        if (!e || !*e || !strcmp(e, "forward")) return 0;
+        if (!strcmp(e, "reverse")) return 1;
+        fprintf(stderr, "EMU: CUDA_EMU_ORDER must be forward or reverse, not '%s'\n", e);
+        exit(2);
+    }();
+    return rev;
+}
+
+/* Position i of n in the order of the run. */
+size_t nth(size_t i, size_t n) { return reverse_order() ? n - 1 - i : i; }
+
 void fiber_main()
 {
     fiber_body(fiber_ctx);
@@ -70,7 +89,8 @@ static void run_block_fibers(dim3 b, void (*body)(void *), void *ctx)
             }
     for (size_t left = nb; left > 0;) { /* one round: every live fiber to its next barrier */
         left = 0;
-        for (fiber &f : fibers) {
+        for (size_t j = 0; j < nb; j++) {
+            fiber &f = fibers[nth(j, nb)];
             if (f.done)
                 continue;
             current = &f;
@@ -93,23 +113,23 @@ void run(dim3 g, dim3 b, bool sync, void (*body)(void *), void *ctx)
         last_error = cudaErrorInvalidConfiguration;
         return;
     }
-    for (unsigned bz = 0; bz < g.z; bz++)
-        for (unsigned by = 0; by < g.y; by++)
-            for (unsigned bx = 0; bx < g.x; bx++) {
-                blockIdx = {bx, by, bz};
-                blockDim = b;
-                gridDim = g;
-                if (sync) {
-                    run_block_fibers(b, body, ctx);
-                    continue;
-                }
-                for (unsigned tz = 0; tz < b.z; tz++)
-                    for (unsigned ty = 0; ty < b.y; ty++)
-                        for (unsigned tx = 0; tx < b.x; tx++) {
-                            threadIdx = {tx, ty, tz};
-                            body(ctx);
-                        }
-            }
+    const size_t n_blocks = (size_t)g.x * g.y * g.z;
+    for (size_t i = 0; i < n_blocks; i++) {
+        const size_t bi = nth(i, n_blocks);
+        blockIdx = {(unsigned)(bi % g.x), (unsigned)(bi / g.x % g.y), (unsigned)(bi / g.x / g.y)};
+        blockDim = b;
+        gridDim = g;
+        if (sync) {
+            run_block_fibers(b, body, ctx);
+            continue;
+        }
+        for (size_t j = 0; j < nb; j++) {
+            const size_t ti = nth(j, nb);
+            threadIdx = {(unsigned)(ti % b.x), (unsigned)(ti / b.x % b.y),
+                         (unsigned)(ti / b.x / b.y)};
+            body(ctx);
+        }
+    }
 }
 } // namespace emu
 
