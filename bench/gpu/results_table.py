@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """The results table of the GPU check (bench/gpu/run.sh, step 4): RESULTS.md from the run's
-bench.jsonl (one JSON line per measurement: tag, tool bnnmc / bnnmc-unfused / jax, math,
+bench.jsonl (one JSON line per measurement: tag, tool bnnmc / bnnmc-unfused / bnnmc-im2col /
+jax, math,
 result) and the Nsight Compute CSVs profile-NAME.csv in the run's output folder.
 usage: results_table.py BENCH.jsonl RESULTS.md GPU DATE NVCC TESTS_MD SECONDS OUT_DIR PROFILES
 (TESTS_MD: the tests' table rows; PROFILES: the profile names, space-separated). It is checked
@@ -32,12 +33,14 @@ def main(jsonl, path, gpu, date, nvcc, tests_md, seconds, out, profiles):
         "on the device, K chains batched: the first layer one wide GEMM, later layers "
         "strided-batched, the last hidden layer's bias and activation, the output layer, head and "
         "their backward pass "
-        "one fused kernel; unfused: the same with BNNMC_CUDA_FUSE=0; JAX: jax.jit(jax.grad) of the "
+        "one fused kernel; CNNs: direct convolutions (conv.cu). Alternative: MLPs unfused "
+        "(BNNMC_CUDA_FUSE=0), CNNs with im2col + cuBLAS convolutions (BNNMC_CUDA_CONV=im2col). "
+        "JAX: jax.jit(jax.grad) of the "
         "log posterior, jax.vmap for K chains). Leapfrog: ms per step of a whole HMC iteration of "
         "20 steps of all K chains (bnnmc: bnn_cuda_hmc_iterate_chains, the K chains in lockstep, "
         "as `sample --device cuda` runs them; JAX: jit of a lax.scan trajectory, divided by its "
         "21 gradients).",
-        "", "| workload | math | bnnmc grad | JAX grad | ratio | bnnmc unfused grad "
+        "", "| workload | math | bnnmc grad | JAX grad | ratio | bnnmc alternative grad "
         "| bnnmc leapfrog "
         "| JAX leapfrog | leapfrog / grad (bnnmc) | bnnmc % of fp32 peak |",
         "|---|---|---|---|---|---|---|---|---|---|"]
@@ -50,7 +53,8 @@ def main(jsonl, path, gpu, date, nvcc, tests_md, seconds, out, profiles):
     for tag, math in tags:
         b = res.get((tag, math, "bnnmc"), {})
         j = res.get((tag, math, "jax"), {})
-        ug = res.get((tag, math, "bnnmc-unfused"), {}).get("ms_per_grad")
+        ug = (res.get((tag, math, "bnnmc-unfused")) or
+              res.get((tag, math, "bnnmc-im2col")) or {}).get("ms_per_grad")
         bg, jg = b.get("ms_per_grad"), j.get("ms_per_grad")
         bl, jl = b.get("ms_per_leapfrog"), j.get("ms_per_leapfrog")
         ratio = bg / jg if bg and jg else None

@@ -173,6 +173,8 @@ bench_cnn() { # TAG ARCH ACT IMAGE N MATH REPS LEAPFROG: one bnnmc and one JAX m
                  --n "$n" --reps "$r" --leapfrog "$lf" --json)
     [ "$math" = tf32 ] && flags+=(--tf32)
     measure "$tag" bnnmc "$math" 300 $bnnmc bench "${flags[@]}"
+    # the same with im2col + cuBLAS convolutions instead of conv.cu's direct ones, to compare
+    measure "$tag" bnnmc-im2col "$math" 300 env BNNMC_CUDA_CONV=im2col $bnnmc bench "${flags[@]}"
     [ $jax_ok -eq 1 ] || return 0
     local jflags=(--arch "$arch" --act "$act" --image "$image" --classes 10 --n "$n"
                   --precision "$(jax_precision "$math")" --reps "$r" --leapfrog "$lf")
@@ -215,6 +217,10 @@ profile() { # NAME BENCH-FLAGS...: $out/profile-NAME.csv
 if [ -n "$ncu_bin" ] && [ -z "${NO_PROFILE:-}" ]; then
     profile mlp1000-float32 --arch mlp:1000,1000 --in 784 --n 60000
     if [ -z "${PROFILE_ONE:-}" ]; then
+        # 1 000 images (3 micro-batches): every kernel of a ResNet gradient, at a tenth of the
+        # launches of 50 000
+        profile resnet20-n1000-float32 --arch resnet20-frn --act swish --image 32x32x3 \
+            --classes 10 --n 1000
         profile mlp1000-tf32 --arch mlp:1000,1000 --in 784 --n 60000 --tf32
         profile mlp100-32chains-float32 --arch mlp:100 --in 784 --n 60000 --chains 32
         profile digits-128chains-float32 --arch mlp:100 --in 64 --n 1437 --chains 128

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """bench/gpu/results_table.py, the GPU check's last step, on made-up measurements and a made-up
-Nsight Compute CSV (no GPU needed): the ratios, the unfused column, a pair whose parameter counts
+Nsight Compute CSV (no GPU needed): the ratios, the alternative column (unfused, im2col), a pair whose parameter counts
 differ (no ratio), a workload JAX did not measure, and the per-kernel profile table (times in
 ms per gradient from two profiled gradients, shares, throughputs)."""
 import os
@@ -23,6 +23,7 @@ BENCH = [
      ),
     ("MLP 784-1000-1000-10, N=60000", "jax", "tf32", {"ms_per_grad": 3.0, "n_params": 2}),
     ("LeNet-5, N=60000 (28x28x1)", "bnnmc", "float32", {"ms_per_grad": 30.0}),
+    ("LeNet-5, N=60000 (28x28x1)", "bnnmc-im2col", "float32", {"ms_per_grad": 45.0}),
 ]
 
 HEADER = ["ID", "Process ID", "Process Name", "Host Name", "Kernel Name", "Context", "Stream",
@@ -75,7 +76,8 @@ def main():
     expect("| 8 chains of 784-100-10 | float32 | 4 | 5 | 0.800 | 6.5 | 4.1 | 4.5 | 1.025 | 50.0 |",
            "ratio, unfused column, leapfrog / grad, % of the H200's peak")
     expect("(parameters differ: bnnmc 1, JAX 2) | tf32 | 3.5 | 3 | — |", "no ratio across models")
-    expect("| LeNet-5, N=60000 (28x28x1) | float32 | 30 | — | — |", "JAX missing")
+    expect("| LeNet-5, N=60000 (28x28x1) | float32 | 30 | — | — | 45 |",
+           "JAX missing; the im2col column")
     expect("- JAX: 9.9.9", "JAX version")
     expect("| test_cuda_grad | passed |", "the tests' rows")
     expect("Kernel time per gradient: 0.4 ms", "profile total over two gradients")

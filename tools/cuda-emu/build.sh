@@ -22,11 +22,12 @@ inc=(-I"$here/include" -I"$src/include" -I"$src/src" -I"$src/src/backend/cuda" -
 san=()
 [ -n "${SANITIZE:-}" ] &&
     san=(-fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all)
-cxx=(g++ -std=c++20 -O2 -g "${san[@]}" -ffp-contract=off -Wall -Wno-unused-function
-     -Wno-unused-parameter)
+# -march=native: built and run on the same machine (the kernels' fmaf inline, not libm calls)
+cxx=(g++ -std=c++20 -O2 -march=native -g "${san[@]}" -ffp-contract=off -Wall -Wno-unused-function
+     -Wno-unused-parameter -Wno-unknown-pragmas)
 cc=(gcc -std=c11 -O2 -g "${san[@]}" -D_POSIX_C_SOURCE=200809L)
 objs=()
-for f in backend fused_top hmc cnn; do
+for f in backend fused_top hmc cnn conv; do
     python3 "$here/transform.py" "$src/src/backend/cuda/$f.cu" "$out/${f}_emu.cpp"
     "${cxx[@]}" "${inc[@]}" -c "$out/${f}_emu.cpp" -o "$out/${f}_emu.o"
     objs+=("$out/${f}_emu.o")

@@ -4,29 +4,121 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <ucontext.h>
+#include <cstdint>
 #include <vector>
 
 thread_local constinit uint3 threadIdx{}, blockIdx{};
 thread_local constinit dim3 blockDim, gridDim;
 static cudaError_t last_error = cudaSuccess;
 
-/* Kernels with __syncthreads: each CUDA thread of a block is a fiber (ucontext) with its own
- * stack on the launching OS thread; the scheduler runs every fiber in turn up to its next
- * __syncthreads (or its end), then starts the next round, which is the barrier's meaning. A
- * fiber that has returned no longer counts, as on a GPU. */
+/* Kernels with __syncthreads: each CUDA thread of a block is a fiber with its own stack on the
+ * launching OS thread; the scheduler runs every fiber in turn up to its next __syncthreads (or
+ * its end), then starts the next round, which is the barrier's meaning. A fiber that has
+ * returned no longer counts, as on a GPU. The switch between fibers is emu_switch below: it
+ * saves and restores the callee-saved registers and the stack pointer, nothing else (ucontext's
+ * swapcontext also makes a system call for the signal mask at every switch, which made the
+ * direct convolutions' kernels, two barriers per step, take minutes). Under AddressSanitizer
+ * each switch is announced to it (__sanitizer_start_switch_fiber). */
+extern "C" void emu_switch(void **save_sp, void *sp);
+asm(R"(
+    .text
+    .globl emu_switch
+    .type emu_switch, @function
+emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size emu_switch, .-emu_switch
+)");
+
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define EMU_ASAN 1
+#else
+#define EMU_ASAN 0
+#endif
+
 namespace
 {
 struct fiber {
-    ucontext_t ctx;
+    void *sp; /* saved stack pointer while switched out */
+    char *stack;
     uint3 idx;
     bool done;
 };
-ucontext_t scheduler;
+void *scheduler_sp;
+#if EMU_ASAN
+const void *scheduler_stack; /* its bounds, for AddressSanitizer */
+size_t scheduler_stack_size;
+#endif
 fiber *current = nullptr;
 void (*fiber_body)(void *);
 void *fiber_ctx;
 const size_t fiber_stack = 256 * 1024;
+
+/* From the running fiber (ended: one that has returned, never resumed) to the scheduler. */
+void to_scheduler(bool ended)
+{
+    fiber *f = current;
+#if EMU_ASAN
+    void *fake = nullptr;
+    __sanitizer_start_switch_fiber(ended ? nullptr : &fake, scheduler_stack, scheduler_stack_size);
+    emu_switch(&f->sp, scheduler_sp);
+    __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#else
+    (void)ended;
+    emu_switch(&f->sp, scheduler_sp);
+#endif
+}
+
+/* From the scheduler to fiber f. */
+void to_fiber(fiber &f)
+{
+#if EMU_ASAN
+    void *fake = nullptr;
+    __sanitizer_start_switch_fiber(&fake, f.stack, fiber_stack);
+    emu_switch(&scheduler_sp, f.sp);
+    __sanitizer_finish_switch_fiber(fake, nullptr, nullptr);
+#else
+    emu_switch(&scheduler_sp, f.sp);
+#endif
+}
+
+[[noreturn]] void fiber_main()
+{
+#if EMU_ASAN
+    __sanitizer_finish_switch_fiber(nullptr, &scheduler_stack, &scheduler_stack_size);
+#endif
+    fiber_body(fiber_ctx);
+    current->done = true;
+    to_scheduler(true);
+    abort(); /* an ended fiber is never resumed */
+}
+
+/* A new fiber's stack, as emu_switch leaves one: six saved registers (zero), then fiber_main as
+ * the return address, above it a null return address for fiber_main (which never returns),
+ * the stack 16-byte aligned at fiber_main's entry as the ABI wants. */
+void *fiber_start_sp(char *stack)
+{
+    uintptr_t top = ((uintptr_t)stack + fiber_stack) & ~(uintptr_t)15;
+    void **sp = (void **)top;
+    *--sp = nullptr;                     /* fiber_main's return address: none */
+    *--sp = (void *)&fiber_main;         /* emu_switch's ret goes there */
+    for (int i = 0; i < 6; i++) *--sp = nullptr; /* r15, r14, r13, r12, rbx, rbp */
+    return sp;
+}
 
 /* CUDA_EMU_ORDER=reverse runs the blocks of a grid and the threads of a block (each round of
  * fibers too) last first: a race, a thread reading what another writes without a barrier
@@ -46,12 +138,6 @@ bool reverse_order()
 
 /* Position i of n in the order of the run. */
 size_t nth(size_t i, size_t n) { return reverse_order() ? n - 1 - i : i; }
-
-void fiber_main()
-{
-    fiber_body(fiber_ctx);
-    current->done = true;
-} /* returns to uc_link: the scheduler */
 } // namespace
 
 void __syncthreads()
@@ -60,7 +146,7 @@ void __syncthreads()
         fprintf(stderr, "EMU: __syncthreads in a kernel launched without barrier support\n");
         abort();
     }
-    swapcontext(&current->ctx, &scheduler);
+    to_scheduler(false);
 }
 
 namespace emu
@@ -81,11 +167,8 @@ static void run_block_fibers(dim3 b, void (*body)(void *), void *ctx)
             for (unsigned tx = 0; tx < b.x; tx++, i++) {
                 fiber &f = fibers[i];
                 f.idx = {tx, ty, tz};
-                getcontext(&f.ctx);
-                f.ctx.uc_stack.ss_sp = stacks.data() + i * fiber_stack;
-                f.ctx.uc_stack.ss_size = fiber_stack;
-                f.ctx.uc_link = &scheduler;
-                makecontext(&f.ctx, fiber_main, 0);
+                f.stack = stacks.data() + i * fiber_stack;
+                f.sp = fiber_start_sp(f.stack);
             }
     for (size_t left = nb; left > 0;) { /* one round: every live fiber to its next barrier */
         left = 0;
@@ -95,7 +178,7 @@ static void run_block_fibers(dim3 b, void (*body)(void *), void *ctx)
                 continue;
             current = &f;
             threadIdx = f.idx;
-            swapcontext(&scheduler, &f.ctx);
+            to_fiber(f);
             current = nullptr;
             if (!f.done)
                 left++;

@@ -9,7 +9,8 @@ import sys
 
 SYNC = {"cnn_bias_partial_kernel", "cnn_frn_forward_kernel", "cnn_frn_backward_kernel",
         "kick_drift_kernel",
-        "block_sum_kernel", "fused_top_kernel"}
+        "block_sum_kernel", "fused_top_kernel", "conv_forward_kernel",
+        "conv_weight_grad_kernel"}
 
 
 def main(src_path, out_path):
@@ -23,10 +24,10 @@ def main(src_path, out_path):
             sys.exit(f"{src_path}: kernel {name} calls __syncthreads; add it to SYNC")
 
     def launch(m):
-        name = m.group(1)
-        return "emu::launcher(%s, %s)(%s)(" % (name, "true" if name in SYNC else "false",
-                                               m.group(2))
-    out, n = re.subn(r"(\w+)\s*<<<(.*?)>>>\s*\(", launch, src, flags=re.S)
+        name = m.group(1)  # with its template arguments, if any: kernel<16, 8>
+        sync = name.split("<")[0].strip() in SYNC
+        return "emu::launcher(%s, %s)(%s)(" % (name, "true" if sync else "false", m.group(2))
+    out, n = re.subn(r"(\w+(?:\s*<[^<>;(){}]*>)?)\s*<<<(.*?)>>>\s*\(", launch, src, flags=re.S)
     open(out_path, "w").write(out)
     print(f"{src_path}: {n} launches")
 

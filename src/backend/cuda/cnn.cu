@@ -2,9 +2,11 @@
  * CPU's layer graph run on the device, node by node, over micro-batches of rows, with the
  * parameter gradients in the CPU's layout (HWIO convolution weights, the same offsets).
  *
- * Kernels: convolutions as im2col of a micro-batch + one cuBLAS SGEMM (through b->blas, so
- * --tf32 applies), their input gradient as dcol = dout · wᵀ then col2im written as a gather
- * (each input element sums its own contributions), their bias gradient a two-level column sum;
+ * Kernels: convolutions direct (conv.cu: tiled products gathering the im2col operand tile by
+ * tile; the input gradient of a strided one as below), or with BNNMC_CUDA_CONV=im2col as
+ * im2col of a micro-batch + one cuBLAS SGEMM (through b->blas, so --tf32 applies), their input
+ * gradient as dcol = dout · wᵀ then col2im written as a gather (each input element sums its
+ * own contributions); their bias gradient a two-level column sum;
  * FRN one block per (image, 32 channels) with fixed-tree sums over the positions; pooling, GAP,
  * residual additions and activations one output element per thread; dense layers by cuBLAS;
  * the likelihood head bnn_cuda_head.
@@ -24,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cuda/conv.cuh"
 #include "backend/cuda/device_math.h"
 
 extern "C" {
@@ -56,6 +59,10 @@ struct bnn_cuda_cnn {
     double *bias_part;                  /* (chunks, max outputs) first-level bias gradient sums */
     double *frn_part;                   /* (3, M, max FRN channels) per-image FRN sums */
     size_t max_frn_c;
+    int direct;                         /* convolutions by conv.cu (else im2col + cuBLAS) */
+    float *wg_part;                     /* direct: the weight gradients' block sums, */
+    size_t wg_at[BNN_CNN_MAX_NODES];    /* at these offsets for each convolution node */
+    float *wt;                          /* direct: a convolution's weights flipped */
 };
 
 /* ---- kernels -------------------------------------------------------------------------- */
@@ -333,6 +340,7 @@ static bnn_status conv_forward(struct cuda_backend *b, const bnn_cnn_node *nd, f
     const bnn_conv_shape *s = &nd->conv;
     const size_t rows = m * s->oh * s->ow, kkc = s->k * s->k * s->c;
     const float *w = b->theta_f + nd->p[0], *bias = b->theta_f + nd->p[1];
+    if (b->cnn->direct) return bnn_cuda_conv_forward(b, s, out, in, w, bias, m);
     float *col = b->cnn->col;
     cnn_im2col_kernel<<<CNN_GRID(rows * kkc)>>>(col, in, *s, rows * kkc);
     cnn_bias_fill_kernel<<<CNN_GRID(rows * s->o)>>>(out, bias, s->o, rows * s->o);
@@ -343,21 +351,32 @@ static bnn_status conv_forward(struct cuda_backend *b, const bnn_cnn_node *nd, f
     return BNN_OK;
 }
 
-/* dw, db += from dout; din (NULL for the input images) += the input gradient. */
-static bnn_status conv_backward(struct cuda_backend *b, const bnn_cnn_node *nd, float *din,
-                                const float *dout, const float *in, size_t m)
+/* dw, db += from dout (direct: dw's block sums into the node's part, first: the first
+ * micro-batch); din (NULL for the input images) += the input gradient. */
+static bnn_status conv_backward(struct cuda_backend *b, size_t node, float *din,
+                                const float *dout, const float *in, size_t m, int first)
 {
+    const bnn_cnn_node *nd = &b->cnn->c->node[node];
     const bnn_conv_shape *s = &nd->conv;
     const size_t rows = m * s->oh * s->ow, kkc = s->k * s->k * s->c;
     const float *w = b->theta_f + nd->p[0];
     float *dw = b->grad_f + nd->p[0], *db = b->grad_f + nd->p[1], *col = b->cnn->col;
     BNN_TRY(bias_backward(b, db, dout, rows, s->o));
-    cnn_im2col_kernel<<<CNN_GRID(rows * kkc)>>>(col, in, *s, rows * kkc);
-    CNN_LAUNCHED("convolution backward (im2col)");
-    /* dwᵀ (o, kkc) += doutᵀ (o, rows) · col (rows, kkc) */
-    BNN_CUBLAS_TRY(cublasSgemm(b->blas, CUBLAS_OP_N, CUBLAS_OP_T, (int)s->o, (int)kkc, (int)rows,
-                               &k_one, dout, (int)s->o, col, (int)kkc, &k_one, dw, (int)s->o));
-    if (!din) return BNN_OK;
+    if (b->cnn->direct) {
+        float *part = b->cnn->wg_part + b->cnn->wg_at[node];
+        BNN_TRY(bnn_cuda_conv_weight_grad(b, s, part, dout, in, m, b->cnn->micro, first));
+        if (!din) return BNN_OK;
+        if (bnn_cuda_conv_direct_input_grad(s))
+            return bnn_cuda_conv_input_grad(b, s, din, dout, w, b->cnn->wt, m);
+    } else {
+        cnn_im2col_kernel<<<CNN_GRID(rows * kkc)>>>(col, in, *s, rows * kkc);
+        CNN_LAUNCHED("convolution backward (im2col)");
+        /* dwᵀ (o, kkc) += doutᵀ (o, rows) · col (rows, kkc) */
+        BNN_CUBLAS_TRY(cublasSgemm(b->blas, CUBLAS_OP_N, CUBLAS_OP_T, (int)s->o, (int)kkc,
+                                   (int)rows, &k_one, dout, (int)s->o, col, (int)kkc, &k_one, dw,
+                                   (int)s->o));
+        if (!din) return BNN_OK;
+    }
     /* dcolᵀ (kkc, rows) = w (kkc, o) · doutᵀ (o, rows), into col (the product above has read
      * it: the stream orders them) */
     BNN_CUBLAS_TRY(cublasSgemm(b->blas, CUBLAS_OP_T, CUBLAS_OP_N, (int)kkc, (int)rows, (int)s->o,
@@ -461,16 +480,18 @@ static bnn_status forward(struct cuda_backend *b, size_t m)
     return BNN_OK;
 }
 
-/* One node's backward: parameter gradients into b->grad_f, input gradients into cnn->g (+=). */
-static bnn_status node_backward(struct cuda_backend *b, const bnn_cnn_node *nd, size_t m)
+/* One node's backward: parameter gradients into b->grad_f, input gradients into cnn->g (+=);
+ * first: the gradient's first micro-batch. */
+static bnn_status node_backward(struct cuda_backend *b, size_t node, size_t m, int first)
 {
     struct bnn_cuda_cnn *cn = b->cnn;
+    const bnn_cnn_node *nd = &cn->c->node[node];
     const bnn_cnn *c = cn->c;
     float *din = cn->g[nd->in];
     const float *dout = cn->g[nd->out], *in = cn->a[nd->in];
     const size_t n_in = m * c->act_len[nd->in], n_out = m * c->act_len[nd->out];
     switch (nd->op) {
-    case BNN_CNN_CONV: return conv_backward(b, nd, din, dout, in, m);
+    case BNN_CNN_CONV: return conv_backward(b, node, din, dout, in, m, first);
     case BNN_CNN_FRN: return frn_backward(b, nd, din, dout, in, m);
     case BNN_CNN_DENSE: return dense_backward(b, nd, din, dout, in, m);
     case BNN_CNN_ACT:
@@ -515,8 +536,15 @@ bnn_status bnn_cuda_cnn_loglik_grad(struct cuda_backend *b, int want_grad)
         if (!want_grad) continue;
         if (cn->g_zero_len)
             BNN_CUDA_TRY(cudaMemsetAsync(cn->g[1], 0, cn->g_zero_len * sizeof(float), b->stream));
-        for (size_t k = c->n_nodes; k-- > 0;) BNN_TRY(node_backward(b, &c->node[k], m));
+        for (size_t k = c->n_nodes; k-- > 0;) BNN_TRY(node_backward(b, k, m, r0 == 0));
     }
+    if (want_grad && cn->direct) /* the convolutions' weight gradients: their block sums */
+        for (size_t k = 0; k < c->n_nodes; k++)
+            if (c->node[k].op == BNN_CNN_CONV)
+                BNN_TRY(bnn_cuda_conv_weight_total(b, &c->node[k].conv,
+                                                   b->grad_f + c->node[k].p[0],
+                                                   cn->wg_part + cn->wg_at[k],
+                                                   d->n_train < M ? d->n_train : M, M));
     return bnn_cuda_sum(b, b->ll_rows, d->n_train, b->ll);
 }
 
@@ -617,6 +645,7 @@ static bnn_status cnn_alloc(struct cuda_backend *b, struct bnn_cuda_cnn *cn)
 {
     const bnn_cnn *c = cn->c;
     size_t max_positions = 1, max_o = 1; /* rows per image and outputs of a layer's product */
+    size_t wg_len = 0;
     for (size_t k = 0; k < c->n_nodes; k++) {
         const bnn_cnn_node *nd = &c->node[k];
         if (nd->op == BNN_CNN_CONV && nd->conv.oh * nd->conv.ow > max_positions)
@@ -632,6 +661,18 @@ static bnn_status cnn_alloc(struct cuda_backend *b, struct bnn_cuda_cnn *cn)
     const size_t per_row = per_row_floats(c, cn->max_frn_c);
     BNN_TRY(choose_micro(b, per_row, &cn->micro));
     const size_t M = cn->micro;
+    cn->direct = bnn_cuda_conv_direct();
+    for (size_t k = 0; k < c->n_nodes; k++)
+        if (c->node[k].op == BNN_CNN_CONV) {
+            cn->wg_at[k] = wg_len;
+            wg_len += round_up(bnn_cuda_conv_weight_part_len(&c->node[k].conv, M));
+        }
+    if (cn->direct) {
+        BNN_TRY(device_alloc((void **)&cn->wg_part, wg_len, sizeof(float),
+                             "convolution weight-gradient sums"));
+        BNN_TRY(device_alloc((void **)&cn->wt, c->max_conv_params, sizeof(float),
+                             "flipped convolution weights"));
+    }
     size_t work = round_up(M * c->max_col) + CNN_ALIGN;
     for (size_t i = 1; i < c->n_acts; i++) work += 2 * round_up(M * c->act_len[i]);
     BNN_TRY(device_alloc((void **)&cn->work, work, sizeof(float), "CNN activations"));
@@ -659,5 +700,7 @@ void bnn_cuda_cnn_free(struct bnn_cuda_cnn *cn)
     cudaFree(cn->work);
     cudaFree(cn->bias_part);
     cudaFree(cn->frn_part);
+    cudaFree(cn->wg_part);
+    cudaFree(cn->wt);
     free(cn);
 }
