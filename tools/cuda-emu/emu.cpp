@@ -19,6 +19,9 @@ static cudaError_t last_error = cudaSuccess;
  * swapcontext also makes a system call for the signal mask at every switch, which made the
  * direct convolutions' kernels, two barriers per step, take minutes). Under AddressSanitizer
  * each switch is announced to it (__sanitizer_start_switch_fiber). */
+#if !defined(__x86_64__)
+#error "tools/cuda-emu: emu_switch is written for x86-64"
+#endif
 extern "C" void emu_switch(void **save_sp, void *sp);
 asm(R"(
     .text
