@@ -12,11 +12,13 @@
  *   forward       rows: output positions (m·oh·ow); K: taps (ky, kx, ch); columns: outputs o.
  *   input grad    the forward product of dout with the weights flipped and transposed, on the
  *                 input positions (a stride-1 convolution's gradient is one), added to din.
- *   weight grad   rows: taps (k·k·c); K: the output positions of a block of WG_ROWS of them;
- *                 columns: outputs o. Each block writes its sum; a second kernel adds the
- *                 blocks' sums in order.
- * Every output is one thread's sum over K in order and the blocks are added in order: the same
- * inputs give the same bits (no atomics), whatever the GPU. The products are float32 (no TF32),
+ *   weight grad   rows: taps (k·k·c); K: a chunk of output positions (rounds of WG_ROWS);
+ *                 columns: outputs o. Block z adds its chunk's sum to its own slot of a
+ *                 buffer over the micro-batches of a gradient; a second kernel then adds the
+ *                 slots in order.
+ * Every output is one thread's sum over K in order and the blocks are added in order, the
+ * chunks following from the shapes and the micro-batch size alone: the same inputs give the
+ * same bits (no atomics), whatever the GPU. The products are float32 (no TF32),
  * also under --tf32.
  *
  * BNNMC_CUDA_CONV=im2col keeps cnn.cu's im2col + cuBLAS convolutions (to compare; the GPU
@@ -30,10 +32,11 @@
 #define CONV_THREADS 256
 #define CONV_BK 8           /* K per step */
 #define CONV_TN 4           /* columns per thread */
-#define WG_ROWS 512         /* output positions per block of the weight gradient */
+#define WG_ROWS 512         /* output positions per round of the weight gradient */
 #define CONV_NONE (-(1 << 29)) /* a window origin no tap reaches */
 
-/* The shape as ints (the host checks that every offset fits). */
+/* The shape as ints: every offset fits (cnn.cu's choose_micro keeps a micro-batch's arrays
+ * under INT_MAX numbers). */
 struct conv_dims {
     int h, w, c, oh, ow, o, k, stride, pad_top, pad_left;
 };
