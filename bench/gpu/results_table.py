@@ -4,7 +4,12 @@ bench.jsonl (one JSON line per measurement: tag, tool bnnmc / bnnmc-unfused / bn
 jax, math,
 result) and the Nsight Compute CSVs profile-NAME.csv in the run's output folder.
 usage: results_table.py BENCH.jsonl RESULTS.md GPU DATE NVCC TESTS_MD SECONDS OUT_DIR PROFILES
-(TESTS_MD: the tests' table rows; PROFILES: the profile names, space-separated). It is checked
+(TESTS_MD: the tests' table rows; PROFILES: the profile names, space-separated), as run.sh
+calls it; or
+       results_table.py --merge RESULTS.md OUT_DIR...
+one table from several calls of run.sh (a session's device time comes in calls of at most 10
+minutes), each OUT_DIR the $OUT of one (its bench.jsonl, profile-*.csv and meta.json, which
+run.sh writes): their measurements in order, the tests of the first that ran them. It is checked
 on made-up measurements by tests/cuda/test_results_table.py, so that a GPU session's last step
 does not fail."""
 import csv
@@ -15,6 +20,25 @@ import sys
 
 def main(jsonl, path, gpu, date, nvcc, tests_md, seconds, out, profiles):
     rows = [json.loads(l) for l in open(jsonl) if l.strip()]
+    table(rows, path, gpu, date, nvcc, tests_md, seconds,
+          [(f"{out}/profile-{name}.csv", name) for name in profiles.split()])
+
+
+def merge(path, outs):
+    """One table from the $OUT folders of several run.sh calls (meta.json in each)."""
+    rows, profiles, metas = [], [], []
+    for out in outs:
+        meta = json.load(open(f"{out}/meta.json"))
+        metas.append(meta)
+        rows += [json.loads(l) for l in open(f"{out}/bench.jsonl") if l.strip()]
+        profiles += [(f"{out}/profile-{name}.csv", name) for name in meta["profiles"].split()]
+    tests = next((m["tests_md"] for m in metas if m["tests_md"].strip()), "")
+    dates = ", ".join(m["date"] for m in metas)
+    seconds = " + ".join(str(m["seconds"]) for m in metas)
+    table(rows, path, metas[0]["gpu"], dates, metas[0]["nvcc"], tests, seconds, profiles)
+
+
+def table(rows, path, gpu, date, nvcc, tests_md, seconds, profiles):
     # float32 (non-tensor-core) peaks, FLOP/s, by product name
     peaks = [("H200", 67e12), ("H100 PCIe", 51e12), ("H100 NVL", 60e12), ("H100", 67e12)]
     peak = next((p for name, p in peaks if name in gpu), None)
@@ -26,7 +50,7 @@ def main(jsonl, path, gpu, date, nvcc, tests_md, seconds, out, profiles):
         f"- GPU: {gpu or 'unknown'}", f"- date (UTC): {date}", f"- {nvcc}",
         "- JAX: " + next((r["result"].get("jax_version") for r in rows if r["tool"] == "jax"),
                          "not run"),
-        f"- script: bench/gpu/run.sh, {seconds} s in all", "",
+        f"- script: bench/gpu/run.sh, {seconds} s", "",
         "## Tests", "", "| test | verdict |", "|---|---|", tests_md.rstrip("\n"), "",
         "## Timings (median ms; ratio = bnnmc / JAX, target <= 0.8)", "",
         "Gradient: the full-batch gradient of every chain (bnnmc: log-likelihood gradient with θ "
@@ -68,14 +92,14 @@ def main(jsonl, path, gpu, date, nvcc, tests_md, seconds, out, profiles):
         lines.append(f"| {tag} | {math} | {fmt(bg)} | {fmt(jg)} | {fmt(ratio, '.3f')} | {fmt(ug)} "
                      f"| {fmt(bl)} | {fmt(jl)} | {fmt(over, '.3f')} | {fmt(frac, '.1f')} |")
 
-    def profile_table(name):
+    def profile_table(csv_path, name):
         """Per kernel (arguments cut off): calls, ms per gradient (the profile holds
         two gradients), share of the time, SM and DRAM throughput in % of peak (time-weighted)."""
         scale = {"nsecond": 1e-6, "usecond": 1e-3, "msecond": 1.0, "second": 1e3, "ns": 1e-6,
                  "us": 1e-3, "ms": 1.0, "s": 1e3}
         kernels = {}
         header = None
-        for row in csv.reader(open(f"{out}/profile-{name}.csv", errors="replace")):
+        for row in csv.reader(open(csv_path, errors="replace")):
             if "Kernel Name" in row and "Metric Name" in row:
                 header = row
                 continue
@@ -112,11 +136,11 @@ def main(jsonl, path, gpu, date, nvcc, tests_md, seconds, out, profiles):
                      f"| {sm:.0f} | {dram:.0f} |")
         return t + [""]
 
-    if profiles.split():
+    if profiles:
         lines += ["## Profiles", ""]
-        for name in profiles.split():
+        for csv_path, name in profiles:
             try:
-                lines += profile_table(name)
+                lines += profile_table(csv_path, name)
             except (OSError, ValueError, KeyError) as e:
                 lines += [f"### {name}", "", f"(profile unreadable: {e})", ""]
     lines += ["", "Raw measurements: bench.jsonl, profile-*.csv and gpu-check.log beside this file "
@@ -126,4 +150,7 @@ def main(jsonl, path, gpu, date, nvcc, tests_md, seconds, out, profiles):
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:10])
+    if sys.argv[1:2] == ["--merge"]:
+        merge(sys.argv[2], sys.argv[3:])
+    else:
+        main(*sys.argv[1:10])

@@ -16,9 +16,11 @@
 #     tool), RESULTS.md and the logs are also copied there.
 # usage: bash bench/gpu/run.sh   (logs go to $OUT, else /tmp/bnnmc-gpu-check)
 # cuts, for a session's limited device time: QUICK=1 (5 repetitions) or REPS=N; NO_MLP=1 (no MLP
-# pairs), NO_CNN=1 (no CNN pairs), PROFILE_ONE=1 (one profile), NO_PROFILE=1 (none); BUDGET=S:
-# after S seconds (from the start) no measurement or profile starts and none runs past it, so
-# the results table is written with what was measured (set it below the device call's limit)
+# pairs), NO_CNN=1 (no CNN pairs), PROFILE_ONE=1 (one profile), NO_PROFILE=1 (none), NO_TESTS=1
+# (no step 2); BUDGET=S: after S seconds (from the start) no measurement or profile starts and
+# none runs past it, so the results table is written with what was measured (set it below the
+# device call's limit). $OUT/meta.json lets results_table.py --merge make one table of the $OUTs
+# of several calls.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -85,35 +87,40 @@ run_test() { # NAME COMMAND...: one line of the results table
     say "   $verdict"
     tests_md+="| $name | $verdict |"$'\n'
 }
-run_test test_device_math $build/tests/cuda/test_device_math
-run_test test_cuda_grad $build/tests/cuda/test_cuda_grad
-run_test test_cuda_hmc $build/tests/cuda/test_cuda_hmc
-run_test test_cuda_batch $build/tests/cuda/test_cuda_batch
-run_test test_cuda_cli bash tests/cuda/test_cuda_cli.sh $bnnmc
-run_test test_cuda_sample bash tests/cuda/test_cuda_sample.sh $bnnmc
-tmp=$(mktemp -d)
-run_sample() { # a run extended by --resume equals the same run made at once, byte for byte
-    local cfg=(--data digits --arch mlp:50 --chains 2 --warmup 20 --quiet --device cuda --tf32)
-    $bnnmc sample "${cfg[@]}" --samples 20 --out "$tmp/run" &&
-    $bnnmc sample --resume "$tmp/run" --samples 30 --quiet &&
-    $bnnmc sample "${cfg[@]}" --samples 30 --out "$tmp/once" &&
-    grep -q '"device": "cuda"' "$tmp/run/run.json" && grep -q '"math": "tf32"' "$tmp/run/run.json" &&
-    grep -q '"status": "complete"' "$tmp/run/run.json" &&
-    for f in stats weights fs; do
-        cmp "$tmp/run/chain_001/$f.npy" "$tmp/once/chain_001/$f.npy" || return 1
-    done
+tests() { # the GPU tests, a resumed run, CPU and GPU in distribution
+    run_test test_device_math $build/tests/cuda/test_device_math
+    run_test test_cuda_grad $build/tests/cuda/test_cuda_grad
+    run_test test_cuda_hmc $build/tests/cuda/test_cuda_hmc
+    run_test test_cuda_batch $build/tests/cuda/test_cuda_batch
+    run_test test_cuda_cli bash tests/cuda/test_cuda_cli.sh $bnnmc
+    run_test test_cuda_sample bash tests/cuda/test_cuda_sample.sh $bnnmc
+    tmp=$(mktemp -d)
+    run_sample() { # a run extended by --resume equals the same run made at once, byte for byte
+        local cfg=(--data digits --arch mlp:50 --chains 2 --warmup 20 --quiet --device cuda --tf32)
+        $bnnmc sample "${cfg[@]}" --samples 20 --out "$tmp/run" &&
+        $bnnmc sample --resume "$tmp/run" --samples 30 --quiet &&
+        $bnnmc sample "${cfg[@]}" --samples 30 --out "$tmp/once" &&
+        grep -q '"device": "cuda"' "$tmp/run/run.json" &&
+        grep -q '"math": "tf32"' "$tmp/run/run.json" &&
+        grep -q '"status": "complete"' "$tmp/run/run.json" &&
+        for f in stats weights fs; do
+            cmp "$tmp/run/chain_001/$f.npy" "$tmp/once/chain_001/$f.npy" || return 1
+        done
+    }
+    run_test "sample --device cuda --tf32: run.json records both; resumed = uninterrupted" \
+        run_sample
+    run_agree() { # a longer run: CPU and GPU (float32) agree in distribution (compare_runs.py)
+        local cfg=(--data digits --arch mlp:20 --chains 8 --warmup 100 --samples 200
+                   --max-leapfrog 50 --quiet --threads 8)
+        $bnnmc sample "${cfg[@]}" --seed 11 --out "$tmp/cpu" &&
+        $bnnmc sample "${cfg[@]}" --seed 12 --device cuda --out "$tmp/gpu" &&
+        python3 bench/gpu/compare_runs.py "$tmp/cpu" "$tmp/gpu"
+    }
+    run_test "8 chains CPU vs 8 chains GPU on digits: same mean log-likelihood (4 SE)" run_agree
+    $bnnmc diagnose "$tmp/run" >>"$log" 2>&1
+    rm -rf "$tmp"
 }
-run_test "sample --device cuda --tf32: run.json records both; resumed = uninterrupted" run_sample
-run_agree() { # a longer run: CPU and GPU (float32) agree in distribution (compare_runs.py)
-    local cfg=(--data digits --arch mlp:20 --chains 8 --warmup 100 --samples 200
-               --max-leapfrog 50 --quiet --threads 8)
-    $bnnmc sample "${cfg[@]}" --seed 11 --out "$tmp/cpu" &&
-    $bnnmc sample "${cfg[@]}" --seed 12 --device cuda --out "$tmp/gpu" &&
-    python3 bench/gpu/compare_runs.py "$tmp/cpu" "$tmp/gpu"
-}
-run_test "8 chains CPU vs 8 chains GPU on digits: same mean log-likelihood (4 SE)" run_agree
-$bnnmc diagnose "$tmp/run" >>"$log" 2>&1
-rm -rf "$tmp"
+if [ -n "${NO_TESTS:-}" ]; then say "== NO_TESTS set: no tests"; else tests; fi
 
 # ---- 3. benchmarks, bnnmc and JAX alternately ----
 jax_ok=1
@@ -230,8 +237,13 @@ else
 fi
 
 # ---- 4. the results table ----
-python3 bench/gpu/results_table.py "$jsonl" "$root/bench/gpu/RESULTS.md" "$gpu" "$(date -u +%Y-%m-%dT%H:%MZ)" \
-    "$(/usr/local/cuda/bin/nvcc --version 2>/dev/null | tail -n 1)" "$tests_md" \
-    "$(( $(date +%s) - start ))" "$out" "${profiles[*]}"
+date=$(date -u +%Y-%m-%dT%H:%MZ)
+nvcc=$(/usr/local/cuda/bin/nvcc --version 2>/dev/null | tail -n 1)
+python3 -c 'import json, sys
+keys = ("gpu", "date", "nvcc", "tests_md", "seconds", "profiles")
+json.dump(dict(zip(keys, sys.argv[2:])), open(sys.argv[1], "w"))' "$out/meta.json" "$gpu" \
+    "$date" "$nvcc" "$tests_md" "$(( $(date +%s) - start ))" "${profiles[*]}"
+python3 bench/gpu/results_table.py "$jsonl" "$root/bench/gpu/RESULTS.md" "$gpu" "$date" "$nvcc" \
+    "$tests_md" "$(( $(date +%s) - start ))" "$out" "${profiles[*]}"
 cp "$root/bench/gpu/RESULTS.md" "$out/RESULTS.md" 2>/dev/null
 say "== done in $(( $(date +%s) - start )) s; results in bench/gpu/RESULTS.md"

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """bench/gpu/results_table.py, the GPU check's last step, on made-up measurements and a made-up
-Nsight Compute CSV (no GPU needed): the ratios, the alternative column (unfused, im2col), a pair whose parameter counts
-differ (no ratio), a workload JAX did not measure, and the per-kernel profile table (times in
-ms per gradient from two profiled gradients, shares, throughputs)."""
+Nsight Compute CSV (no GPU needed): the ratios, the alternative column (unfused, im2col), a
+pair whose parameter counts differ (no ratio), a workload JAX did not measure, the per-kernel
+profile table (times in ms per gradient from two profiled gradients, shares, throughputs), and
+one table merged from two calls' folders (--merge)."""
 import os
 import subprocess
 import sys
@@ -83,13 +84,52 @@ def main():
     expect("Kernel time per gradient: 0.4 ms", "profile total over two gradients")
     expect("| `sgemm_kernel<float>` | 1 | 0.3 | 75.0 | 40 | 80 |", "profile row")
     expect("| `fused_top_kernel` | 1 | 0.1 | 25.0 | 40 | 80 |", "profile row")
+    text = merged_table()
+    expect("| 8 chains of 784-100-10 | float32 | 4 | 5 | 0.800 | 6.5 | 4.1 | 4.5 | 1.025 | 50.0 |",
+           "merged: the first call's MLP row")
+    expect("| LeNet-5, N=60000 (28x28x1) | float32 | 30 | — | — | 45 |", "merged: the second's")
+    expect("| test_cuda_grad | passed |", "merged: the first call's tests")
+    expect("2026-11-26T00:00Z, 2026-11-26T00:09Z", "merged: both dates")
+    expect("run.sh, 300 + 400 s", "merged: both durations")
+    expect("| `fused_top_kernel` | 1 | 0.1 | 25.0 | 40 | 80 |", "merged: the second's profile")
     for f in failures:
         print("not ok", f)
     if failures:
         print(text)
         return 1
-    print("ok: the results table holds every figure")
+    print("ok: the results table holds every figure, also merged from two calls")
     return 0
+
+
+def merged_table():
+    """results_table.py --merge of two calls' $OUT folders (MLPs and tests; CNNs and profile)."""
+    import csv
+    import json
+    with tempfile.TemporaryDirectory() as top:
+        calls = [("2026-11-26T00:00Z", 300, "| test_cuda_grad | passed |\n", "", BENCH[:3]),
+                 ("2026-11-26T00:09Z", 400, "", "mlp100", BENCH[5:])]
+        outs = []
+        for i, (date, seconds, tests, profiles, bench) in enumerate(calls):
+            out = os.path.join(top, f"call{i}")
+            os.mkdir(out)
+            outs.append(out)
+            with open(os.path.join(out, "bench.jsonl"), "w") as f:
+                for tag, tool, math, result in bench:
+                    f.write(json.dumps({"tag": tag, "tool": tool, "math": math,
+                                        "result": result}) + "\n")
+            with open(os.path.join(out, "meta.json"), "w") as f:
+                json.dump({"gpu": "NVIDIA H200, 580.1, 143771 MiB", "date": date,
+                           "nvcc": "nvcc 13.0", "tests_md": tests, "seconds": str(seconds),
+                           "profiles": profiles}, f)
+            if profiles:
+                with open(os.path.join(out, f"profile-{profiles}.csv"), "w", newline="") as f:
+                    w = csv.writer(f, quoting=csv.QUOTE_ALL)
+                    w.writerow(HEADER)
+                    w.writerows(ncu_rows())
+        results = os.path.join(top, "RESULTS.md")
+        subprocess.run([sys.executable, SCRIPT, "--merge", results] + outs, check=True,
+                       stdout=subprocess.DEVNULL)
+        return open(results).read()
 
 
 if __name__ == "__main__":
