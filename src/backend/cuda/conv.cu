@@ -26,6 +26,7 @@
 #include "backend/cuda/conv.cuh"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -82,6 +83,19 @@ __device__ float conv_gather(const float *in, const conv_dims &s, const conv_row
     const int y = q.y0 + ky, x = q.x0 + kx;
     if ((unsigned)y >= (unsigned)s.h || (unsigned)x >= (unsigned)s.w) return 0.0f;
     return in[q.base + (y * s.w + x) * s.c + ch];
+}
+
+/* Taps ch..ch+3 of the im2col entry (position q, tap (ky, kx, ch)), c a multiple of 4 (so the
+ * four share (ky, kx) and are 16-byte aligned): 0 in the padding. */
+__device__ float4 conv_gather4(const float *in, const conv_dims &s, const conv_row &q,
+                               const conv_tap &t)
+{
+    const int y = q.y0 + t.ky, x = q.x0 + t.kx;
+    if ((unsigned)y >= (unsigned)s.h || (unsigned)x >= (unsigned)s.w) {
+        const float4 zero = {0.0f, 0.0f, 0.0f, 0.0f};
+        return zero;
+    }
+    return *reinterpret_cast<const float4 *>(in + q.base + (y * s.w + x) * s.c + t.ch);
 }
 
 /* acc += As · Bs over one step: thread (ty, tx) takes rows ty·TM.., columns tx·CONV_TN... */
@@ -143,45 +157,82 @@ template <int BN, int B_PER> __device__ void conv_store_b(float (*Bs)[BN], const
     }
 }
 
+/* One thread's share of the forward product's A tile (BM positions × CONV_BK taps): TAPS
+ * consecutive taps (VEC: 4, one 16-byte load, for c a multiple of 4; else 1) of the positions
+ * am + STRIDE·i, from tap kk of the step on (the tap advances by CONV_BK a step). Its stores
+ * to As hit distinct banks (As rows are BM + 4 apart). */
+template <int BM, bool VEC> struct conv_forward_a {
+    static constexpr int TAPS = VEC ? 4 : 1, LANES = CONV_BK / TAPS;
+    static constexpr int STRIDE = CONV_THREADS / LANES, N = BM / STRIDE;
+    float v[N][TAPS];
+    int kk, am;
+    conv_tap tap;
+
+    __device__ void init(const conv_dims &s, int t)
+    {
+        kk = t % LANES * TAPS;
+        am = t / LANES;
+        tap = conv_tap_of(s, kk);
+    }
+    __device__ void load(const float *in, const conv_dims &s, const conv_row *rinfo)
+    {
+#pragma unroll
+        for (int i = 0; i < N; i++) {
+            const conv_row &q = rinfo[am + STRIDE * i];
+            if constexpr (VEC) {
+                const float4 x = conv_gather4(in, s, q, tap);
+                v[i][0] = x.x, v[i][1] = x.y, v[i][2] = x.z, v[i][3] = x.w;
+            } else {
+                v[i][0] = conv_gather(in, s, q, tap.ky, tap.kx, tap.ch);
+            }
+        }
+    }
+    __device__ void store(float (*As)[BM + 4]) const
+    {
+#pragma unroll
+        for (int i = 0; i < N; i++)
+#pragma unroll
+            for (int j = 0; j < TAPS; j++) As[kk + j][am + STRIDE * i] = v[i][j];
+    }
+    __device__ void advance(const conv_dims &s, int k0, int kkc)
+    {
+        conv_tap_advance(tap, s, k0 + kk, kkc);
+    }
+};
+
 /* out (rows, o) = conv(in) · w + bias, or (accumulate) out += conv(in) · w. Grid
- * (⌈rows / BM⌉, ⌈o / BN⌉), CONV_THREADS threads. Thread t loads the A tile's column t % 8 for
- * rows t / 8 + 32 i (its tap advances by 8 a step), and B elements t + 256 i. */
-template <int BN, int TM>
+ * (⌈rows / BM⌉, ⌈o / BN⌉), CONV_THREADS threads, each loading its conv_forward_a share and B
+ * elements t + 256 i. */
+template <int BN, int TM, bool VEC>
 __global__ void __launch_bounds__(CONV_THREADS)
     conv_forward_kernel(float *out, const float *in, const float *w, const float *bias,
                         conv_dims s, int rows, int accumulate)
 {
     constexpr int TX = BN / CONV_TN, TY = CONV_THREADS / TX, BM = TM * TY;
-    constexpr int A_PER = BM * CONV_BK / CONV_THREADS;
     constexpr int B_PER = (BN * CONV_BK + CONV_THREADS - 1) / CONV_THREADS;
-    __shared__ float As[CONV_BK][BM + 4]; /* + 4: the loads' stores hit distinct banks */
-    __shared__ float Bs[CONV_BK][BN];
+    __shared__ __align__(16) float As[CONV_BK][BM + 4];
+    __shared__ __align__(16) float Bs[CONV_BK][BN];
     __shared__ conv_row rinfo[BM];
     const int t = threadIdx.x, r0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
-    const int ty = t / TX, tx = t % TX;
-    const int kkc = s.k * s.k * s.c, akk = t % CONV_BK, am = t / CONV_BK;
+    const int ty = t / TX, tx = t % TX, kkc = s.k * s.k * s.c;
     for (int i = t; i < BM; i += CONV_THREADS) rinfo[i] = conv_row_of(s, r0 + i, rows);
     __syncthreads();
-    conv_tap tap = conv_tap_of(s, akk); /* this thread's tap in the step being loaded */
-    float areg[A_PER], breg[B_PER], acc[TM][CONV_TN];
+    conv_forward_a<BM, VEC> a;
+    a.init(s, t);
+    float breg[B_PER], acc[TM][CONV_TN];
 #pragma unroll
     for (int i = 0; i < TM; i++)
 #pragma unroll
         for (int j = 0; j < CONV_TN; j++) acc[i][j] = 0.0f;
-#pragma unroll
-    for (int i = 0; i < A_PER; i++)
-        areg[i] = conv_gather(in, s, rinfo[am + 32 * i], tap.ky, tap.kx, tap.ch);
+    a.load(in, s, rinfo);
     conv_load_b<BN, B_PER>(breg, w, 0, kkc, n0, s.o, t);
     for (int k0 = 0; k0 < kkc; k0 += CONV_BK) {
-#pragma unroll
-        for (int i = 0; i < A_PER; i++) As[akk][am + 32 * i] = areg[i];
+        a.store(As);
         conv_store_b<BN, B_PER>(Bs, breg, t);
         __syncthreads();
         if (k0 + CONV_BK < kkc) { /* the next step's loads overlap this step's product */
-            conv_tap_advance(tap, s, k0 + akk, kkc);
-#pragma unroll
-            for (int i = 0; i < A_PER; i++)
-                areg[i] = conv_gather(in, s, rinfo[am + 32 * i], tap.ky, tap.kx, tap.ch);
+            a.advance(s, k0, kkc);
+            a.load(in, s, rinfo);
             conv_load_b<BN, B_PER>(breg, w, k0 + CONV_BK, kkc, n0, s.o, t);
         }
         conv_tile_product<BM, BN, TM>(acc, As, Bs, ty, tx);
@@ -201,22 +252,66 @@ __global__ void __launch_bounds__(CONV_THREADS)
     }
 }
 
+/* One thread's share of the weight gradient's A tile (CONV_BK positions × BM taps): elements
+ * e = t + 256 i of TOTAL, each TAPS consecutive taps (VEC: 4, one 16-byte load and store, for
+ * c a multiple of 4; else 1), group e % GROUPS of the tile's taps, position e / GROUPS. */
+template <int BM, bool VEC> struct conv_weight_a {
+    static constexpr int TAPS = VEC ? 4 : 1, GROUPS = BM / TAPS, TOTAL = GROUPS * CONV_BK;
+    static constexpr int N = (TOTAL + CONV_THREADS - 1) / CONV_THREADS;
+    float v[N][TAPS];
+
+    __device__ void load(const float *in, const conv_dims &s, const conv_row *rinfo,
+                         const conv_tap *tinfo, int k0, int t)
+    {
+#pragma unroll
+        for (int i = 0; i < N; i++) {
+            const int e = t + CONV_THREADS * i;
+            if (TOTAL % CONV_THREADS && e >= TOTAL) { /* past the tile: not stored */
+#pragma unroll
+                for (int j = 0; j < TAPS; j++) v[i][j] = 0.0f;
+                continue;
+            }
+            const conv_tap &tp = tinfo[e % GROUPS * TAPS];
+            const conv_row &q = rinfo[k0 + e / GROUPS];
+            if constexpr (VEC) {
+                const float4 x = conv_gather4(in, s, q, tp);
+                v[i][0] = x.x, v[i][1] = x.y, v[i][2] = x.z, v[i][3] = x.w;
+            } else {
+                v[i][0] = conv_gather(in, s, q, tp.ky, tp.kx, tp.ch);
+            }
+        }
+    }
+    __device__ void store(float (*As)[BM + 4], int t) const
+    {
+#pragma unroll
+        for (int i = 0; i < N; i++) {
+            const int e = t + CONV_THREADS * i;
+            if (TOTAL % CONV_THREADS && e >= TOTAL) break;
+            float *d = &As[e / GROUPS][e % GROUPS * TAPS];
+            if constexpr (VEC) {
+                const float4 x = {v[i][0], v[i][1], v[i][2], v[i][3]};
+                *reinterpret_cast<float4 *>(d) = x;
+            } else {
+                d[0] = v[i][0];
+            }
+        }
+    }
+};
+
 /* First level of the weight gradient: block z = blockIdx.x adds (first: writes) to part (z, kkc,
  * o) its sum over output positions z·chunk_rows.. (chunk_rows of them, a multiple of WG_ROWS) of
  * col (position, tap) · dout (position, o), for taps blockIdx.y·BM.. and outputs blockIdx.z·BN..;
- * the positions in rounds of WG_ROWS (their windows' origins in shared memory). Thread t loads
- * A elements t + 256 i (tap e % BM of the tile, position e / BM of the step) and B elements
- * t + 256 i. */
-template <int BN, int TM>
+ * the positions in rounds of WG_ROWS (their windows' origins in shared memory). Each thread
+ * loads its conv_weight_a share and B elements t + 256 i. */
+template <int BN, int TM, bool VEC>
 __global__ void __launch_bounds__(CONV_THREADS)
     conv_weight_grad_kernel(float *part, const float *dout, const float *in, conv_dims s,
                             int rows, int chunk_rows, int first)
 {
     constexpr int TX = BN / CONV_TN, TY = CONV_THREADS / TX, BM = TM * TY;
-    constexpr int A_PER = BM * CONV_BK / CONV_THREADS;
     constexpr int B_PER = (BN * CONV_BK + CONV_THREADS - 1) / CONV_THREADS;
-    __shared__ float As[CONV_BK][BM + 4];
-    __shared__ float Bs[CONV_BK][BN];
+    __shared__ __align__(16) float As[CONV_BK][BM + 4];
+    __shared__ __align__(16) float Bs[CONV_BK][BN];
     __shared__ conv_row rinfo[WG_ROWS];
     __shared__ conv_tap tinfo[BM];
     const int t = threadIdx.x, m0 = blockIdx.y * BM, n0 = blockIdx.z * BN;
@@ -224,7 +319,8 @@ __global__ void __launch_bounds__(CONV_THREADS)
     const int z0 = blockIdx.x * chunk_rows;
     const int z1 = rows - z0 < chunk_rows ? rows : z0 + chunk_rows;
     for (int i = t; i < BM; i += CONV_THREADS) tinfo[i] = conv_tap_of(s, m0 + i);
-    float areg[A_PER], breg[B_PER], acc[TM][CONV_TN];
+    conv_weight_a<BM, VEC> a;
+    float breg[B_PER], acc[TM][CONV_TN];
 #pragma unroll
     for (int i = 0; i < TM; i++)
 #pragma unroll
@@ -235,18 +331,9 @@ __global__ void __launch_bounds__(CONV_THREADS)
         __syncthreads();
         const float *dq = dout + (size_t)q0 * s.o; /* the round's rows of dout */
         for (int k0 = 0; k0 < K; k0 += CONV_BK) {
-#pragma unroll
-            for (int i = 0; i < A_PER; i++) {
-                const int e = t + CONV_THREADS * i;
-                const conv_tap tp = tinfo[e % BM];
-                areg[i] = conv_gather(in, s, rinfo[k0 + e / BM], tp.ky, tp.kx, tp.ch);
-            }
+            a.load(in, s, rinfo, tinfo, k0, t);
             conv_load_b<BN, B_PER>(breg, dq, k0, K, n0, s.o, t);
-#pragma unroll
-            for (int i = 0; i < A_PER; i++) {
-                const int e = t + CONV_THREADS * i;
-                As[e / BM][e % BM] = areg[i];
-            }
+            a.store(As, t);
             conv_store_b<BN, B_PER>(Bs, breg, t);
             __syncthreads();
             conv_tile_product<BM, BN, TM>(acc, As, Bs, ty, tx);
@@ -321,14 +408,25 @@ static bnn_status launched(const char *what)
 /* Columns per tile: the smallest of 16, 32, 64 that holds n, else 64. */
 static int tile_columns(size_t n) { return n <= 16 ? 16 : n <= 32 ? 32 : 64; }
 
+/* 16-byte loads of 4 taps where the channels come in fours (and the input is 16-byte
+ * aligned: cnn.cu's views start on 128 bytes, the images rows of c multiples of 4 floats). */
+static bool vector_taps(const conv_dims &d, const float *in)
+{
+    return d.c % 4 == 0 && (uintptr_t)in % 16 == 0;
+}
+
 template <int BN>
 static void launch_forward(const struct cuda_backend *b, float *out, const float *in,
                            const float *w, const float *bias, conv_dims d, int rows, int acc)
 {
     constexpr int TM = 8, BM = TM * CONV_THREADS / (BN / CONV_TN);
     const dim3 grid((unsigned)((rows + BM - 1) / BM), (unsigned)((d.o + BN - 1) / BN));
-    conv_forward_kernel<BN, TM><<<grid, CONV_THREADS, 0, b->stream>>>(out, in, w, bias, d, rows,
-                                                                      acc);
+    if (vector_taps(d, in))
+        conv_forward_kernel<BN, TM, true><<<grid, CONV_THREADS, 0, b->stream>>>(
+            out, in, w, bias, d, rows, acc);
+    else
+        conv_forward_kernel<BN, TM, false><<<grid, CONV_THREADS, 0, b->stream>>>(
+            out, in, w, bias, d, rows, acc);
 }
 
 static bnn_status forward_product(struct cuda_backend *b, float *out, const float *in,
@@ -430,8 +528,12 @@ static void launch_weight(const struct cuda_backend *b, const weight_launch &w)
     const int kkc = w.d.k * w.d.k * w.d.c;
     const dim3 grid((unsigned)w.chunks, (unsigned)((kkc + BM - 1) / BM),
                     (unsigned)((w.d.o + BN - 1) / BN));
-    conv_weight_grad_kernel<BN, TM><<<grid, CONV_THREADS, 0, b->stream>>>(
-        w.part, w.dout, w.in, w.d, w.rows, w.chunk_rows, w.first);
+    if (vector_taps(w.d, w.in))
+        conv_weight_grad_kernel<BN, TM, true><<<grid, CONV_THREADS, 0, b->stream>>>(
+            w.part, w.dout, w.in, w.d, w.rows, w.chunk_rows, w.first);
+    else
+        conv_weight_grad_kernel<BN, TM, false><<<grid, CONV_THREADS, 0, b->stream>>>(
+            w.part, w.dout, w.in, w.d, w.rows, w.chunk_rows, w.first);
 }
 
 template <int BN> static void launch_weight_tm(const struct cuda_backend *b, const weight_launch &w)

@@ -7,6 +7,7 @@
 #define __host__
 #define __shared__ static
 #define __launch_bounds__(...)
+#define __align__(n) __attribute__((aligned(n)))
 typedef int cudaError_t;
 enum {
     cudaSuccess = 0,
@@ -17,6 +18,9 @@ enum {
 typedef void *cudaStream_t;
 enum cudaMemcpyKind { cudaMemcpyHostToDevice, cudaMemcpyDeviceToHost, cudaMemcpyDeviceToDevice };
 #define cudaStreamNonBlocking 1
+struct alignas(16) float4 {
+    float x, y, z, w;
+};
 struct uint3 {
     unsigned x, y, z;
 };
