@@ -9,7 +9,7 @@
  * index or a lost micro-batch shows as an error of order 1. Each CNN runs twice: with the rows
  * forced into several micro-batches (BNNMC_CUDA_MICRO_ROWS) and with the default (one); its
  * convolutions are conv.cu's direct ones, and some CNNs run again with the im2col + cuBLAS
- * ones (BNNMC_CUDA_CONV=im2col). Two
+ * ones (BNNMC_CUDA_CONV=im2col), some with FRN and its activation unfused. Two
  * calls give the same bits; TF32 runs and stays within 1e-2 (MLPs) or 5e-2 (CNNs: deeper, with
  * many more rounded products per output). Without a CUDA device: "skipped: no CUDA device",
  * exit 77. */
@@ -41,7 +41,7 @@ typedef struct {
     size_t d, k, rows;
     size_t height, width; /* images of height x width x (d / (height · width)); 0: plain rows */
     const char *micro_rows; /* BNNMC_CUDA_MICRO_ROWS for the GPU backend, or NULL */
-    const char *conv;       /* BNNMC_CUDA_CONV for the GPU backend, or NULL (direct) */
+    const char *env;        /* NAME=value in the environment of the GPU backend, or NULL */
 } grad_case;
 
 /* ‖a - b‖ / ‖b‖ over n numbers. */
@@ -104,7 +104,12 @@ static int evaluate_case(const grad_case *c)
     bnn_backend b;
     /* read when the backend is created */
     if (c->micro_rows) setenv("BNNMC_CUDA_MICRO_ROWS", c->micro_rows, 1);
-    if (c->conv) setenv("BNNMC_CUDA_CONV", c->conv, 1);
+    char env_name[64] = "";
+    if (c->env) {
+        const char *eq = strchr(c->env, '=');
+        snprintf(env_name, sizeof env_name, "%.*s", (int)(eq - c->env), c->env);
+        setenv(env_name, eq + 1, 1);
+    }
     expect_ok(bnn_cuda_backend_alloc(&net, data, 0, &b));
     expect_ok(b.ops->loglik_grad(b.ctx, theta, gg, &llg));
     expect_ok(b.ops->loglik_grad(b.ctx, theta, gg2, &llg2));
@@ -116,11 +121,11 @@ static int evaluate_case(const grad_case *c)
         double e = fabs(pg[i] - p64[i]) / (fabs(p64[i]) + 1);
         e_pred = e > e_pred ? e : e_pred;
     }
-    printf("%-12s %-5s %-11s N=%zu P=%zu micro-batch %s%s: gradient %.2e (f64) %.2e "
+    printf("%-12s %-5s %-11s N=%zu P=%zu micro-batch %s%s%s: gradient %.2e (f64) %.2e "
            "(f32), loglik %.2e %.2e, predictions %.2e; CPU f32 vs f64 %.2e\n", c->arch,
            bnn_activation_name(c->act), bnn_likelihood_name(c->lik), c->rows, P,
-           c->micro_rows ? c->micro_rows : "default", c->conv ? ", im2col" : "", e_g64, e_g32,
-           e_ll64, e_ll32, e_pred, rel_norm(g32, g64, P));
+           c->micro_rows ? c->micro_rows : "default", c->env ? ", " : "", c->env ? c->env : "",
+           e_g64, e_g32, e_ll64, e_ll32, e_pred, rel_norm(g32, g64, P));
     int ok = e_g64 <= 1e-5 && e_g32 <= 1e-5 && e_ll64 <= 1e-5 && e_ll32 <= 1e-5 && e_pred <= 1e-5;
     /* the same bits every time */
     const int same = llg == llg2 && memcmp(gg, gg2, P * sizeof(double)) == 0;
@@ -130,7 +135,7 @@ static int evaluate_case(const grad_case *c)
 
     expect_ok(bnn_cuda_backend_alloc(&net, data, 1, &b));
     unsetenv("BNNMC_CUDA_MICRO_ROWS");
-    unsetenv("BNNMC_CUDA_CONV");
+    if (*env_name) unsetenv(env_name);
     expect_ok(b.ops->loglik_grad(b.ctx, theta, gg, &llg));
     printf("%-12s %-5s %-11s TF32: gradient %.2e, loglik %.2e\n", c->arch,
            bnn_activation_name(c->act), bnn_likelihood_name(c->lik), rel_norm(gg, g64, P),
@@ -230,18 +235,27 @@ static void test_cnns(void **state)
 }
 
 /* The im2col + cuBLAS convolutions (BNNMC_CUDA_CONV=im2col, kept to compare with conv.cu's
- * direct ones, which every case above takes) agree with the CPU alike. */
-static void test_cnns_im2col(void **state)
+ * direct ones, which every case above takes) and the FRN and activation nodes apart
+ * (BNNMC_CUDA_FUSE=0; above, an FRN whose output only an activation reads is one kernel with
+ * it) agree with the CPU alike. */
+static void test_cnns_alternatives(void **state)
 {
     (void)state;
     const grad_case cases[] = {
-        {"cnn:c3k3", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 10, 6, 5, "3", "im2col"},
-        {"cnn:c3k3s2", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 10, 6, 5, "3", "im2col"},
-        {"lenet5", BNN_ACT_RELU, BNN_LIK_CATEGORICAL, 28 * 28, 10, 40, 28, 28, "16", "im2col"},
+        {"cnn:c3k3f", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 10, 6, 5, "3",
+         "BNNMC_CUDA_FUSE=0"},
         {"resnet20-frn", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 32 * 32 * 3, 10, 24, 32, 32, "10",
-         "im2col"},
+         "BNNMC_CUDA_FUSE=0"},
+        {"cnn:c3k3", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 10, 6, 5, "3",
+         "BNNMC_CUDA_CONV=im2col"},
+        {"cnn:c3k3s2", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 10, 6, 5, "3",
+         "BNNMC_CUDA_CONV=im2col"},
+        {"lenet5", BNN_ACT_RELU, BNN_LIK_CATEGORICAL, 28 * 28, 10, 40, 28, 28, "16",
+         "BNNMC_CUDA_CONV=im2col"},
+        {"resnet20-frn", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 32 * 32 * 3, 10, 24, 32, 32, "10",
+         "BNNMC_CUDA_CONV=im2col"},
         {"cnn:c8k3s2v,a2,c6k3f,g", BNN_ACT_TANH, BNN_LIK_GAUSSIAN, 13 * 11 * 2, 1, 30, 13, 11, "7",
-         "im2col"},
+         "BNNMC_CUDA_CONV=im2col"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i]);
 }
@@ -273,7 +287,7 @@ int main(void)
         cmocka_unit_test(test_mlps),
         cmocka_unit_test(test_cnn_layers),
         cmocka_unit_test(test_cnns),
-        cmocka_unit_test(test_cnns_im2col),
+        cmocka_unit_test(test_cnns_alternatives),
         cmocka_unit_test(test_cnn_batch_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

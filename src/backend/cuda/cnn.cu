@@ -60,6 +60,7 @@ struct bnn_cuda_cnn {
     double *frn_part;                   /* (3, M, max FRN channels) per-image FRN sums */
     size_t max_frn_c;
     int direct;                         /* convolutions by conv.cu (else im2col + cuBLAS) */
+    unsigned char fused[BNN_CNN_MAX_NODES]; /* FRN node k and the activation k + 1 as one */
     float *wg_part;                     /* direct: the weight gradients' block sums, */
     size_t wg_at[BNN_CNN_MAX_NODES];    /* at these offsets for each convolution node */
     float *wt;                          /* direct: a convolution's weights flipped */
@@ -235,10 +236,12 @@ __device__ void cnn_frn_block_scale(const float *x, size_t hw, size_t c, size_t 
     __syncthreads();
 }
 
-/* FRN with TLU forward, in, out (n, hw, c); grid (n, ⌈c / TILE_CH⌉), block (TILE_CH,
+/* FRN with TLU forward, in, out (n, hw, c), then (fuse: an activation node's output, the FRN
+ * output written nowhere) the activation act; grid (n, ⌈c / TILE_CH⌉), block (TILE_CH,
  * TILE_LANES). */
 __global__ void cnn_frn_forward_kernel(float *out, const float *in, const float *gamma,
-                                       const float *beta, const float *tau, size_t hw, size_t c)
+                                       const float *beta, const float *tau, size_t hw, size_t c,
+                                       int fuse, bnn_activation act)
 {
     __shared__ double s[TILE_LANES][TILE_CH];
     __shared__ float r[TILE_CH];
@@ -247,8 +250,21 @@ __global__ void cnn_frn_forward_kernel(float *out, const float *in, const float 
     cnn_frn_block_scale(in + at, hw, c, ch, on, s, r);
     if (!on) return;
     const float rr = r[threadIdx.x], ga = gamma[ch], be = beta[ch], ta = tau[ch];
-    for (size_t q = threadIdx.y; q < hw; q += TILE_LANES)
-        out[at + q * c + ch] = bnn_dm_frn_forward(in[at + q * c + ch], rr, ga, be, ta);
+    for (size_t q = threadIdx.y; q < hw; q += TILE_LANES) {
+        const float y = bnn_dm_frn_forward(in[at + q * c + ch], rr, ga, be, ta);
+        out[at + q * c + ch] = fuse ? bnn_dm_activate(act, y) : y;
+    }
+}
+
+/* The gradient reaching the FRN output y from the gradient g of its activation's output
+ * (fused: the FRN output and the activation recomputed from x̂, as the activation node's
+ * backward computes it from the stored ones), or g itself. */
+__device__ float cnn_frn_out_grad(float g, float xhat, float ga, float be, float ta, int fuse,
+                                  bnn_activation act)
+{
+    if (!fuse) return g;
+    const float y = bnn_dm_frn_forward(xhat, 1.0f, ga, be, ta);
+    return 0.0f + bnn_dm_activate_backward(act, g, y, bnn_dm_activate(act, y));
 }
 
 /* FRN backward (bnn_frn_backward): per (image, channel) the sums over positions of
@@ -256,7 +272,8 @@ __global__ void cnn_frn_forward_kernel(float *out, const float *in, const float 
  * din += r · (dy · γ - x̂ · s) with s = Σ dy · x̂ · γ / hw. Grid and block as the forward. */
 __global__ void cnn_frn_backward_kernel(float *din, double *part, const float *dout,
                                         const float *in, const float *gamma, const float *beta,
-                                        const float *tau, size_t n, size_t hw, size_t c)
+                                        const float *tau, size_t n, size_t hw, size_t c,
+                                        int fuse, bnn_activation act)
 {
     __shared__ double s[3][TILE_LANES][TILE_CH];
     __shared__ float r[TILE_CH], sx[TILE_CH];
@@ -269,7 +286,8 @@ __global__ void cnn_frn_backward_kernel(float *din, double *part, const float *d
     double sg = 0, sb = 0, st = 0;
     if (on)
         for (size_t q = threadIdx.y; q < hw; q += TILE_LANES) {
-            const float xhat = in[at + q * c + ch] * rr, g = dout[at + q * c + ch];
+            const float xhat = in[at + q * c + ch] * rr;
+            const float g = cnn_frn_out_grad(dout[at + q * c + ch], xhat, ga, be, ta, fuse, act);
             const float dy = bnn_dm_frn_dy(g, ga * xhat + be, ta);
             st += g - dy;
             sg += (double)dy * xhat;
@@ -291,7 +309,8 @@ __global__ void cnn_frn_backward_kernel(float *din, double *part, const float *d
     if (!on || !din) return;
     const float ss = sx[threadIdx.x];
     for (size_t q = threadIdx.y; q < hw; q += TILE_LANES) {
-        const float xhat = in[at + q * c + ch] * rr, g = dout[at + q * c + ch];
+        const float xhat = in[at + q * c + ch] * rr;
+        const float g = cnn_frn_out_grad(dout[at + q * c + ch], xhat, ga, be, ta, fuse, act);
         const float dy = bnn_dm_frn_dy(g, ga * xhat + be, ta);
         din[at + q * c + ch] += rr * (dy * ga - xhat * ss);
     }
@@ -416,20 +435,24 @@ static bnn_status dense_backward(struct cuda_backend *b, const bnn_cnn_node *nd,
     return BNN_OK;
 }
 
+/* out = FRN(in), or (fuse) out = act(FRN(in)) for the activation node after it. */
 static bnn_status frn_forward(struct cuda_backend *b, const bnn_cnn_node *nd, float *out,
-                              const float *in, size_t m)
+                              const float *in, size_t m, int fuse)
 {
     const float *th = b->theta_f;
     const dim3 grid((unsigned)m, (unsigned)((nd->c + TILE_CH - 1) / TILE_CH));
     const dim3 block(TILE_CH, TILE_LANES);
     cnn_frn_forward_kernel<<<grid, block, 0, b->stream>>>(out, in, th + nd->p[0], th + nd->p[1],
-                                                          th + nd->p[2], nd->hw, nd->c);
+                                                          th + nd->p[2], nd->hw, nd->c, fuse,
+                                                          b->cnn->c->act);
     CNN_LAUNCHED("FRN");
     return BNN_OK;
 }
 
+/* FRN's backward from dout, the gradient of its output or (fuse) of the activation node's
+ * output after it. */
 static bnn_status frn_backward(struct cuda_backend *b, const bnn_cnn_node *nd, float *din,
-                               const float *dout, const float *in, size_t m)
+                               const float *dout, const float *in, size_t m, int fuse)
 {
     const float *th = b->theta_f;
     float *gr = b->grad_f;
@@ -438,7 +461,7 @@ static bnn_status frn_backward(struct cuda_backend *b, const bnn_cnn_node *nd, f
     const dim3 block(TILE_CH, TILE_LANES);
     cnn_frn_backward_kernel<<<grid, block, 0, b->stream>>>(din, part, dout, in, th + nd->p[0],
                                                            th + nd->p[1], th + nd->p[2], m,
-                                                           nd->hw, nd->c);
+                                                           nd->hw, nd->c, fuse, b->cnn->c->act);
     cnn_frn_params_kernel<<<CNN_GRID(nd->c)>>>(gr + nd->p[0], gr + nd->p[1], gr + nd->p[2], part,
                                                 m, nd->c);
     CNN_LAUNCHED("FRN backward");
@@ -457,7 +480,14 @@ static bnn_status forward(struct cuda_backend *b, size_t m)
         const size_t n_in = m * c->act_len[nd->in], n_out = m * c->act_len[nd->out];
         switch (nd->op) {
         case BNN_CNN_CONV: BNN_TRY(conv_forward(b, nd, out, in, m)); break;
-        case BNN_CNN_FRN: BNN_TRY(frn_forward(b, nd, out, in, m)); break;
+        case BNN_CNN_FRN:
+            if (cn->fused[k]) { /* with the activation after it: its output, and skip it */
+                BNN_TRY(frn_forward(b, nd, cn->a[c->node[k + 1].out], in, m, 1));
+                k++;
+            } else {
+                BNN_TRY(frn_forward(b, nd, out, in, m, 0));
+            }
+            break;
         case BNN_CNN_ACT:
             cnn_act_forward_kernel<<<CNN_GRID(n_in)>>>(out, in, n_in, c->act);
             break;
@@ -490,9 +520,12 @@ static bnn_status node_backward(struct cuda_backend *b, size_t node, size_t m, i
     float *din = cn->g[nd->in];
     const float *dout = cn->g[nd->out], *in = cn->a[nd->in];
     const size_t n_in = m * c->act_len[nd->in], n_out = m * c->act_len[nd->out];
+    if (node > 0 && cn->fused[node - 1]) return BNN_OK; /* an activation fused with its FRN */
     switch (nd->op) {
     case BNN_CNN_CONV: return conv_backward(b, node, din, dout, in, m, first);
-    case BNN_CNN_FRN: return frn_backward(b, nd, din, dout, in, m);
+    case BNN_CNN_FRN: /* fused: from the gradient of the activation's output */
+        return frn_backward(b, nd, din, cn->fused[node] ? cn->g[c->node[node + 1].out] : dout,
+                            in, m, cn->fused[node]);
     case BNN_CNN_DENSE: return dense_backward(b, nd, din, dout, in, m);
     case BNN_CNN_ACT:
         if (din)
@@ -684,12 +717,34 @@ static bnn_status cnn_alloc(struct cuda_backend *b, struct bnn_cuda_cnn *cn)
     return BNN_OK;
 }
 
+/* cn->fused[k] = 1 for each FRN node k whose output only the activation node k + 1 reads
+ * (ResNet-20-FRN: after the stem and each block's first convolution), unless BNNMC_CUDA_FUSE=0
+ * (to compare): the pair is then one pass forward (x read for the sums and the output, the
+ * FRN output not stored) and one backward (FRN output and activation recomputed from x). */
+static void find_fused(struct bnn_cuda_cnn *cn)
+{
+    const bnn_cnn *c = cn->c;
+    const char *env = getenv("BNNMC_CUDA_FUSE");
+    if (env && !strcmp(env, "0")) return;
+    for (size_t k = 0; k + 1 < c->n_nodes; k++) {
+        const bnn_cnn_node *f = &c->node[k], *a = &c->node[k + 1];
+        if (f->op != BNN_CNN_FRN || a->op != BNN_CNN_ACT || a->in != f->out) continue;
+        int read_elsewhere = 0;
+        for (size_t j = 0; j < c->n_nodes; j++)
+            if (j != k + 1 && (c->node[j].in == f->out ||
+                               (c->node[j].op == BNN_CNN_ADD && c->node[j].in2 == f->out)))
+                read_elsewhere = 1;
+        cn->fused[k] = !read_elsewhere && f->out != c->n_acts - 1;
+    }
+}
+
 bnn_status bnn_cuda_cnn_create(struct cuda_backend *b)
 {
     struct bnn_cuda_cnn *cn = (struct bnn_cuda_cnn *)calloc(1, sizeof *cn);
     if (!cn) return BNN_ERROR(BNN_ENOMEM, "out of memory for the CUDA CNN");
     cn->c = (const bnn_cnn *)b->net->impl;
     b->cnn = cn; /* freed with b (cuda_free) whatever happens below */
+    find_fused(cn);
     BNN_TRY(bnn_cuda_common_buffers(b));
     return cnn_alloc(b, cn);
 }
