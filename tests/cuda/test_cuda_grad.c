@@ -221,11 +221,11 @@ static void test_cnns(void **state)
          NULL},
         {"cnn:c8k3s2v,a2,c6k3f,g", BNN_ACT_TANH, BNN_LIK_GAUSSIAN, 13 * 11 * 2, 1, 30, 13, 11,
          NULL, NULL},
-        /* 600 000 output positions in one micro-batch: the direct weight gradient's chunks
-         * of several rounds of 512 positions (conv.cu, weight_chunks); then two micro-batches
-         * of different chunk counts */
-        {"cnn:c3k3", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 20000, 6, 5, NULL, NULL},
-        {"cnn:c3k3", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 20000, 6, 5, "18000",
+        /* two micro-batches of 540 000 and 90 000 output positions: the direct weight
+         * gradient's chunks of several rounds of 512 positions (conv.cu, weight_chunks), fewer
+         * chunks in the second; the forward products' tiles of 8 and of 4 rows per thread
+         * (the small cases take 2) */
+        {"cnn:c3k3", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 21000, 6, 5, "18000",
          NULL},
         /* max pooling of window 3 (not LeNet's 2), a hidden dense layer, 1x1 convolution */
         {"cnn:c5k1,m3,c4k2s2,d12", BNN_ACT_ERF, BNN_LIK_BERNOULLI, 10 * 9 * 3, 1, 21, 10, 9, "4",

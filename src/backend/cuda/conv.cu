@@ -159,11 +159,12 @@ template <int BN, int B_PER> __device__ void conv_store_b(float (*Bs)[BN], const
 
 /* One thread's share of the forward product's A tile (BM positions × CONV_BK taps): TAPS
  * consecutive taps (VEC: 4, one 16-byte load, for c a multiple of 4; else 1) of the positions
- * am + STRIDE·i, from tap kk of the step on (the tap advances by CONV_BK a step). Its stores
- * to As hit distinct banks (As rows are BM + 4 apart). */
+ * am + STRIDE·i below BM, from tap kk of the step on (the tap advances by CONV_BK a step). Its
+ * stores to As hit distinct banks (As rows are BM + 4 apart). */
 template <int BM, bool VEC> struct conv_forward_a {
     static constexpr int TAPS = VEC ? 4 : 1, LANES = CONV_BK / TAPS;
-    static constexpr int STRIDE = CONV_THREADS / LANES, N = BM / STRIDE;
+    static constexpr int STRIDE = CONV_THREADS / LANES, N = (BM + STRIDE - 1) / STRIDE;
+    static_assert(BM % STRIDE == 0 || BM < STRIDE, "a tile's rows in whole passes");
     float v[N][TAPS];
     int kk, am;
     conv_tap tap;
@@ -178,6 +179,7 @@ template <int BM, bool VEC> struct conv_forward_a {
     {
 #pragma unroll
         for (int i = 0; i < N; i++) {
+            if (BM < STRIDE && am >= BM) break; /* a tile smaller than one pass */
             const conv_row &q = rinfo[am + STRIDE * i];
             if constexpr (VEC) {
                 const float4 x = conv_gather4(in, s, q, tap);
@@ -190,9 +192,11 @@ template <int BM, bool VEC> struct conv_forward_a {
     __device__ void store(float (*As)[BM + 4]) const
     {
 #pragma unroll
-        for (int i = 0; i < N; i++)
+        for (int i = 0; i < N; i++) {
+            if (BM < STRIDE && am >= BM) break;
 #pragma unroll
             for (int j = 0; j < TAPS; j++) As[kk + j][am + STRIDE * i] = v[i][j];
+        }
     }
     __device__ void advance(const conv_dims &s, int k0, int kkc)
     {
@@ -415,11 +419,11 @@ static bool vector_taps(const conv_dims &d, const float *in)
     return d.c % 4 == 0 && (uintptr_t)in % 16 == 0;
 }
 
-template <int BN>
-static void launch_forward(const struct cuda_backend *b, float *out, const float *in,
-                           const float *w, const float *bias, conv_dims d, int rows, int acc)
+template <int BN, int TM>
+static void launch_forward_tm(const struct cuda_backend *b, float *out, const float *in,
+                              const float *w, const float *bias, conv_dims d, int rows, int acc)
 {
-    constexpr int TM = 8, BM = TM * CONV_THREADS / (BN / CONV_TN);
+    constexpr int BM = TM * CONV_THREADS / (BN / CONV_TN);
     const dim3 grid((unsigned)((rows + BM - 1) / BM), (unsigned)((d.o + BN - 1) / BN));
     if (vector_taps(d, in))
         conv_forward_kernel<BN, TM, true><<<grid, CONV_THREADS, 0, b->stream>>>(
@@ -427,6 +431,25 @@ static void launch_forward(const struct cuda_backend *b, float *out, const float
     else
         conv_forward_kernel<BN, TM, false><<<grid, CONV_THREADS, 0, b->stream>>>(
             out, in, w, bias, d, rows, acc);
+}
+
+/* Blocks below which a forward product takes smaller tiles (fewer rows per thread): about two
+ * per SM of an H100/H200 (132 SMs). Each output is one thread's sum over the taps in order
+ * whatever the tile, so the choice does not change the bits. */
+#define FORWARD_MIN_BLOCKS 256
+
+template <int BN>
+static void launch_forward(const struct cuda_backend *b, float *out, const float *in,
+                           const float *w, const float *bias, conv_dims d, int rows, int acc)
+{
+    const int tiles_n = (d.o + BN - 1) / BN, per_tm = CONV_THREADS / (BN / CONV_TN);
+    const auto blocks = [&](int tm) { return (rows + tm * per_tm - 1) / (tm * per_tm) * tiles_n; };
+    if (blocks(8) >= FORWARD_MIN_BLOCKS)
+        launch_forward_tm<BN, 8>(b, out, in, w, bias, d, rows, acc);
+    else if (blocks(4) >= FORWARD_MIN_BLOCKS)
+        launch_forward_tm<BN, 4>(b, out, in, w, bias, d, rows, acc);
+    else
+        launch_forward_tm<BN, 2>(b, out, in, w, bias, d, rows, acc);
 }
 
 static bnn_status forward_product(struct cuda_backend *b, float *out, const float *in,
