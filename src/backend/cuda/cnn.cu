@@ -60,7 +60,7 @@ struct bnn_cuda_cnn {
     double *frn_part;                   /* (3, M, max FRN channels) per-image FRN sums */
     size_t max_frn_c;
     int direct;                         /* convolutions by conv.cu (else im2col + cuBLAS) */
-    unsigned char fused[BNN_CNN_MAX_NODES]; /* FRN node k and the activation k + 1 as one */
+    unsigned char fused[BNN_CNN_MAX_NODES]; /* FRN or ADD node k and activation k + 1 as one */
     float *wg_part;                     /* direct: the weight gradients' block sums, */
     size_t wg_at[BNN_CNN_MAX_NODES];    /* at these offsets for each convolution node */
     float *wt;                          /* direct: a convolution's weights flipped */
@@ -118,6 +118,29 @@ __global__ void cnn_add_kernel(float *out, const float *x, const float *y, size_
 {
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i < n) out[i] = x[i] + y[i];
+}
+
+/* A sum and the activation node after it (the sum stored nowhere): out = act(x + y). */
+__global__ void cnn_add_act_kernel(float *out, const float *x, const float *y, size_t n,
+                                   bnn_activation act)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < n) out[i] = bnn_dm_activate(act, x[i] + y[i]);
+}
+
+/* Their backward from dout, the gradient of the activation's output: the sum and the
+ * activation recomputed, the sum's gradient added to dx, then to dy (either NULL: an input
+ * without one), as the two nodes apart do it. */
+__global__ void cnn_add_act_backward_kernel(float *dx, float *dy, const float *dout,
+                                            const float *x, const float *y, size_t n,
+                                            bnn_activation act)
+{
+    size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
+    if (i >= n) return;
+    const float z = x[i] + y[i];
+    const float g = 0.0f + bnn_dm_activate_backward(act, dout[i], z, bnn_dm_activate(act, z));
+    if (dx) dx[i] += g;
+    if (dy) dy[i] += g;
 }
 
 /* d += s. */
@@ -501,7 +524,13 @@ static bnn_status forward(struct cuda_backend *b, size_t m)
             cnn_gap_forward_kernel<<<CNN_GRID(n_out)>>>(out, in, nd->hw, nd->c, n_out);
             break;
         case BNN_CNN_ADD:
-            cnn_add_kernel<<<CNN_GRID(n_in)>>>(out, in, cn->a[nd->in2], n_in);
+            if (cn->fused[k]) { /* with the activation after it: its output, and skip it */
+                cnn_add_act_kernel<<<CNN_GRID(n_in)>>>(cn->a[c->node[k + 1].out], in,
+                                                       cn->a[nd->in2], n_in, c->act);
+                k++;
+            } else {
+                cnn_add_kernel<<<CNN_GRID(n_in)>>>(out, in, cn->a[nd->in2], n_in);
+            }
             break;
         case BNN_CNN_DENSE: BNN_TRY(dense_forward(b, nd, out, in, m)); break;
         }
@@ -543,6 +572,12 @@ static bnn_status node_backward(struct cuda_backend *b, size_t node, size_t m, i
         if (din) cnn_gap_backward_kernel<<<CNN_GRID(n_in)>>>(din, dout, nd->hw, nd->c, n_in);
         break;
     case BNN_CNN_ADD:
+        if (cn->fused[node]) { /* from the gradient of the activation's output */
+            cnn_add_act_backward_kernel<<<CNN_GRID(n_in)>>>(din, cn->g[nd->in2],
+                                                            cn->g[c->node[node + 1].out], in,
+                                                            cn->a[nd->in2], n_in, c->act);
+            break;
+        }
         if (din) cnn_accumulate_kernel<<<CNN_GRID(n_in)>>>(din, dout, n_in);
         if (cn->g[nd->in2]) cnn_accumulate_kernel<<<CNN_GRID(n_in)>>>(cn->g[nd->in2], dout, n_in);
         break;
@@ -717,10 +752,11 @@ static bnn_status cnn_alloc(struct cuda_backend *b, struct bnn_cuda_cnn *cn)
     return BNN_OK;
 }
 
-/* cn->fused[k] = 1 for each FRN node k whose output only the activation node k + 1 reads
- * (ResNet-20-FRN: after the stem and each block's first convolution), unless BNNMC_CUDA_FUSE=0
- * (to compare): the pair is then one pass forward (x read for the sums and the output, the
- * FRN output not stored) and one backward (FRN output and activation recomputed from x). */
+/* cn->fused[k] = 1 for each FRN or ADD node k whose output only the activation node k + 1
+ * reads (ResNet-20-FRN: the FRN after the stem and each block's first convolution, the sum
+ * ending each block), unless BNNMC_CUDA_FUSE=0 (to compare): the pair is then one kernel
+ * forward (the FRN's or ADD's output not stored) and one backward (that output and the
+ * activation recomputed from the inputs). */
 static void find_fused(struct bnn_cuda_cnn *cn)
 {
     const bnn_cnn *c = cn->c;
@@ -728,7 +764,9 @@ static void find_fused(struct bnn_cuda_cnn *cn)
     if (env && !strcmp(env, "0")) return;
     for (size_t k = 0; k + 1 < c->n_nodes; k++) {
         const bnn_cnn_node *f = &c->node[k], *a = &c->node[k + 1];
-        if (f->op != BNN_CNN_FRN || a->op != BNN_CNN_ACT || a->in != f->out) continue;
+        if ((f->op != BNN_CNN_FRN && f->op != BNN_CNN_ADD) || a->op != BNN_CNN_ACT ||
+            a->in != f->out)
+            continue;
         int read_elsewhere = 0;
         for (size_t j = 0; j < c->n_nodes; j++)
             if (j != k + 1 && (c->node[j].in == f->out ||
