@@ -157,6 +157,31 @@ template <int BN, int B_PER> __device__ void conv_store_b(float (*Bs)[BN], const
     }
 }
 
+/* A tile of BM = TM·TY rows × BN columns: TX threads across, TY down, each TM × CONV_TN;
+ * B_PER elements of the B tile (CONV_BK × BN) per thread. */
+template <int BN, int TM> struct conv_tiling {
+    static constexpr int TX = BN / CONV_TN, TY = CONV_THREADS / TX, BM = TM * TY;
+    static constexpr int B_PER = (BN * CONV_BK + CONV_THREADS - 1) / CONV_THREADS;
+};
+
+/* A thread's outputs: rows r0.. (below rows) and columns n0.. (below ld) of c (rows, ld):
+ * c += acc (add), else c = acc (+ bias, unless NULL). */
+template <int TM>
+__device__ void conv_store_tile(const float (*acc)[CONV_TN], float *c, int r0, int rows, int n0,
+                                int ld, int add, const float *bias)
+{
+#pragma unroll
+    for (int i = 0; i < TM; i++) {
+        if (r0 + i >= rows) break;
+#pragma unroll
+        for (int j = 0; j < CONV_TN; j++) {
+            if (n0 + j >= ld) break;
+            float *o = c + (size_t)(r0 + i) * ld + n0 + j;
+            *o = add ? *o + acc[i][j] : bias ? acc[i][j] + bias[n0 + j] : acc[i][j];
+        }
+    }
+}
+
 /* One thread's share of the forward product's A tile (BM positions × CONV_BK taps): TAPS
  * consecutive taps (VEC: 4, one 16-byte load, for c a multiple of 4; else 1) of the positions
  * am + STRIDE·i below BM, from tap kk of the step on (the tap advances by CONV_BK a step). Its
@@ -212,10 +237,9 @@ __global__ void __launch_bounds__(CONV_THREADS)
     conv_forward_kernel(float *out, const float *in, const float *w, const float *bias,
                         conv_dims s, int rows, int accumulate)
 {
-    constexpr int TX = BN / CONV_TN, TY = CONV_THREADS / TX, BM = TM * TY;
-    constexpr int B_PER = (BN * CONV_BK + CONV_THREADS - 1) / CONV_THREADS;
-    __shared__ __align__(16) float As[CONV_BK][BM + 4];
-    __shared__ __align__(16) float Bs[CONV_BK][BN];
+    constexpr int TX = conv_tiling<BN, TM>::TX, BM = conv_tiling<BN, TM>::BM;
+    constexpr int B_PER = conv_tiling<BN, TM>::B_PER;
+    __shared__ __align__(16) float As[CONV_BK][BM + 4], Bs[CONV_BK][BN];
     __shared__ conv_row rinfo[BM];
     const int t = threadIdx.x, r0 = blockIdx.x * BM, n0 = blockIdx.y * BN;
     const int ty = t / TX, tx = t % TX, kkc = s.k * s.k * s.c;
@@ -242,18 +266,8 @@ __global__ void __launch_bounds__(CONV_THREADS)
         conv_tile_product<BM, BN, TM>(acc, As, Bs, ty, tx);
         __syncthreads(); /* the tiles are no longer read */
     }
-#pragma unroll
-    for (int i = 0; i < TM; i++) {
-        const int r = r0 + ty * TM + i;
-        if (r >= rows) break;
-#pragma unroll
-        for (int j = 0; j < CONV_TN; j++) {
-            const int n = n0 + tx * CONV_TN + j;
-            if (n >= s.o) break;
-            float *o = out + (size_t)r * s.o + n;
-            *o = accumulate ? *o + acc[i][j] : acc[i][j] + bias[n];
-        }
-    }
+    conv_store_tile<TM>(acc, out, r0 + ty * TM, rows, n0 + tx * CONV_TN, s.o, accumulate,
+                        bias);
 }
 
 /* One thread's share of the weight gradient's A tile (CONV_BK positions × BM taps): elements
@@ -312,10 +326,9 @@ __global__ void __launch_bounds__(CONV_THREADS)
     conv_weight_grad_kernel(float *part, const float *dout, const float *in, conv_dims s,
                             int rows, int chunk_rows, int first)
 {
-    constexpr int TX = BN / CONV_TN, TY = CONV_THREADS / TX, BM = TM * TY;
-    constexpr int B_PER = (BN * CONV_BK + CONV_THREADS - 1) / CONV_THREADS;
-    __shared__ __align__(16) float As[CONV_BK][BM + 4];
-    __shared__ __align__(16) float Bs[CONV_BK][BN];
+    constexpr int TX = conv_tiling<BN, TM>::TX, BM = conv_tiling<BN, TM>::BM;
+    constexpr int B_PER = conv_tiling<BN, TM>::B_PER;
+    __shared__ __align__(16) float As[CONV_BK][BM + 4], Bs[CONV_BK][BN];
     __shared__ conv_row rinfo[WG_ROWS];
     __shared__ conv_tap tinfo[BM];
     const int t = threadIdx.x, m0 = blockIdx.y * BM, n0 = blockIdx.z * BN;
@@ -344,19 +357,8 @@ __global__ void __launch_bounds__(CONV_THREADS)
             __syncthreads(); /* the tiles (and, after the last step, rinfo) are free */
         }
     }
-    float *p = part + (size_t)blockIdx.x * kkc * s.o;
-#pragma unroll
-    for (int i = 0; i < TM; i++) {
-        const int m = m0 + ty * TM + i;
-        if (m >= kkc) break;
-#pragma unroll
-        for (int j = 0; j < CONV_TN; j++) {
-            const int n = n0 + tx * CONV_TN + j;
-            if (n >= s.o) break;
-            float *o = p + (size_t)m * s.o + n;
-            *o = first ? acc[i][j] : *o + acc[i][j];
-        }
-    }
+    conv_store_tile<TM>(acc, part + (size_t)blockIdx.x * kkc * s.o, m0 + ty * TM, kkc,
+                        n0 + tx * CONV_TN, s.o, !first, NULL);
 }
 
 /* dw (len) += the chunks' sums part (chunks, len), in order, in double; one entry per thread. */
@@ -423,7 +425,7 @@ template <int BN, int TM>
 static void launch_forward_tm(const struct cuda_backend *b, float *out, const float *in,
                               const float *w, const float *bias, conv_dims d, int rows, int acc)
 {
-    constexpr int BM = TM * CONV_THREADS / (BN / CONV_TN);
+    constexpr int BM = conv_tiling<BN, TM>::BM;
     const dim3 grid((unsigned)((rows + BM - 1) / BM), (unsigned)((d.o + BN - 1) / BN));
     if (vector_taps(d, in))
         conv_forward_kernel<BN, TM, true><<<grid, CONV_THREADS, 0, b->stream>>>(
@@ -547,7 +549,7 @@ struct weight_launch {
 template <int BN, int TM>
 static void launch_weight(const struct cuda_backend *b, const weight_launch &w)
 {
-    constexpr int BM = TM * CONV_THREADS / (BN / CONV_TN);
+    constexpr int BM = conv_tiling<BN, TM>::BM;
     const int kkc = w.d.k * w.d.k * w.d.c;
     const dim3 grid((unsigned)w.chunks, (unsigned)((kkc + BM - 1) / BM),
                     (unsigned)((w.d.o + BN - 1) / BN));
