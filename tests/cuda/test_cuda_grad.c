@@ -188,6 +188,7 @@ static void test_cnn_layers(void **state)
         "cnn:c4k3,r4", /* residual block, identity shortcut */
         "cnn:c4k3,r6s2", /* residual block, projection shortcut */
         "cnn:c4k3,d7", /* hidden dense layer */
+        "cnn:c80k3,c5k3", /* over 64 channels: the direct products' column tiles side by side */
     };
     const bnn_activation acts[] = {BNN_ACT_TANH, BNN_ACT_SWISH};
     int failed = 0;
