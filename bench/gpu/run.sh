@@ -224,10 +224,10 @@ profile() { # NAME BENCH-FLAGS...: $out/profile-NAME.csv
 if [ -n "$ncu_bin" ] && [ -z "${NO_PROFILE:-}" ]; then
     profile mlp1000-float32 --arch mlp:1000,1000 --in 784 --n 60000
     if [ -z "${PROFILE_ONE:-}" ]; then
-        # 1 000 images (3 micro-batches): every kernel of a ResNet gradient, at a tenth of the
-        # launches of 50 000
-        profile resnet20-n1000-float32 --arch resnet20-frn --act swish --image 32x32x3 \
-            --classes 10 --n 1000
+        # 357 images, one whole micro-batch: each kernel of a ResNet-20-FRN gradient at its
+        # full size, 1/140 of the launches of N = 50 000 (ncu replays each launch)
+        profile resnet20-micro-float32 --arch resnet20-frn --act swish --image 32x32x3 \
+            --classes 10 --n 357
         profile mlp1000-tf32 --arch mlp:1000,1000 --in 784 --n 60000 --tf32
         profile mlp100-32chains-float32 --arch mlp:100 --in 784 --n 60000 --chains 32
         profile digits-128chains-float32 --arch mlp:100 --in 64 --n 1437 --chains 128
