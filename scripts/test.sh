@@ -30,6 +30,15 @@ done
 BNNMC_DATA_DIR="$PWD/data" bash tests/cuda/test_cuda_sample.sh build-cuda-emu/bnnmc
 BNNMC_DATA_DIR="$PWD/data" BNNMC_SOURCE_DIR="$PWD" bash tests/cuda/test_cuda_cli.sh \
     build-cuda-emu/bnnmc
+# The GPU check's frame without a GPU (bench/gpu/run.sh on the emulated build, every stage cut:
+# the programs found, JAX looked for, meta.json and the table written, then merged), so that a
+# GPU session's device time is not spent on the script's own mistakes.
+frame=$(mktemp -d)
+OUT=$frame NO_TESTS=1 NO_MLP=1 NO_CNN=1 NO_PROFILE=1 BUILD_DIR=build-cuda-emu \
+    RESULTS_MD="$frame/RESULTS.md" bash bench/gpu/run.sh >/dev/null
+python3 bench/gpu/results_table.py --merge "$frame/merged.md" "$frame" "$frame" >/dev/null
+grep -q "^# GPU check" "$frame/merged.md" && grep -q "run.sh, [0-9]* + [0-9]* s" "$frame/merged.md"
+rm -rf "$frame"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=RelWithDebInfo -DBNNMC_SANITIZE=ON -DBNNMC_SHARED=OFF
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1 LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp" \

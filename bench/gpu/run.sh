@@ -20,7 +20,8 @@
 # (no step 2); BUDGET=S: after S seconds (from the start) no measurement or profile starts and
 # none runs past it, so the results table is written with what was measured (set it below the
 # device call's limit). $OUT/meta.json lets results_table.py --merge make one table of the $OUTs
-# of several calls.
+# of several calls. BUILD_DIR (default build-gpu) and RESULTS_MD (default bench/gpu/RESULTS.md)
+# move the programs and the table (CI runs the script's frame without a GPU that way).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
@@ -42,7 +43,8 @@ reps=${REPS:-${reps:-20}}
 export BNNMC_DATA_DIR=$root/data BNNMC_SOURCE_DIR=$root
 
 # ---- 1. the build ----
-build=build-gpu
+build=${BUILD_DIR:-build-gpu}
+results=${RESULTS_MD:-$root/bench/gpu/RESULTS.md}
 if [ -f $build/runtime-libs.tar.xz ]; then
     tar -C $build -xJf $build/runtime-libs.tar.xz
     export LD_LIBRARY_PATH=$root/$build/runtime${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
@@ -243,7 +245,7 @@ python3 -c 'import json, sys
 keys = ("gpu", "date", "nvcc", "tests_md", "seconds", "profiles")
 json.dump(dict(zip(keys, sys.argv[2:])), open(sys.argv[1], "w"))' "$out/meta.json" "$gpu" \
     "$date" "$nvcc" "$tests_md" "$(( $(date +%s) - start ))" "${profiles[*]}"
-python3 bench/gpu/results_table.py "$jsonl" "$root/bench/gpu/RESULTS.md" "$gpu" "$date" "$nvcc" \
+python3 bench/gpu/results_table.py "$jsonl" "$results" "$gpu" "$date" "$nvcc" \
     "$tests_md" "$(( $(date +%s) - start ))" "$out" "${profiles[*]}"
-cp "$root/bench/gpu/RESULTS.md" "$out/RESULTS.md" 2>/dev/null
-say "== done in $(( $(date +%s) - start )) s; results in bench/gpu/RESULTS.md"
+[ "$results" -ef "$out/RESULTS.md" ] || cp "$results" "$out/RESULTS.md"
+say "== done in $(( $(date +%s) - start )) s; results in $results"
