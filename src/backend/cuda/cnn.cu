@@ -549,7 +549,7 @@ static bnn_status node_backward(struct cuda_backend *b, size_t node, size_t m, i
     float *din = cn->g[nd->in];
     const float *dout = cn->g[nd->out], *in = cn->a[nd->in];
     const size_t n_in = m * c->act_len[nd->in], n_out = m * c->act_len[nd->out];
-    if (node > 0 && cn->fused[node - 1]) return BNN_OK; /* an activation fused with its FRN */
+    if (node > 0 && cn->fused[node - 1]) return BNN_OK; /* an activation fused (FRN or sum) */
     switch (nd->op) {
     case BNN_CNN_CONV: return conv_backward(b, node, din, dout, in, m, first);
     case BNN_CNN_FRN: /* fused: from the gradient of the activation's output */
