@@ -40,11 +40,14 @@ extern "C" {
 #define CNN_BUDGET_BYTES ((size_t)2 << 30)
 #define CNN_ALIGN 32 /* floats: each view of the workspace starts on 128 bytes */
 
-/* Reductions over positions (FRN) or rows (bias gradients): a block is TILE_CH channels
- * (threadIdx.x, consecutive in memory) × TILE_LANES lanes (threadIdx.y); each lane sums its
- * positions or rows in order, then a fixed tree over the lanes. */
-#define TILE_CH 32
-#define TILE_LANES 8
+/* Reductions over positions (FRN) or rows (bias gradients): a block of BNN_CUDA_THREADS is CH
+ * channels (threadIdx.x, consecutive in memory) × LANES lanes (threadIdx.y), CH = 16 for at
+ * most 16 channels (no thread idle), else 32; each lane sums its positions or rows in order,
+ * then a fixed tree over the lanes. */
+#define TILE_CH(c) ((c) <= 16 ? 16 : 32)
+template <int CH> struct lanes {
+    static constexpr int n = BNN_CUDA_THREADS / CH;
+};
 #define BIAS_CHUNK 1024 /* rows per block of the bias gradients' first-level sums */
 
 struct bnn_cuda_cnn {
@@ -206,27 +209,28 @@ __global__ void cnn_gap_backward_kernel(float *din, const float *dout, size_t hw
 }
 
 /* s[ty][tx] summed over ty by a fixed tree into s[0][tx]; all threads of the block call it. */
-__device__ void cnn_lane_tree(double (*s)[TILE_CH])
+template <int CH> __device__ void cnn_lane_tree(double (*s)[CH])
 {
     __syncthreads();
-    for (unsigned w = TILE_LANES / 2; w > 0; w /= 2) {
+    for (unsigned w = lanes<CH>::n / 2; w > 0; w /= 2) {
         if (threadIdx.y < w) s[threadIdx.y][threadIdx.x] += s[threadIdx.y + w][threadIdx.x];
         __syncthreads();
     }
 }
 
 /* First level of the bias gradient db (o) += Σ over rows of dout (rows, o): block (chunk
- * blockIdx.x, outputs blockIdx.y·TILE_CH + threadIdx.x) sums its BIAS_CHUNK rows into
- * part (chunks, o), in double. Grid (chunks, ⌈o / TILE_CH⌉), block (TILE_CH, TILE_LANES). */
+ * blockIdx.x, outputs blockIdx.y·CH + threadIdx.x) sums its BIAS_CHUNK rows into part
+ * (chunks, o), in double. Grid (chunks, ⌈o / CH⌉), block (CH, lanes). */
+template <int CH>
 __global__ void cnn_bias_partial_kernel(double *part, const float *dout, size_t rows, size_t o)
 {
-    __shared__ double s[TILE_LANES][TILE_CH];
-    const size_t j = (size_t)blockIdx.y * TILE_CH + threadIdx.x;
+    __shared__ double s[lanes<CH>::n][CH];
+    const size_t j = (size_t)blockIdx.y * CH + threadIdx.x;
     const size_t r0 = (size_t)blockIdx.x * BIAS_CHUNK;
     const size_t r1 = rows - r0 < BIAS_CHUNK ? rows : r0 + BIAS_CHUNK;
     double acc = 0;
     if (j < o)
-        for (size_t r = r0 + threadIdx.y; r < r1; r += TILE_LANES) acc += dout[r * o + j];
+        for (size_t r = r0 + threadIdx.y; r < r1; r += lanes<CH>::n) acc += dout[r * o + j];
     s[threadIdx.y][threadIdx.x] = acc;
     cnn_lane_tree(s);
     if (threadIdx.y == 0 && j < o) part[blockIdx.x * o + j] = s[0][threadIdx.x];
@@ -242,14 +246,15 @@ __global__ void cnn_bias_total_kernel(float *db, const double *part, size_t chun
     db[j] += (float)acc;
 }
 
-/* Block (image blockIdx.x, channels blockIdx.y·TILE_CH + threadIdx.x) of x (n, hw, c): the
- * sum over positions of x² into r[threadIdx.x] = 1/√(ν² + ε). All threads call it. */
+/* Block (image blockIdx.x, channels blockIdx.y·CH + threadIdx.x) of x (n, hw, c): the sum
+ * over positions of x² into r[threadIdx.x] = 1/√(ν² + ε). All threads call it. */
+template <int CH>
 __device__ void cnn_frn_block_scale(const float *x, size_t hw, size_t c, size_t ch, bool on,
-                                    double (*s)[TILE_CH], float *r)
+                                    double (*s)[CH], float *r)
 {
     double acc = 0;
     if (on)
-        for (size_t q = threadIdx.y; q < hw; q += TILE_LANES) {
+        for (size_t q = threadIdx.y; q < hw; q += lanes<CH>::n) {
             const float v = x[q * c + ch];
             acc += (double)v * v;
         }
@@ -260,20 +265,20 @@ __device__ void cnn_frn_block_scale(const float *x, size_t hw, size_t c, size_t 
 }
 
 /* FRN with TLU forward, in, out (n, hw, c), then (fuse: an activation node's output, the FRN
- * output written nowhere) the activation act; grid (n, ⌈c / TILE_CH⌉), block (TILE_CH,
- * TILE_LANES). */
+ * output written nowhere) the activation act; grid (n, ⌈c / CH⌉), block (CH, lanes). */
+template <int CH>
 __global__ void cnn_frn_forward_kernel(float *out, const float *in, const float *gamma,
                                        const float *beta, const float *tau, size_t hw, size_t c,
                                        int fuse, bnn_activation act)
 {
-    __shared__ double s[TILE_LANES][TILE_CH];
-    __shared__ float r[TILE_CH];
-    const size_t ch = (size_t)blockIdx.y * TILE_CH + threadIdx.x, at = (size_t)blockIdx.x * hw * c;
+    __shared__ double s[lanes<CH>::n][CH];
+    __shared__ float r[CH];
+    const size_t ch = (size_t)blockIdx.y * CH + threadIdx.x, at = (size_t)blockIdx.x * hw * c;
     const bool on = ch < c;
     cnn_frn_block_scale(in + at, hw, c, ch, on, s, r);
     if (!on) return;
     const float rr = r[threadIdx.x], ga = gamma[ch], be = beta[ch], ta = tau[ch];
-    for (size_t q = threadIdx.y; q < hw; q += TILE_LANES) {
+    for (size_t q = threadIdx.y; q < hw; q += lanes<CH>::n) {
         const float y = bnn_dm_frn_forward(in[at + q * c + ch], rr, ga, be, ta);
         out[at + q * c + ch] = fuse ? bnn_dm_activate(act, y) : y;
     }
@@ -293,14 +298,15 @@ __device__ float cnn_frn_out_grad(float g, float xhat, float ga, float be, float
 /* FRN backward (bnn_frn_backward): per (image, channel) the sums over positions of
  * dy · x̂, dy and g - dy (double) into part (3, n, c), and, unless din is NULL,
  * din += r · (dy · γ - x̂ · s) with s = Σ dy · x̂ · γ / hw. Grid and block as the forward. */
+template <int CH>
 __global__ void cnn_frn_backward_kernel(float *din, double *part, const float *dout,
                                         const float *in, const float *gamma, const float *beta,
                                         const float *tau, size_t n, size_t hw, size_t c,
                                         int fuse, bnn_activation act)
 {
-    __shared__ double s[3][TILE_LANES][TILE_CH];
-    __shared__ float r[TILE_CH], sx[TILE_CH];
-    const size_t img = blockIdx.x, ch = (size_t)blockIdx.y * TILE_CH + threadIdx.x;
+    __shared__ double s[3][lanes<CH>::n][CH];
+    __shared__ float r[CH], sx[CH];
+    const size_t img = blockIdx.x, ch = (size_t)blockIdx.y * CH + threadIdx.x;
     const size_t at = img * hw * c;
     const bool on = ch < c;
     cnn_frn_block_scale(in + at, hw, c, ch, on, s[0], r);
@@ -308,7 +314,7 @@ __global__ void cnn_frn_backward_kernel(float *din, double *part, const float *d
     const float ga = on ? gamma[ch] : 0.0f, be = on ? beta[ch] : 0.0f, ta = on ? tau[ch] : 0.0f;
     double sg = 0, sb = 0, st = 0;
     if (on)
-        for (size_t q = threadIdx.y; q < hw; q += TILE_LANES) {
+        for (size_t q = threadIdx.y; q < hw; q += lanes<CH>::n) {
             const float xhat = in[at + q * c + ch] * rr;
             const float g = cnn_frn_out_grad(dout[at + q * c + ch], xhat, ga, be, ta, fuse, act);
             const float dy = bnn_dm_frn_dy(g, ga * xhat + be, ta);
@@ -331,7 +337,7 @@ __global__ void cnn_frn_backward_kernel(float *din, double *part, const float *d
     __syncthreads();
     if (!on || !din) return;
     const float ss = sx[threadIdx.x];
-    for (size_t q = threadIdx.y; q < hw; q += TILE_LANES) {
+    for (size_t q = threadIdx.y; q < hw; q += lanes<CH>::n) {
         const float xhat = in[at + q * c + ch] * rr;
         const float g = cnn_frn_out_grad(dout[at + q * c + ch], xhat, ga, be, ta, fuse, act);
         const float dy = bnn_dm_frn_dy(g, ga * xhat + be, ta);
@@ -367,9 +373,15 @@ static size_t bias_chunks(size_t rows) { return (rows + BIAS_CHUNK - 1) / BIAS_C
 static bnn_status bias_backward(struct cuda_backend *b, float *db, const float *dout, size_t rows,
                                 size_t o)
 {
-    const dim3 grid((unsigned)bias_chunks(rows), (unsigned)((o + TILE_CH - 1) / TILE_CH));
-    cnn_bias_partial_kernel<<<grid, dim3(TILE_CH, TILE_LANES), 0, b->stream>>>(b->cnn->bias_part,
-                                                                               dout, rows, o);
+    const unsigned ch = TILE_CH(o);
+    const dim3 grid((unsigned)bias_chunks(rows), (unsigned)((o + ch - 1) / ch));
+    const dim3 block(ch, BNN_CUDA_THREADS / ch);
+    if (ch == 16)
+        cnn_bias_partial_kernel<16><<<grid, block, 0, b->stream>>>(b->cnn->bias_part, dout, rows,
+                                                                   o);
+    else
+        cnn_bias_partial_kernel<32><<<grid, block, 0, b->stream>>>(b->cnn->bias_part, dout, rows,
+                                                                   o);
     cnn_bias_total_kernel<<<CNN_GRID(o)>>>(db, b->cnn->bias_part, bias_chunks(rows), o);
     CNN_LAUNCHED("bias gradient");
     return BNN_OK;
@@ -463,11 +475,16 @@ static bnn_status frn_forward(struct cuda_backend *b, const bnn_cnn_node *nd, fl
                               const float *in, size_t m, int fuse)
 {
     const float *th = b->theta_f;
-    const dim3 grid((unsigned)m, (unsigned)((nd->c + TILE_CH - 1) / TILE_CH));
-    const dim3 block(TILE_CH, TILE_LANES);
-    cnn_frn_forward_kernel<<<grid, block, 0, b->stream>>>(out, in, th + nd->p[0], th + nd->p[1],
-                                                          th + nd->p[2], nd->hw, nd->c, fuse,
-                                                          b->cnn->c->act);
+    const unsigned ch = TILE_CH(nd->c);
+    const dim3 grid((unsigned)m, (unsigned)((nd->c + ch - 1) / ch));
+    const dim3 block(ch, BNN_CUDA_THREADS / ch);
+    const bnn_activation act = b->cnn->c->act;
+    if (ch == 16)
+        cnn_frn_forward_kernel<16><<<grid, block, 0, b->stream>>>(
+            out, in, th + nd->p[0], th + nd->p[1], th + nd->p[2], nd->hw, nd->c, fuse, act);
+    else
+        cnn_frn_forward_kernel<32><<<grid, block, 0, b->stream>>>(
+            out, in, th + nd->p[0], th + nd->p[1], th + nd->p[2], nd->hw, nd->c, fuse, act);
     CNN_LAUNCHED("FRN");
     return BNN_OK;
 }
@@ -480,11 +497,18 @@ static bnn_status frn_backward(struct cuda_backend *b, const bnn_cnn_node *nd, f
     const float *th = b->theta_f;
     float *gr = b->grad_f;
     double *part = b->cnn->frn_part;
-    const dim3 grid((unsigned)m, (unsigned)((nd->c + TILE_CH - 1) / TILE_CH));
-    const dim3 block(TILE_CH, TILE_LANES);
-    cnn_frn_backward_kernel<<<grid, block, 0, b->stream>>>(din, part, dout, in, th + nd->p[0],
-                                                           th + nd->p[1], th + nd->p[2], m,
-                                                           nd->hw, nd->c, fuse, b->cnn->c->act);
+    const unsigned ch = TILE_CH(nd->c);
+    const dim3 grid((unsigned)m, (unsigned)((nd->c + ch - 1) / ch));
+    const dim3 block(ch, BNN_CUDA_THREADS / ch);
+    const bnn_activation act = b->cnn->c->act;
+    if (ch == 16)
+        cnn_frn_backward_kernel<16><<<grid, block, 0, b->stream>>>(
+            din, part, dout, in, th + nd->p[0], th + nd->p[1], th + nd->p[2], m, nd->hw, nd->c,
+            fuse, act);
+    else
+        cnn_frn_backward_kernel<32><<<grid, block, 0, b->stream>>>(
+            din, part, dout, in, th + nd->p[0], th + nd->p[1], th + nd->p[2], m, nd->hw, nd->c,
+            fuse, act);
     cnn_frn_params_kernel<<<CNN_GRID(nd->c)>>>(gr + nd->p[0], gr + nd->p[1], gr + nd->p[2], part,
                                                 m, nd->c);
     CNN_LAUNCHED("FRN backward");
