@@ -24,9 +24,16 @@ kill_and_resume() {
     timing=$(echo "$(date +%s.%N) - $start" | bc)
     # Kill after 5 %..95 % of a whole run's time: with restarts, the kills land all over.
     local kills=0 early=0 late=0 resumed=0 try=0 interrupted=0 delay pid rc frac
-    while [ "$kills" -lt "$KILLS" ] && [ "$try" -lt 100 ]; do
+    # (until KILLS kills, at least one in each half of the steps: on a loaded machine all the
+    # kills of the cycle of delays can land late, and then a fresh run is killed early)
+    while { [ "$kills" -lt "$KILLS" ] || [ "$early" -lt 1 ] || [ "$late" -lt 1 ]; } &&
+        [ "$try" -lt 100 ]; do
         try=$((try + 1))
         delay=$(echo "$timing * (0.05 + 0.1 * $((try * 7 % 10)))" | bc -l)
+        if [ "$kills" -ge "$KILLS" ] && [ "$early" -lt 1 ]; then
+            [ "$interrupted" -eq 1 ] && rm -rf "$run" && interrupted=0
+            delay=$(echo "$timing * 0.15" | bc -l)
+        fi
         "$BNNMC" train "${args[@]}" --out "$run" --threads $((1 + try % 2)) \
             --checkpoint-interval "$([ $((try % 3)) -eq 0 ] && echo 0.05 || echo 0)" &
         pid=$!
