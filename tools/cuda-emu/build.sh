@@ -27,7 +27,7 @@ cxx=(g++ -std=c++20 -O2 -march=native -g "${san[@]}" -ffp-contract=off -Wall -Wn
      -Wno-unused-parameter -Wno-unknown-pragmas)
 cc=(gcc -std=c11 -O2 -g "${san[@]}" -D_POSIX_C_SOURCE=200809L)
 objs=()
-for f in backend fused_top hmc cnn conv; do
+for f in backend fused_top hmc cnn cnn_reduce conv; do
     python3 "$here/transform.py" "$src/src/backend/cuda/$f.cu" "$out/${f}_emu.cpp"
     "${cxx[@]}" "${inc[@]}" -c "$out/${f}_emu.cpp" -o "$out/${f}_emu.o"
     objs+=("$out/${f}_emu.o")

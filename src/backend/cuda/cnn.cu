@@ -6,10 +6,11 @@
  * tile; the input gradient of a strided one as below), or with BNNMC_CUDA_CONV=im2col as
  * im2col of a micro-batch + one cuBLAS SGEMM (through b->blas, so --tf32 applies), their input
  * gradient as dcol = dout · wᵀ then col2im written as a gather (each input element sums its
- * own contributions); their bias gradient a two-level column sum;
- * FRN one block per (image, 32 channels) with fixed-tree sums over the positions; pooling, GAP,
- * residual additions and activations one output element per thread; dense layers by cuBLAS;
- * the likelihood head bnn_cuda_head.
+ * own contributions); their bias gradient a two-level column sum and FRN with fixed-tree sums
+ * over the positions (cnn_reduce.cu); pooling, GAP, residual additions and activations one
+ * output element per thread; an FRN or a residual sum whose output only the activation after
+ * it reads, one kernel with it (find_fused); dense layers by cuBLAS; the likelihood head
+ * bnn_cuda_head.
  *
  * Determinism: no atomics anywhere. Parameter gradients are accumulated over the micro-batches
  * in order (cuBLAS beta = 1, atomics off; bias and FRN sums in double, then added in order),
@@ -26,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend/cuda/cnn_reduce.cuh"
 #include "backend/cuda/conv.cuh"
 #include "backend/cuda/device_math.h"
 
@@ -40,15 +42,6 @@ extern "C" {
 #define CNN_BUDGET_BYTES ((size_t)2 << 30)
 #define CNN_ALIGN 32 /* floats: each view of the workspace starts on 128 bytes */
 
-/* Reductions over positions (FRN) or rows (bias gradients): a block of BNN_CUDA_THREADS is CH
- * channels (threadIdx.x, consecutive in memory) × LANES lanes (threadIdx.y), CH = 16 for at
- * most 16 channels (no thread idle), else 32; each lane sums its positions or rows in order,
- * then a fixed tree over the lanes. */
-#define TILE_CH(c) ((c) <= 16 ? 16 : 32)
-template <int CH> struct lanes {
-    static constexpr int n = BNN_CUDA_THREADS / CH;
-};
-#define BIAS_CHUNK 1024 /* rows per block of the bias gradients' first-level sums */
 
 struct bnn_cuda_cnn {
     const bnn_cnn *c;
@@ -208,184 +201,9 @@ __global__ void cnn_gap_backward_kernel(float *din, const float *dout, size_t hw
     if (i < n) din[i] += dout[i / (hw * c) * c + i % c] / (float)hw;
 }
 
-/* s[ty][tx] summed over ty by a fixed tree into s[0][tx]; all threads of the block call it. */
-template <int CH> __device__ void cnn_lane_tree(double (*s)[CH])
-{
-    __syncthreads();
-    for (unsigned w = lanes<CH>::n / 2; w > 0; w /= 2) {
-        if (threadIdx.y < w) s[threadIdx.y][threadIdx.x] += s[threadIdx.y + w][threadIdx.x];
-        __syncthreads();
-    }
-}
-
-/* First level of the bias gradient db (o) += Σ over rows of dout (rows, o): block (chunk
- * blockIdx.x, outputs blockIdx.y·CH + threadIdx.x) sums its BIAS_CHUNK rows into part
- * (chunks, o), in double. Grid (chunks, ⌈o / CH⌉), block (CH, lanes). */
-template <int CH>
-__global__ void cnn_bias_partial_kernel(double *part, const float *dout, size_t rows, size_t o)
-{
-    __shared__ double s[lanes<CH>::n][CH];
-    const size_t j = (size_t)blockIdx.y * CH + threadIdx.x;
-    const size_t r0 = (size_t)blockIdx.x * BIAS_CHUNK;
-    const size_t r1 = rows - r0 < BIAS_CHUNK ? rows : r0 + BIAS_CHUNK;
-    double acc = 0;
-    if (j < o)
-        for (size_t r = r0 + threadIdx.y; r < r1; r += lanes<CH>::n) acc += dout[r * o + j];
-    s[threadIdx.y][threadIdx.x] = acc;
-    cnn_lane_tree(s);
-    if (threadIdx.y == 0 && j < o) part[blockIdx.x * o + j] = s[0][threadIdx.x];
-}
-
-/* Second level: db[j] += the chunks' sums in order; one output per thread. */
-__global__ void cnn_bias_total_kernel(float *db, const double *part, size_t chunks, size_t o)
-{
-    size_t j = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (j >= o) return;
-    double acc = 0;
-    for (size_t k = 0; k < chunks; k++) acc += part[k * o + j];
-    db[j] += (float)acc;
-}
-
-/* Block (image blockIdx.x, channels blockIdx.y·CH + threadIdx.x) of x (n, hw, c): the sum
- * over positions of x² into r[threadIdx.x] = 1/√(ν² + ε). All threads call it. */
-template <int CH>
-__device__ void cnn_frn_block_scale(const float *x, size_t hw, size_t c, size_t ch, bool on,
-                                    double (*s)[CH], float *r)
-{
-    double acc = 0;
-    if (on)
-        for (size_t q = threadIdx.y; q < hw; q += lanes<CH>::n) {
-            const float v = x[q * c + ch];
-            acc += (double)v * v;
-        }
-    s[threadIdx.y][threadIdx.x] = acc;
-    cnn_lane_tree(s);
-    if (threadIdx.y == 0) r[threadIdx.x] = on ? bnn_dm_frn_scale(s[0][threadIdx.x], hw) : 0.0f;
-    __syncthreads();
-}
-
-/* FRN with TLU forward, in, out (n, hw, c), then (fuse: an activation node's output, the FRN
- * output written nowhere) the activation act; grid (n, ⌈c / CH⌉), block (CH, lanes). */
-template <int CH>
-__global__ void cnn_frn_forward_kernel(float *out, const float *in, const float *gamma,
-                                       const float *beta, const float *tau, size_t hw, size_t c,
-                                       int fuse, bnn_activation act)
-{
-    __shared__ double s[lanes<CH>::n][CH];
-    __shared__ float r[CH];
-    const size_t ch = (size_t)blockIdx.y * CH + threadIdx.x, at = (size_t)blockIdx.x * hw * c;
-    const bool on = ch < c;
-    cnn_frn_block_scale(in + at, hw, c, ch, on, s, r);
-    if (!on) return;
-    const float rr = r[threadIdx.x], ga = gamma[ch], be = beta[ch], ta = tau[ch];
-    for (size_t q = threadIdx.y; q < hw; q += lanes<CH>::n) {
-        const float y = bnn_dm_frn_forward(in[at + q * c + ch], rr, ga, be, ta);
-        out[at + q * c + ch] = fuse ? bnn_dm_activate(act, y) : y;
-    }
-}
-
-/* The gradient reaching the FRN output y from the gradient g of its activation's output
- * (fused: the FRN output and the activation recomputed from x̂, as the activation node's
- * backward computes it from the stored ones), or g itself. */
-__device__ float cnn_frn_out_grad(float g, float xhat, float ga, float be, float ta, int fuse,
-                                  bnn_activation act)
-{
-    if (!fuse) return g;
-    const float y = bnn_dm_frn_forward(xhat, 1.0f, ga, be, ta);
-    return 0.0f + bnn_dm_activate_backward(act, g, y, bnn_dm_activate(act, y));
-}
-
-/* FRN backward (bnn_frn_backward): per (image, channel) the sums over positions of
- * dy · x̂, dy and g - dy (double) into part (3, n, c), and, unless din is NULL,
- * din += r · (dy · γ - x̂ · s) with s = Σ dy · x̂ · γ / hw. Grid and block as the forward. */
-template <int CH>
-__global__ void cnn_frn_backward_kernel(float *din, double *part, const float *dout,
-                                        const float *in, const float *gamma, const float *beta,
-                                        const float *tau, size_t n, size_t hw, size_t c,
-                                        int fuse, bnn_activation act)
-{
-    __shared__ double s[3][lanes<CH>::n][CH];
-    __shared__ float r[CH], sx[CH];
-    const size_t img = blockIdx.x, ch = (size_t)blockIdx.y * CH + threadIdx.x;
-    const size_t at = img * hw * c;
-    const bool on = ch < c;
-    cnn_frn_block_scale(in + at, hw, c, ch, on, s[0], r);
-    const float rr = r[threadIdx.x];
-    const float ga = on ? gamma[ch] : 0.0f, be = on ? beta[ch] : 0.0f, ta = on ? tau[ch] : 0.0f;
-    double sg = 0, sb = 0, st = 0;
-    if (on)
-        for (size_t q = threadIdx.y; q < hw; q += lanes<CH>::n) {
-            const float xhat = in[at + q * c + ch] * rr;
-            const float g = cnn_frn_out_grad(dout[at + q * c + ch], xhat, ga, be, ta, fuse, act);
-            const float dy = bnn_dm_frn_dy(g, ga * xhat + be, ta);
-            st += g - dy;
-            sg += (double)dy * xhat;
-            sb += dy;
-        }
-    s[0][threadIdx.y][threadIdx.x] = sg;
-    s[1][threadIdx.y][threadIdx.x] = sb;
-    s[2][threadIdx.y][threadIdx.x] = st;
-    cnn_lane_tree(s[0]);
-    cnn_lane_tree(s[1]);
-    cnn_lane_tree(s[2]);
-    if (threadIdx.y == 0 && on) {
-        part[img * c + ch] = s[0][0][threadIdx.x];
-        part[(n + img) * c + ch] = s[1][0][threadIdx.x];
-        part[(2 * n + img) * c + ch] = s[2][0][threadIdx.x];
-        sx[threadIdx.x] = (float)(s[0][0][threadIdx.x] * ga / (double)hw);
-    }
-    __syncthreads();
-    if (!on || !din) return;
-    const float ss = sx[threadIdx.x];
-    for (size_t q = threadIdx.y; q < hw; q += lanes<CH>::n) {
-        const float xhat = in[at + q * c + ch] * rr;
-        const float g = cnn_frn_out_grad(dout[at + q * c + ch], xhat, ga, be, ta, fuse, act);
-        const float dy = bnn_dm_frn_dy(g, ga * xhat + be, ta);
-        din[at + q * c + ch] += rr * (dy * ga - xhat * ss);
-    }
-}
-
-/* dgamma, dbeta, dtau (c) += part (3, n, c) summed over the n images in order; one channel per
- * thread. */
-__global__ void cnn_frn_params_kernel(float *dgamma, float *dbeta, float *dtau, const double *part,
-                                      size_t n, size_t c)
-{
-    size_t ch = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
-    if (ch >= c) return;
-    double sg = 0, sb = 0, st = 0;
-    for (size_t i = 0; i < n; i++) {
-        sg += part[i * c + ch];
-        sb += part[(n + i) * c + ch];
-        st += part[(2 * n + i) * c + ch];
-    }
-    dgamma[ch] += (float)sg;
-    dbeta[ch] += (float)sb;
-    dtau[ch] += (float)st;
-}
-
 /* ---- layers --------------------------------------------------------------------------- */
 
 static const float k_one = 1.0f, k_zero = 0.0f;
-
-static size_t bias_chunks(size_t rows) { return (rows + BIAS_CHUNK - 1) / BIAS_CHUNK; }
-
-/* db (o) += Σ over rows of dout (rows, o), in a fixed order (two levels, no atomics). */
-static bnn_status bias_backward(struct cuda_backend *b, float *db, const float *dout, size_t rows,
-                                size_t o)
-{
-    const unsigned ch = TILE_CH(o);
-    const dim3 grid((unsigned)bias_chunks(rows), (unsigned)((o + ch - 1) / ch));
-    const dim3 block(ch, BNN_CUDA_THREADS / ch);
-    if (ch == 16)
-        cnn_bias_partial_kernel<16><<<grid, block, 0, b->stream>>>(b->cnn->bias_part, dout, rows,
-                                                                   o);
-    else
-        cnn_bias_partial_kernel<32><<<grid, block, 0, b->stream>>>(b->cnn->bias_part, dout, rows,
-                                                                   o);
-    cnn_bias_total_kernel<<<CNN_GRID(o)>>>(db, b->cnn->bias_part, bias_chunks(rows), o);
-    CNN_LAUNCHED("bias gradient");
-    return BNN_OK;
-}
 
 /* out (m·oh·ow, o) = im2col(in) · w + b. */
 static bnn_status conv_forward(struct cuda_backend *b, const bnn_cnn_node *nd, float *out,
@@ -415,7 +233,7 @@ static bnn_status conv_backward(struct cuda_backend *b, size_t node, float *din,
     const size_t rows = m * s->oh * s->ow, kkc = s->k * s->k * s->c;
     const float *w = b->theta_f + nd->p[0];
     float *dw = b->grad_f + nd->p[0], *db = b->grad_f + nd->p[1], *col = b->cnn->col;
-    BNN_TRY(bias_backward(b, db, dout, rows, s->o));
+    BNN_TRY(bnn_cuda_bias_grad(b, db, b->cnn->bias_part, dout, rows, s->o));
     if (b->cnn->direct) {
         float *part = b->cnn->wg_part + b->cnn->wg_at[node];
         BNN_TRY(bnn_cuda_conv_weight_grad(b, s, part, dout, in, m, b->cnn->micro, first));
@@ -462,56 +280,12 @@ static bnn_status dense_backward(struct cuda_backend *b, const bnn_cnn_node *nd,
     /* dwᵀ (o, i) += doutᵀ (o, m) · in (m, i) */
     BNN_CUBLAS_TRY(cublasSgemm(b->blas, CUBLAS_OP_N, CUBLAS_OP_T, o, i, r, &k_one, dout, o, in, i,
                                &k_one, b->grad_f + nd->p[0], o));
-    BNN_TRY(bias_backward(b, b->grad_f + nd->p[1], dout, m, nd->n_out));
+    BNN_TRY(bnn_cuda_bias_grad(b, b->grad_f + nd->p[1], b->cnn->bias_part, dout, m,
+                               nd->n_out));
     /* dinᵀ (i, m) += w (i, o) · doutᵀ (o, m) */
     if (din)
         BNN_CUBLAS_TRY(cublasSgemm(b->blas, CUBLAS_OP_T, CUBLAS_OP_N, i, r, o, &k_one, w, o, dout,
                                    o, &k_one, din, i));
-    return BNN_OK;
-}
-
-/* out = FRN(in), or (fuse) out = act(FRN(in)) for the activation node after it. */
-static bnn_status frn_forward(struct cuda_backend *b, const bnn_cnn_node *nd, float *out,
-                              const float *in, size_t m, int fuse)
-{
-    const float *th = b->theta_f;
-    const unsigned ch = TILE_CH(nd->c);
-    const dim3 grid((unsigned)m, (unsigned)((nd->c + ch - 1) / ch));
-    const dim3 block(ch, BNN_CUDA_THREADS / ch);
-    const bnn_activation act = b->cnn->c->act;
-    if (ch == 16)
-        cnn_frn_forward_kernel<16><<<grid, block, 0, b->stream>>>(
-            out, in, th + nd->p[0], th + nd->p[1], th + nd->p[2], nd->hw, nd->c, fuse, act);
-    else
-        cnn_frn_forward_kernel<32><<<grid, block, 0, b->stream>>>(
-            out, in, th + nd->p[0], th + nd->p[1], th + nd->p[2], nd->hw, nd->c, fuse, act);
-    CNN_LAUNCHED("FRN");
-    return BNN_OK;
-}
-
-/* FRN's backward from dout, the gradient of its output or (fuse) of the activation node's
- * output after it. */
-static bnn_status frn_backward(struct cuda_backend *b, const bnn_cnn_node *nd, float *din,
-                               const float *dout, const float *in, size_t m, int fuse)
-{
-    const float *th = b->theta_f;
-    float *gr = b->grad_f;
-    double *part = b->cnn->frn_part;
-    const unsigned ch = TILE_CH(nd->c);
-    const dim3 grid((unsigned)m, (unsigned)((nd->c + ch - 1) / ch));
-    const dim3 block(ch, BNN_CUDA_THREADS / ch);
-    const bnn_activation act = b->cnn->c->act;
-    if (ch == 16)
-        cnn_frn_backward_kernel<16><<<grid, block, 0, b->stream>>>(
-            din, part, dout, in, th + nd->p[0], th + nd->p[1], th + nd->p[2], m, nd->hw, nd->c,
-            fuse, act);
-    else
-        cnn_frn_backward_kernel<32><<<grid, block, 0, b->stream>>>(
-            din, part, dout, in, th + nd->p[0], th + nd->p[1], th + nd->p[2], m, nd->hw, nd->c,
-            fuse, act);
-    cnn_frn_params_kernel<<<CNN_GRID(nd->c)>>>(gr + nd->p[0], gr + nd->p[1], gr + nd->p[2], part,
-                                                m, nd->c);
-    CNN_LAUNCHED("FRN backward");
     return BNN_OK;
 }
 
@@ -529,10 +303,11 @@ static bnn_status forward(struct cuda_backend *b, size_t m)
         case BNN_CNN_CONV: BNN_TRY(conv_forward(b, nd, out, in, m)); break;
         case BNN_CNN_FRN:
             if (cn->fused[k]) { /* with the activation after it: its output, and skip it */
-                BNN_TRY(frn_forward(b, nd, cn->a[c->node[k + 1].out], in, m, 1));
+                BNN_TRY(bnn_cuda_frn_forward(b, nd, cn->a[c->node[k + 1].out], in, m, 1,
+                                             c->act));
                 k++;
             } else {
-                BNN_TRY(frn_forward(b, nd, out, in, m, 0));
+                BNN_TRY(bnn_cuda_frn_forward(b, nd, out, in, m, 0, c->act));
             }
             break;
         case BNN_CNN_ACT:
@@ -577,8 +352,9 @@ static bnn_status node_backward(struct cuda_backend *b, size_t node, size_t m, i
     switch (nd->op) {
     case BNN_CNN_CONV: return conv_backward(b, node, din, dout, in, m, first);
     case BNN_CNN_FRN: /* fused: from the gradient of the activation's output */
-        return frn_backward(b, nd, din, cn->fused[node] ? cn->g[c->node[node + 1].out] : dout,
-                            in, m, cn->fused[node]);
+        return bnn_cuda_frn_backward(b, nd, din, cn->frn_part,
+                                     cn->fused[node] ? cn->g[c->node[node + 1].out] : dout, in,
+                                     m, cn->fused[node], c->act);
     case BNN_CNN_DENSE: return dense_backward(b, nd, din, dout, in, m);
     case BNN_CNN_ACT:
         if (din)
@@ -768,8 +544,9 @@ static bnn_status cnn_alloc(struct cuda_backend *b, struct bnn_cuda_cnn *cn)
     size_t work = round_up(M * c->max_col) + CNN_ALIGN;
     for (size_t i = 1; i < c->n_acts; i++) work += 2 * round_up(M * c->act_len[i]);
     BNN_TRY(device_alloc((void **)&cn->work, work, sizeof(float), "CNN activations"));
-    BNN_TRY(device_alloc((void **)&cn->bias_part, bias_chunks(M * max_positions) * max_o,
-                         sizeof(double), "bias gradient sums"));
+    BNN_TRY(device_alloc((void **)&cn->bias_part,
+                         bnn_cuda_bias_part_len(M * max_positions, max_o), sizeof(double),
+                         "bias gradient sums"));
     BNN_TRY(device_alloc((void **)&cn->frn_part, 3 * M * (cn->max_frn_c ? cn->max_frn_c : 1),
                          sizeof(double), "FRN sums"));
     point_views(cn);

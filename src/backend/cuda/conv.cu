@@ -403,14 +403,6 @@ static conv_dims dims_of(const bnn_conv_shape *s)
     return d;
 }
 
-static bnn_status launched(const char *what)
-{
-    cudaError_t e = cudaGetLastError();
-    return e == cudaSuccess ? BNN_OK
-                            : BNN_ERROR(BNN_EIO, "CUDA: the %s kernels could not be launched: %s",
-                                        what, cudaGetErrorString(e));
-}
-
 /* Columns per tile: the smallest of 16, 32, 64 that holds n, else 64. */
 static int tile_columns(size_t n) { return n <= 16 ? 16 : n <= 32 ? 32 : 64; }
 
@@ -463,7 +455,7 @@ static bnn_status forward_product(struct cuda_backend *b, float *out, const floa
     case 32: launch_forward<32>(b, out, in, w, bias, d, (int)rows, accumulate); break;
     default: launch_forward<64>(b, out, in, w, bias, d, (int)rows, accumulate); break;
     }
-    return launched("convolution");
+    return bnn_cuda_launched("convolution");
 }
 
 bnn_status bnn_cuda_conv_forward(struct cuda_backend *b, const bnn_conv_shape *s, float *out,
@@ -583,7 +575,7 @@ bnn_status bnn_cuda_conv_weight_grad(struct cuda_backend *b, const bnn_conv_shap
     case 32: launch_weight_tm<32>(b, w); break;
     default: launch_weight_tm<64>(b, w); break;
     }
-    return launched("convolution weight-gradient");
+    return bnn_cuda_launched("convolution weight-gradient");
 }
 
 bnn_status bnn_cuda_conv_weight_total(struct cuda_backend *b, const bnn_conv_shape *s, float *dw,
@@ -594,5 +586,5 @@ bnn_status bnn_cuda_conv_weight_total(struct cuda_backend *b, const bnn_conv_sha
     const size_t len = s->k * s->k * s->c * s->o;
     conv_weight_total_kernel<<<bnn_cuda_blocks(len), BNN_CUDA_THREADS, 0, b->stream>>>(
         dw, part, chunks, len);
-    return launched("convolution weight-gradient sum");
+    return bnn_cuda_launched("convolution weight-gradient sum");
 }

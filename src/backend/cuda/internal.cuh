@@ -159,4 +159,13 @@ static inline unsigned bnn_cuda_blocks(size_t n)
     return (unsigned)((n + BNN_CUDA_THREADS - 1) / BNN_CUDA_THREADS);
 }
 
+/* BNN_OK if the kernels just enqueued could be launched, else an error naming them. */
+static inline bnn_status bnn_cuda_launched(const char *what)
+{
+    cudaError_t e = cudaGetLastError();
+    return e == cudaSuccess ? BNN_OK
+                            : BNN_ERROR(BNN_EIO, "CUDA: the %s kernels could not be launched: %s",
+                                        what, cudaGetErrorString(e));
+}
+
 #endif
