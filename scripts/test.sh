@@ -50,7 +50,8 @@ SANITIZE=1 bash tools/cuda-emu/build.sh build-asan build-cuda-emu-asan
 export CUDA_EMU_ORDER=reverse ASAN_OPTIONS=detect_leaks=1:detect_stack_use_after_return=0 \
     LSAN_OPTIONS="suppressions=$PWD/tests/lsan.supp" BNNMC_DATA_DIR="$PWD/data"
 build-cuda-emu-asan/test_cuda_batch
-BNNMC_TEST_QUICK=1 build-cuda-emu-asan/test_cuda_grad # the large and alternative cases: above
+# the large cases and the whole nets on the other paths: the plain run above
+BNNMC_TEST_QUICK=1 build-cuda-emu-asan/test_cuda_grad
 bash tests/cuda/test_cuda_sample.sh build-cuda-emu-asan/bnnmc
 unset CUDA_EMU_ORDER ASAN_OPTIONS LSAN_OPTIONS
 sh scripts/fuzz.sh "${FUZZ_SECONDS:-15}"

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """The results table of the GPU check (bench/gpu/run.sh, step 4): RESULTS.md from the run's
 bench.jsonl (one JSON line per measurement: tag, tool bnnmc / bnnmc-unfused / bnnmc-im2col /
-jax, math,
-result) and the Nsight Compute CSVs profile-NAME.csv in the run's output folder.
+bnnmc-cudnn / jax, math, result) and the Nsight Compute CSVs profile-NAME.csv in the run's
+output folder.
 usage: results_table.py BENCH.jsonl RESULTS.md GPU DATE NVCC TESTS_MD SECONDS OUT_DIR PROFILES
 (TESTS_MD: the tests' table rows; PROFILES: the profile names, space-separated), as run.sh
 calls it; or
@@ -59,15 +59,16 @@ def table(rows, path, gpu, date, nvcc, tests_md, seconds, profiles):
         "their backward pass "
         "one fused kernel; CNNs: direct convolutions (conv.cu). Alternative: MLPs unfused "
         "(BNNMC_CUDA_FUSE=0), CNNs with im2col + cuBLAS convolutions (BNNMC_CUDA_CONV=im2col). "
+        "cuDNN: CNNs with cuDNN's convolutions where it can pad them (BNNMC_CUDA_CONV=cudnn). "
         "JAX: jax.jit(jax.grad) of the "
         "log posterior, jax.vmap for K chains). Leapfrog: ms per step of a whole HMC iteration of "
         "20 steps of all K chains (bnnmc: bnn_cuda_hmc_iterate_chains, the K chains in lockstep, "
         "as `sample --device cuda` runs them; JAX: jit of a lax.scan trajectory, divided by its "
         "21 gradients).",
         "", "| workload | math | bnnmc grad | JAX grad | ratio | bnnmc alternative grad "
-        "| bnnmc leapfrog "
+        "| bnnmc cuDNN grad | bnnmc leapfrog "
         "| JAX leapfrog | leapfrog / grad (bnnmc) | bnnmc % of fp32 peak |",
-        "|---|---|---|---|---|---|---|---|---|---|"]
+        "|---|---|---|---|---|---|---|---|---|---|---|"]
     tags = []
     for r in rows:
         if (r["tag"], r["math"]) not in tags:
@@ -79,6 +80,7 @@ def table(rows, path, gpu, date, nvcc, tests_md, seconds, profiles):
         j = res.get((tag, math, "jax"), {})
         ug = (res.get((tag, math, "bnnmc-unfused")) or
               res.get((tag, math, "bnnmc-im2col")) or {}).get("ms_per_grad")
+        cg = res.get((tag, math, "bnnmc-cudnn"), {}).get("ms_per_grad")
         bg, jg = b.get("ms_per_grad"), j.get("ms_per_grad")
         bl, jl = b.get("ms_per_leapfrog"), j.get("ms_per_leapfrog")
         ratio = bg / jg if bg and jg else None
@@ -90,7 +92,8 @@ def table(rows, path, gpu, date, nvcc, tests_md, seconds, profiles):
         if b.get("gflops") and peak:
             frac = 100 * b["gflops"] * 1e9 / peak
         lines.append(f"| {tag} | {math} | {fmt(bg)} | {fmt(jg)} | {fmt(ratio, '.3f')} | {fmt(ug)} "
-                     f"| {fmt(bl)} | {fmt(jl)} | {fmt(over, '.3f')} | {fmt(frac, '.1f')} |")
+                     f"| {fmt(cg)} | {fmt(bl)} | {fmt(jl)} | {fmt(over, '.3f')} "
+                     f"| {fmt(frac, '.1f')} |")
 
     def profile_table(csv_path, name):
         """Per kernel (arguments cut off): calls, ms per gradient (the profile holds

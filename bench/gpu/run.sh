@@ -11,7 +11,8 @@
 #     float32 ("highest") and TF32 ("default"): 8 and 32 chains of 784-100-10 and 128 chains of
 #     64-100-10 on N = 1 437; MLP 784-100-10 and 784-1000-1000-10 on N = 60 000; LeNet-5
 #     (N = 60 000) and ResNet-20-FRN (N = 50 000);
-#  4. Nsight Compute profiles (ncu) of the workloads short of their targets;
+#  4. Nsight Compute profiles (ncu) of the workloads short of their targets; then the CNNs'
+#     other convolution paths (cuDNN's, im2col + cuBLAS), so that a short BUDGET drops them first;
 #  5. bench/gpu/RESULTS.md (GPU, date, versions, tests, table, profiles); with $OUT set (the device
 #     tool), RESULTS.md and the logs are also copied there.
 # usage: bash bench/gpu/run.sh   (logs go to $OUT, else /tmp/bnnmc-gpu-check)
@@ -52,6 +53,9 @@ fi
 # cuBLAS and the CUDA runtime: from the toolkit, or from the pip wheels beside PyTorch and JAX
 wheels=$(python3 -c "import nvidia.cublas as a, nvidia.cuda_runtime as b
 print(list(a.__path__)[0] + '/lib', list(b.__path__)[0] + '/lib')" 2>/dev/null)
+# cuDNN (BNNMC_CUDA_CONV=cudnn loads libcudnn.so.9 when asked for): the toolkit's, or the wheel's
+wheels="$wheels $(python3 -c "import nvidia.cudnn as c; print(list(c.__path__)[0] + '/lib')" \
+    2>/dev/null)"
 for d in /usr/local/cuda/lib64 /usr/local/cuda/lib /usr/local/cuda/targets/x86_64-linux/lib \
          $wheels; do
     [ -d "$d" ] && export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d
@@ -176,14 +180,15 @@ for math in float32 tf32; do
     bench_pair "MLP 784-1000-1000-10, N=60000" 784,1000,1000,10 60000 1 $math
 done
 
+cnn_flags() { # ARCH ACT IMAGE N MATH REPS LEAPFROG: bnnmc bench's flags, into $flags
+    flags=(--device cuda --arch "$1" --act "$2" --image "$3" --classes 10 --n "$4" --reps "$6"
+           --leapfrog "$7" --json)
+    [ "$5" = tf32 ] && flags+=(--tf32)
+}
 bench_cnn() { # TAG ARCH ACT IMAGE N MATH REPS LEAPFROG: one bnnmc and one JAX measurement
-    local tag=$1 arch=$2 act=$3 image=$4 n=$5 math=$6 r=$7 lf=$8
-    local flags=(--device cuda --arch "$arch" --act "$act" --image "$image" --classes 10
-                 --n "$n" --reps "$r" --leapfrog "$lf" --json)
-    [ "$math" = tf32 ] && flags+=(--tf32)
+    local tag=$1 arch=$2 act=$3 image=$4 n=$5 math=$6 r=$7 lf=$8 flags
+    cnn_flags "${@:2}"
     measure "$tag" bnnmc "$math" 300 $bnnmc bench "${flags[@]}"
-    # the same with im2col + cuBLAS convolutions instead of conv.cu's direct ones, to compare
-    measure "$tag" bnnmc-im2col "$math" 300 env BNNMC_CUDA_CONV=im2col $bnnmc bench "${flags[@]}"
     [ $jax_ok -eq 1 ] || return 0
     local jflags=(--arch "$arch" --act "$act" --image "$image" --classes 10 --n "$n"
                   --precision "$(jax_precision "$math")" --reps "$r" --leapfrog "$lf")
@@ -192,12 +197,17 @@ bench_cnn() { # TAG ARCH ACT IMAGE N MATH REPS LEAPFROG: one bnnmc and one JAX m
             --micro 10000
 }
 export XLA_PYTHON_CLIENT_MEM_FRACTION=0.95 # ResNet-20-FRN full batch: XLA gets 75 % otherwise
+lenet_reps=10
+[ -n "${QUICK:-}" ] && lenet_reps=3
+# the CNN workloads, the targets' (ResNet-20-FRN) first: TAG ARCH ACT IMAGE N MATH REPS LEAPFROG
+cnns=("ResNet-20-FRN, N=50000 (32x32x3)|resnet20-frn swish 32x32x3 50000 float32 3 2"
+      "ResNet-20-FRN, N=50000 (32x32x3)|resnet20-frn swish 32x32x3 50000 tf32 3 2"
+      "LeNet-5, N=60000 (28x28x1)|lenet5 tanh 28x28x1 60000 float32 $lenet_reps 5"
+      "LeNet-5, N=60000 (28x28x1)|lenet5 tanh 28x28x1 60000 tf32 $lenet_reps 5")
 if [ -z "${NO_CNN:-}" ]; then
-    lenet_reps=10
-    [ -n "${QUICK:-}" ] && lenet_reps=3
-    for math in float32 tf32; do
-        bench_cnn "LeNet-5, N=60000 (28x28x1)" lenet5 tanh 28x28x1 60000 $math $lenet_reps 5
-        bench_cnn "ResNet-20-FRN, N=50000 (32x32x3)" resnet20-frn swish 32x32x3 50000 $math 3 2
+    for w in "${cnns[@]}"; do
+        read -r -a words <<<"${w#*|}"
+        bench_cnn "${w%%|*}" "${words[@]}"
     done
 fi
 
@@ -236,6 +246,19 @@ if [ -n "$ncu_bin" ] && [ -z "${NO_PROFILE:-}" ]; then
     fi
 else
     say "== no ncu (or NO_PROFILE set): no profile"
+fi
+
+# ---- 3c. the CNNs with cuDNN's convolutions and with im2col + cuBLAS instead of conv.cu's
+# direct ones, to compare (the results table's cuDNN and alternative columns) ----
+if [ -z "${NO_CNN:-}" ]; then
+    for path in cudnn im2col; do
+        for w in "${cnns[@]}"; do
+            read -r -a words <<<"${w#*|}"
+            cnn_flags "${words[@]}"
+            measure "${w%%|*}" "bnnmc-$path" "${words[4]}" 300 \
+                env BNNMC_CUDA_CONV=$path $bnnmc bench "${flags[@]}"
+        done
+    done
 fi
 
 # ---- 4. the results table ----

@@ -9,7 +9,8 @@
  * index or a lost micro-batch shows as an error of order 1. Each CNN runs twice: with the rows
  * forced into several micro-batches (BNNMC_CUDA_MICRO_ROWS) and with the default (one); its
  * convolutions are conv.cu's direct ones, and some CNNs run again with the im2col + cuBLAS
- * ones (BNNMC_CUDA_CONV=im2col), some with FRN and its activation unfused. Two
+ * ones (BNNMC_CUDA_CONV=im2col), with cuDNN's (BNNMC_CUDA_CONV=cudnn, conv.cu taking what
+ * cuDNN cannot pad), some with FRN and its activation unfused. Two
  * calls give the same bits; TF32 runs and stays within 1e-2 (MLPs) or 5e-2 (CNNs: deeper, with
  * many more rounded products per output). Without a CUDA device: "skipped: no CUDA device",
  * exit 77. */
@@ -152,7 +153,7 @@ static int evaluate_case(const grad_case *c)
 
 /* BNNMC_TEST_QUICK=1 (CI's run under the sanitizers, which makes everything several times
  * slower) leaves out what the plain run covers alone: cases of over 10 000 rows and the
- * alternative paths (test_cnns_alternatives). */
+ * alternative paths' runs of whole nets (LeNet-5, ResNet-20-FRN; their small cnn: specs stay). */
 static int quick(void)
 {
     const char *e = getenv("BNNMC_TEST_QUICK");
@@ -258,10 +259,6 @@ static void test_cnns(void **state)
 static void test_cnns_alternatives(void **state)
 {
     (void)state;
-    if (quick()) {
-        printf("the alternative paths left out (BNNMC_TEST_QUICK=1)\n");
-        return;
-    }
     const grad_case cases[] = {
         {"cnn:c3k3f", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 10, 6, 5, "3",
          "BNNMC_CUDA_FUSE=0"},
@@ -277,8 +274,46 @@ static void test_cnns_alternatives(void **state)
          "BNNMC_CUDA_CONV=im2col"},
         {"cnn:c8k3s2v,a2,c6k3f,g", BNN_ACT_TANH, BNN_LIK_GAUSSIAN, 13 * 11 * 2, 1, 30, 13, 11, "7",
          "BNNMC_CUDA_CONV=im2col"},
+        /* cuDNN: "same" 3x3 and valid 5x5 and strided ones; a stride-2 "same" one (the extra
+         * padding row after) by conv.cu, alone (c3k3s2) and beside cuDNN's (ResNet-20-FRN) */
+        {"cnn:c3k3", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 10, 6, 5, "3",
+         "BNNMC_CUDA_CONV=cudnn"},
+        {"cnn:c3k3s2", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 10, 6, 5, "3",
+         "BNNMC_CUDA_CONV=cudnn"},
+        {"lenet5", BNN_ACT_RELU, BNN_LIK_CATEGORICAL, 28 * 28, 10, 40, 28, 28, "16",
+         "BNNMC_CUDA_CONV=cudnn"},
+        {"resnet20-frn", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 32 * 32 * 3, 10, 24, 32, 32, "10",
+         "BNNMC_CUDA_CONV=cudnn"},
+        {"cnn:c8k3s2v,a2,c6k3f,g", BNN_ACT_TANH, BNN_LIK_GAUSSIAN, 13 * 11 * 2, 1, 30, 13, 11, "7",
+         "BNNMC_CUDA_CONV=cudnn"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) check_case(&cases[i]);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (quick() && strncmp(cases[i].arch, "cnn:", 4)) {
+            printf("%-12s %s: left out (BNNMC_TEST_QUICK=1)\n", cases[i].arch, cases[i].env);
+            continue;
+        }
+        check_case(&cases[i]);
+    }
+}
+
+/* An unknown BNNMC_CUDA_CONV is refused with a message naming the variable and its values. */
+static void test_conv_path_refused(void **state)
+{
+    (void)state;
+    bnn_net net;
+    bnn_input_shape in = {6, 5, 2};
+    expect_ok(bnn_net_create(&net, "cnn:c3k3", in, 4, BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 1));
+    double x[6 * 5 * 2] = {0}, y[1] = {0};
+    bnn_cuda_data *data;
+    expect_ok(bnn_cuda_data_alloc(6 * 5 * 2, x, y, 1, NULL, 0, &data));
+    setenv("BNNMC_CUDA_CONV", "cuddn", 1);
+    bnn_backend b;
+    assert_int_equal(bnn_cuda_backend_alloc(&net, data, 0, &b), BNN_EINVAL);
+    unsetenv("BNNMC_CUDA_CONV");
+    assert_non_null(strstr(bnn_last_error(), "BNNMC_CUDA_CONV must be direct, im2col or cudnn, "
+                                             "not 'cuddn'"));
+    bnn_cuda_data_free(data);
+    bnn_net_free(&net);
 }
 
 /* Batched chains of a CNN are refused with a message saying what is supported. */
@@ -310,6 +345,7 @@ int main(void)
         cmocka_unit_test(test_cnns),
         cmocka_unit_test(test_cnns_alternatives),
         cmocka_unit_test(test_cnn_batch_refused),
+        cmocka_unit_test(test_conv_path_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """bench/gpu/results_table.py, the GPU check's last step, on made-up measurements and a made-up
-Nsight Compute CSV (no GPU needed): the ratios, the alternative column (unfused, im2col), a
-pair whose parameter counts differ (no ratio), a workload JAX did not measure, the per-kernel
-profile table (times in ms per gradient from two profiled gradients, shares, throughputs), and
-one table merged from two calls' folders (--merge)."""
+Nsight Compute CSV (no GPU needed): the ratios, the alternative columns (unfused, im2col;
+cuDNN), a pair whose parameter counts differ (no ratio), a workload JAX did not measure, the
+per-kernel profile table (times in ms per gradient from two profiled gradients, shares,
+throughputs), and one table merged from two calls' folders (--merge)."""
 import os
 import subprocess
 import sys
@@ -25,6 +25,7 @@ BENCH = [
     ("MLP 784-1000-1000-10, N=60000", "jax", "tf32", {"ms_per_grad": 3.0, "n_params": 2}),
     ("LeNet-5, N=60000 (28x28x1)", "bnnmc", "float32", {"ms_per_grad": 30.0}),
     ("LeNet-5, N=60000 (28x28x1)", "bnnmc-im2col", "float32", {"ms_per_grad": 45.0}),
+    ("LeNet-5, N=60000 (28x28x1)", "bnnmc-cudnn", "float32", {"ms_per_grad": 25.0}),
 ]
 
 HEADER = ["ID", "Process ID", "Process Name", "Host Name", "Kernel Name", "Context", "Stream",
@@ -74,20 +75,22 @@ def main():
     def expect(fragment, what):
         if fragment not in text:
             failures.append(f"{what}: {fragment!r} not in the table")
-    expect("| 8 chains of 784-100-10 | float32 | 4 | 5 | 0.800 | 6.5 | 4.1 | 4.5 | 1.025 | 50.0 |",
-           "ratio, unfused column, leapfrog / grad, % of the H200's peak")
+    mlp_row = ("| 8 chains of 784-100-10 | float32 | 4 | 5 | 0.800 | 6.5 | — | 4.1 | 4.5 | 1.025 "
+               "| 50.0 |")
+    expect(mlp_row, "ratio, unfused column, leapfrog / grad, % of the H200's peak")
     expect("(parameters differ: bnnmc 1, JAX 2) | tf32 | 3.5 | 3 | — |", "no ratio across models")
-    expect("| LeNet-5, N=60000 (28x28x1) | float32 | 30 | — | — | 45 |",
-           "JAX missing; the im2col column")
+    lenet_row = "| LeNet-5, N=60000 (28x28x1) | float32 | 30 | — | — | 45 | 25 |"
+    expect(lenet_row,
+           "JAX missing; the im2col and cuDNN columns")
     expect("- JAX: 9.9.9", "JAX version")
     expect("| test_cuda_grad | passed |", "the tests' rows")
     expect("Kernel time per gradient: 0.4 ms", "profile total over two gradients")
     expect("| `sgemm_kernel<float>` | 1 | 0.3 | 75.0 | 40 | 80 |", "profile row")
     expect("| `fused_top_kernel` | 1 | 0.1 | 25.0 | 40 | 80 |", "profile row")
     text = merged_table()
-    expect("| 8 chains of 784-100-10 | float32 | 4 | 5 | 0.800 | 6.5 | 4.1 | 4.5 | 1.025 | 50.0 |",
-           "merged: the first call's MLP row")
-    expect("| LeNet-5, N=60000 (28x28x1) | float32 | 30 | — | — | 45 |", "merged: the second's")
+    expect(mlp_row, "merged: the first call's MLP row")
+    lenet_row = "| LeNet-5, N=60000 (28x28x1) | float32 | 30 | — | — | 45 | 25 |"
+    expect(lenet_row, "merged: the second's")
     expect("| test_cuda_grad | passed |", "merged: the first call's tests")
     expect("2026-11-26T00:00Z, 2026-11-26T00:09Z", "merged: both dates")
     expect("run.sh, 300 + 400 s", "merged: both durations")

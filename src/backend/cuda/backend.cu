@@ -544,6 +544,7 @@ static bnn_status backend_buffers(struct cuda_backend *b)
 
 static bnn_status backend_init(struct cuda_backend *b, int tf32)
 {
+    b->tf32 = tf32;
     BNN_CUDA_TRY(cudaStreamCreateWithFlags(&b->stream, cudaStreamNonBlocking));
     BNN_CUBLAS_TRY(cublasCreate(&b->blas));
     BNN_CUBLAS_TRY(cublasSetStream(b->blas, b->stream));

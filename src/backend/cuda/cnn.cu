@@ -2,15 +2,15 @@
  * CPU's layer graph run on the device, node by node, over micro-batches of rows, with the
  * parameter gradients in the CPU's layout (HWIO convolution weights, the same offsets).
  *
- * Kernels: convolutions direct (conv.cu: tiled products gathering the im2col operand tile by
- * tile; the input gradient of a strided one as below), or with BNNMC_CUDA_CONV=im2col as
- * im2col of a micro-batch + one cuBLAS SGEMM (through b->blas, so --tf32 applies), their input
- * gradient as dcol = dout · wᵀ then col2im written as a gather (each input element sums its
- * own contributions); their bias gradient a two-level column sum and FRN with fixed-tree sums
- * over the positions (cnn_reduce.cu); pooling, GAP, residual additions and activations one
- * output element per thread; an FRN or a residual sum whose output only the activation after
- * it reads, one kernel with it (find_fused); dense layers by cuBLAS; the likelihood head
- * bnn_cuda_head.
+ * Kernels: convolutions direct (conv.cu: tiled products gathering the im2col operand tile by tile;
+ * the input gradient of a strided one as below), or with BNNMC_CUDA_CONV=im2col as im2col of a
+ * micro-batch + one cuBLAS SGEMM (through b->blas, so --tf32 applies), their input gradient as dcol
+ * = dout · wᵀ then col2im written as a gather (each input element sums its own contributions), or
+ * with BNNMC_CUDA_CONV=cudnn by cuDNN (conv_cudnn.cu; the im2col buffer its workspace) where it can
+ * pad them, else direct; their bias gradient a two-level column sum and FRN with fixed-tree sums
+ * over the positions (cnn_reduce.cu); pooling, GAP, residual additions and activations one output
+ * element per thread; an FRN or a residual sum whose output only the activation after it reads, one
+ * kernel with it (find_fused); dense layers by cuBLAS; the likelihood head bnn_cuda_head.
  *
  * Determinism: no atomics anywhere. Parameter gradients are accumulated over the micro-batches
  * in order (cuBLAS beta = 1, atomics off; bias and FRN sums in double, then added in order),
@@ -29,6 +29,7 @@
 
 #include "backend/cuda/cnn_reduce.cuh"
 #include "backend/cuda/conv.cuh"
+#include "backend/cuda/conv_cudnn.cuh"
 #include "backend/cuda/device_math.h"
 
 extern "C" {
@@ -55,11 +56,13 @@ struct bnn_cuda_cnn {
     double *bias_part;                  /* (chunks, max outputs) first-level bias gradient sums */
     double *frn_part;                   /* (3, M, max FRN channels) per-image FRN sums */
     size_t max_frn_c;
-    int direct;                         /* convolutions by conv.cu (else im2col + cuBLAS) */
     unsigned char fused[BNN_CNN_MAX_NODES]; /* FRN or ADD node k and activation k + 1 as one */
+    /* convolution node k by conv.cu (direct[k]), by cuDNN (by_cudnn[k]) or im2col + cuBLAS */
+    unsigned char direct[BNN_CNN_MAX_NODES], by_cudnn[BNN_CNN_MAX_NODES];
     float *wg_part;                     /* direct: the weight gradients' block sums, */
-    size_t wg_at[BNN_CNN_MAX_NODES];    /* at these offsets for each convolution node */
+    size_t wg_at[BNN_CNN_MAX_NODES];    /* at these offsets for each direct convolution */
     float *wt;                          /* direct: a convolution's weights flipped */
+    struct bnn_cuda_cudnn *cudnn;       /* cuDNN's state where a node is by_cudnn, else NULL */
 };
 
 /* ---- kernels -------------------------------------------------------------------------- */
@@ -205,17 +208,20 @@ __global__ void cnn_gap_backward_kernel(float *din, const float *dout, size_t hw
 
 static const float k_one = 1.0f, k_zero = 0.0f;
 
-/* out (m·oh·ow, o) = im2col(in) · w + b. */
-static bnn_status conv_forward(struct cuda_backend *b, const bnn_cnn_node *nd, float *out,
-                               const float *in, size_t m)
+/* out (m·oh·ow, o) = conv(in) + b for convolution node k. */
+static bnn_status conv_forward(struct cuda_backend *b, size_t k, float *out, const float *in,
+                               size_t m)
 {
+    const bnn_cnn_node *nd = &b->cnn->c->node[k];
     const bnn_conv_shape *s = &nd->conv;
     const size_t rows = m * s->oh * s->ow, kkc = s->k * s->k * s->c;
     const float *w = b->theta_f + nd->p[0], *bias = b->theta_f + nd->p[1];
-    if (b->cnn->direct) return bnn_cuda_conv_forward(b, s, out, in, w, bias, m);
+    if (b->cnn->direct[k]) return bnn_cuda_conv_forward(b, s, out, in, w, bias, m);
+    cnn_bias_fill_kernel<<<CNN_GRID(rows * s->o)>>>(out, bias, s->o, rows * s->o);
+    CNN_LAUNCHED("convolution bias");
+    if (b->cnn->by_cudnn[k]) return bnn_cuda_cudnn_forward(b, b->cnn->cudnn, k, out, in, m);
     float *col = b->cnn->col;
     cnn_im2col_kernel<<<CNN_GRID(rows * kkc)>>>(col, in, *s, rows * kkc);
-    cnn_bias_fill_kernel<<<CNN_GRID(rows * s->o)>>>(out, bias, s->o, rows * s->o);
     CNN_LAUNCHED("convolution (im2col)");
     /* outᵀ (o, rows) += wᵀ (o, kkc) · colᵀ (kkc, rows) */
     BNN_CUBLAS_TRY(cublasSgemm(b->blas, CUBLAS_OP_N, CUBLAS_OP_N, (int)s->o, (int)rows, (int)kkc,
@@ -234,7 +240,9 @@ static bnn_status conv_backward(struct cuda_backend *b, size_t node, float *din,
     const float *w = b->theta_f + nd->p[0];
     float *dw = b->grad_f + nd->p[0], *db = b->grad_f + nd->p[1], *col = b->cnn->col;
     BNN_TRY(bnn_cuda_bias_grad(b, db, b->cnn->bias_part, dout, rows, s->o));
-    if (b->cnn->direct) {
+    if (b->cnn->by_cudnn[node])
+        return bnn_cuda_cudnn_backward(b, b->cnn->cudnn, node, din, dout, in, m, first);
+    if (b->cnn->direct[node]) {
         float *part = b->cnn->wg_part + b->cnn->wg_at[node];
         BNN_TRY(bnn_cuda_conv_weight_grad(b, s, part, dout, in, m, b->cnn->micro, first));
         if (!din) return BNN_OK;
@@ -300,7 +308,7 @@ static bnn_status forward(struct cuda_backend *b, size_t m)
         const float *in = cn->a[nd->in];
         const size_t n_in = m * c->act_len[nd->in], n_out = m * c->act_len[nd->out];
         switch (nd->op) {
-        case BNN_CNN_CONV: BNN_TRY(conv_forward(b, nd, out, in, m)); break;
+        case BNN_CNN_CONV: BNN_TRY(conv_forward(b, k, out, in, m)); break;
         case BNN_CNN_FRN:
             if (cn->fused[k]) { /* with the activation after it: its output, and skip it */
                 BNN_TRY(bnn_cuda_frn_forward(b, nd, cn->a[c->node[k + 1].out], in, m, 1,
@@ -395,6 +403,7 @@ bnn_status bnn_cuda_cnn_loglik_grad(struct cuda_backend *b, int want_grad)
     const bnn_cuda_data *d = b->data;
     const size_t M = cn->micro, last = c->n_acts - 1, P = b->net->n_params;
     if (want_grad) BNN_CUDA_TRY(cudaMemsetAsync(b->grad_f, 0, P * sizeof(float), b->stream));
+    if (cn->cudnn) BNN_TRY(bnn_cuda_cudnn_weights(b, cn->cudnn));
     for (size_t r0 = 0; r0 < d->n_train; r0 += M) { /* micro-batches in order */
         const size_t m = d->n_train - r0 < M ? d->n_train - r0 : M;
         cn->a[0] = d->x_train + r0 * c->n_inputs;
@@ -406,9 +415,10 @@ bnn_status bnn_cuda_cnn_loglik_grad(struct cuda_backend *b, int want_grad)
             BNN_CUDA_TRY(cudaMemsetAsync(cn->g[1], 0, cn->g_zero_len * sizeof(float), b->stream));
         for (size_t k = c->n_nodes; k-- > 0;) BNN_TRY(node_backward(b, k, m, r0 == 0));
     }
-    if (want_grad && cn->direct) /* the convolutions' weight gradients: their block sums */
+    if (want_grad && cn->cudnn) BNN_TRY(bnn_cuda_cudnn_weight_totals(b, cn->cudnn));
+    if (want_grad) /* the direct convolutions' weight gradients: their block sums */
         for (size_t k = 0; k < c->n_nodes; k++)
-            if (c->node[k].op == BNN_CNN_CONV)
+            if (cn->direct[k])
                 BNN_TRY(bnn_cuda_conv_weight_total(b, &c->node[k].conv,
                                                    b->grad_f + c->node[k].p[0],
                                                    cn->wg_part + cn->wg_at[k],
@@ -422,6 +432,7 @@ bnn_status bnn_cuda_cnn_predict(struct cuda_backend *b, double *out)
     const bnn_cnn *c = cn->c;
     const bnn_cuda_data *d = b->data;
     const size_t M = cn->micro, last = c->n_acts - 1, k = c->n_logits;
+    if (cn->cudnn) BNN_TRY(bnn_cuda_cudnn_weights(b, cn->cudnn));
     for (size_t r0 = 0; r0 < d->n_predict; r0 += M) {
         const size_t m = d->n_predict - r0 < M ? d->n_predict - r0 : M;
         cn->a[0] = d->x_predict + r0 * c->n_inputs;
@@ -529,13 +540,20 @@ static bnn_status cnn_alloc(struct cuda_backend *b, struct bnn_cuda_cnn *cn)
     const size_t per_row = per_row_floats(c, cn->max_frn_c);
     BNN_TRY(choose_micro(b, per_row, &cn->micro));
     const size_t M = cn->micro;
-    cn->direct = bnn_cuda_conv_direct();
+    enum bnn_cuda_conv_path path;
+    BNN_TRY(bnn_cuda_conv_path(&path));
+    int any_direct = 0, any_cudnn = 0;
     for (size_t k = 0; k < c->n_nodes; k++)
         if (c->node[k].op == BNN_CNN_CONV) {
+            cn->by_cudnn[k] = path == BNN_CONV_CUDNN && bnn_cuda_cudnn_takes(&c->node[k].conv);
+            cn->direct[k] = path != BNN_CONV_IM2COL && !cn->by_cudnn[k];
+            any_cudnn |= cn->by_cudnn[k];
+            any_direct |= cn->direct[k];
+            if (!cn->direct[k]) continue;
             cn->wg_at[k] = wg_len;
             wg_len += round_up(bnn_cuda_conv_weight_part_len(&c->node[k].conv, M));
         }
-    if (cn->direct) {
+    if (any_direct) {
         BNN_TRY(device_alloc((void **)&cn->wg_part, wg_len, sizeof(float),
                              "convolution weight-gradient sums"));
         BNN_TRY(device_alloc((void **)&cn->wt, c->max_conv_params, sizeof(float),
@@ -544,12 +562,15 @@ static bnn_status cnn_alloc(struct cuda_backend *b, struct bnn_cuda_cnn *cn)
     size_t work = round_up(M * c->max_col) + CNN_ALIGN;
     for (size_t i = 1; i < c->n_acts; i++) work += 2 * round_up(M * c->act_len[i]);
     BNN_TRY(device_alloc((void **)&cn->work, work, sizeof(float), "CNN activations"));
+    point_views(cn);
+    if (any_cudnn) /* the im2col buffer is cuDNN's workspace */
+        BNN_TRY(bnn_cuda_cudnn_create(b, c, cn->by_cudnn, M, cn->col,
+                                      M * c->max_col * sizeof(float), &cn->cudnn));
     BNN_TRY(device_alloc((void **)&cn->bias_part,
                          bnn_cuda_bias_part_len(M * max_positions, max_o), sizeof(double),
                          "bias gradient sums"));
     BNN_TRY(device_alloc((void **)&cn->frn_part, 3 * M * (cn->max_frn_c ? cn->max_frn_c : 1),
                          sizeof(double), "FRN sums"));
-    point_views(cn);
     return BNN_OK;
 }
 
@@ -596,5 +617,6 @@ void bnn_cuda_cnn_free(struct bnn_cuda_cnn *cn)
     cudaFree(cn->frn_part);
     cudaFree(cn->wg_part);
     cudaFree(cn->wt);
+    bnn_cuda_cudnn_free(cn->cudnn);
     free(cn);
 }

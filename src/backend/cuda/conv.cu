@@ -21,8 +21,8 @@
  * same bits (no atomics), whatever the GPU. The products are float32 (no TF32),
  * also under --tf32.
  *
- * BNNMC_CUDA_CONV=im2col keeps cnn.cu's im2col + cuBLAS convolutions (to compare; the GPU
- * check times both). */
+ * BNNMC_CUDA_CONV=im2col keeps cnn.cu's im2col + cuBLAS convolutions, BNNMC_CUDA_CONV=cudnn
+ * takes cuDNN's (conv_cudnn.cu), to compare: the GPU check times the three. */
 #include "backend/cuda/conv.cuh"
 
 #include <math.h>
@@ -385,10 +385,16 @@ __global__ void conv_flip_kernel(float *wt, const float *w, conv_dims s, size_t 
 
 /* ---- host side ------------------------------------------------------------------------- */
 
-int bnn_cuda_conv_direct(void)
+bnn_status bnn_cuda_conv_path(enum bnn_cuda_conv_path *out)
 {
     const char *env = getenv("BNNMC_CUDA_CONV");
-    return !(env && !strcmp(env, "im2col"));
+    if (!env || !*env || !strcmp(env, "direct")) *out = BNN_CONV_DIRECT;
+    else if (!strcmp(env, "im2col")) *out = BNN_CONV_IM2COL;
+    else if (!strcmp(env, "cudnn")) *out = BNN_CONV_CUDNN;
+    else
+        return BNN_ERROR(BNN_EINVAL, "BNNMC_CUDA_CONV must be direct, im2col or cudnn, not "
+                                     "'%s'", env);
+    return BNN_OK;
 }
 
 int bnn_cuda_conv_direct_input_grad(const bnn_conv_shape *s)

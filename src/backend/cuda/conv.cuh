@@ -8,8 +8,13 @@ extern "C" {
 #include "nn/layers/layers.h"
 }
 
-/* 1 unless BNNMC_CUDA_CONV=im2col asks for the im2col + cuBLAS convolutions (to compare). */
-int bnn_cuda_conv_direct(void);
+/* cnn.cu's convolution paths: conv.cu's direct ones (the default), im2col + cuBLAS, cuDNN
+ * (conv_cudnn.cu; conv.cu takes the convolutions cuDNN cannot pad). */
+enum bnn_cuda_conv_path { BNN_CONV_DIRECT, BNN_CONV_IM2COL, BNN_CONV_CUDNN };
+
+/* The path BNNMC_CUDA_CONV asks for: unset, empty or "direct", "im2col", "cudnn"; anything
+ * else is an error naming the variable. */
+bnn_status bnn_cuda_conv_path(enum bnn_cuda_conv_path *out);
 
 /* 1 if the input gradient of s can be taken directly (stride 1, padding below k), 0 if it takes
  * the im2col path (dcol = dout · wᵀ, then the col2im gather). */

@@ -49,6 +49,7 @@ struct cuda_backend {
     const bnn_mlp *mlp;
     const bnn_cuda_data *data;
     size_t n_chains;  /* K */
+    int tf32;         /* TF32 tensor cores allowed (--tf32) */
     cudaStream_t stream;
     cublasHandle_t blas;
     size_t rows_max;  /* rows of the workspaces: max(n_train, n_predict) */
