@@ -192,10 +192,33 @@ static cudnnStatus_t check_run(const emu_cudnn_tensor *x, const emu_cudnn_filter
     return CUDNN_STATUS_SUCCESS;
 }
 
-/* out = alpha · sum + beta · out, out not read where beta = 0 (as cuDNN). */
-static inline void blend(float *out, double sum, float alpha, float beta)
+/* out[i] = alpha · sum[i] + beta · out[i] over the sums, out not read where beta = 0 (as
+ * cuDNN). */
+static void blend(float *out, const std::vector<double> &sum, const void *alpha, const void *beta)
 {
-    *out = beta == 0 ? (float)(alpha * sum) : (float)(alpha * sum + (double)beta * *out);
+    const float a = *(const float *)alpha, b = *(const float *)beta;
+    for (size_t i = 0; i < sum.size(); i++)
+        out[i] = b == 0 ? (float)(a * sum[i]) : (float)(a * sum[i] + (double)b * out[i]);
+}
+
+/* Calls f(xo, yo, wo) for every pair of an output position and a filter tap that meets the
+ * input inside it: xo, yo, wo the offsets of x (n, iy, ix, 0), y (n, oy, ox, 0) and the tap's
+ * w (0, r, s, 0), where iy = oy·u - pad_h + r and ix = ox·v - pad_w + s. */
+template <typename F>
+static void each_tap(const emu_cudnn_tensor *x, const emu_cudnn_filter *w,
+                     const emu_cudnn_conv *cv, const emu_cudnn_tensor *y, F f)
+{
+    for (int n = 0; n < y->n; n++)
+        for (int oy = 0; oy < y->h; oy++)
+            for (int ox = 0; ox < y->w; ox++)
+                for (int r = 0; r < w->r; r++)
+                    for (int s = 0; s < w->s; s++) {
+                        const int iy = oy * cv->u - cv->pad_h + r, ix = ox * cv->v - cv->pad_w + s;
+                        if (iy < 0 || iy >= x->h || ix < 0 || ix >= x->w) continue;
+                        f((((size_t)n * x->h + iy) * x->w + ix) * x->c,
+                          (((size_t)n * y->h + oy) * y->w + ox) * y->c,
+                          ((size_t)r * w->s + s) * w->c);
+                    }
 }
 
 extern "C" {
@@ -234,25 +257,13 @@ cudnnStatus_t cudnnConvolutionForward(cudnnHandle_t, const void *alpha,
     cudnnStatus_t st = check_run(xd, wd, cv, yd, algo, ws, ws_bytes);
     if (st) return st;
     const float *x = (const float *)xv, *w = (const float *)wv;
-    float *y = (float *)yv;
-    const int C = xd->c, H = xd->h, W = xd->w, K = wd->k, R = wd->r, S = wd->s;
-    for (int n = 0; n < yd->n; n++)
-        for (int oy = 0; oy < yd->h; oy++)
-            for (int ox = 0; ox < yd->w; ox++)
-                for (int k = 0; k < K; k++) {
-                    double sum = 0;
-                    for (int r = 0; r < R; r++)
-                        for (int s = 0; s < S; s++) {
-                            const int iy = oy * cv->u - cv->pad_h + r;
-                            const int ix = ox * cv->v - cv->pad_w + s;
-                            if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-                            const float *xp = x + (((size_t)n * H + iy) * W + ix) * C;
-                            const float *wp = w + (((size_t)k * R + r) * S + s) * C;
-                            for (int c = 0; c < C; c++) sum += (double)xp[c] * wp[c];
-                        }
-                    blend(y + (((size_t)n * yd->h + oy) * yd->w + ox) * K + k, sum,
-                          *(const float *)alpha, *(const float *)beta);
-                }
+    const size_t K = wd->k, C = wd->c, krsc = (size_t)wd->r * wd->s * C;
+    std::vector<double> y((size_t)yd->n * yd->h * yd->w * K, 0.0);
+    each_tap(xd, wd, cv, yd, [&](size_t xo, size_t yo, size_t wo) {
+        for (size_t k = 0; k < K; k++)
+            for (size_t c = 0; c < C; c++) y[yo + k] += (double)x[xo + c] * w[k * krsc + wo + c];
+    });
+    blend((float *)yv, y, alpha, beta);
     return CUDNN_STATUS_SUCCESS;
 }
 
@@ -269,27 +280,13 @@ cudnnStatus_t cudnnConvolutionBackwardData(cudnnHandle_t, const void *alpha,
     cudnnStatus_t st = check_run(dxd, wd, cv, dyd, algo, ws, ws_bytes);
     if (st) return st;
     const float *w = (const float *)wv, *dy = (const float *)dyv;
-    float *dx = (float *)dxv;
-    const int C = dxd->c, H = dxd->h, W = dxd->w, K = wd->k, R = wd->r, S = wd->s;
-    const int OH = dyd->h, OW = dyd->w;
-    for (int n = 0; n < dxd->n; n++)
-        for (int iy = 0; iy < H; iy++)
-            for (int ix = 0; ix < W; ix++)
-                for (int c = 0; c < C; c++) {
-                    double sum = 0;
-                    for (int r = 0; r < R; r++)
-                        for (int s = 0; s < S; s++) {
-                            const int ty = iy + cv->pad_h - r, tx = ix + cv->pad_w - s;
-                            if (ty < 0 || tx < 0 || ty % cv->u || tx % cv->v) continue;
-                            const int oy = ty / cv->u, ox = tx / cv->v;
-                            if (oy >= OH || ox >= OW) continue;
-                            const float *dp = dy + (((size_t)n * OH + oy) * OW + ox) * K;
-                            for (int k = 0; k < K; k++)
-                                sum += (double)dp[k] * w[(((size_t)k * R + r) * S + s) * C + c];
-                        }
-                    blend(dx + (((size_t)n * H + iy) * W + ix) * C + c, sum,
-                          *(const float *)alpha, *(const float *)beta);
-                }
+    const size_t K = wd->k, C = wd->c, krsc = (size_t)wd->r * wd->s * C;
+    std::vector<double> dx((size_t)dxd->n * dxd->h * dxd->w * C, 0.0);
+    each_tap(dxd, wd, cv, dyd, [&](size_t xo, size_t yo, size_t wo) {
+        for (size_t k = 0; k < K; k++)
+            for (size_t c = 0; c < C; c++) dx[xo + c] += (double)dy[yo + k] * w[k * krsc + wo + c];
+    });
+    blend((float *)dxv, dx, alpha, beta);
     return CUDNN_STATUS_SUCCESS;
 }
 
@@ -306,26 +303,13 @@ cudnnStatus_t cudnnConvolutionBackwardFilter(cudnnHandle_t, const void *alpha,
     cudnnStatus_t st = check_run(xd, dwd, cv, dyd, algo, ws, ws_bytes);
     if (st) return st;
     const float *x = (const float *)xv, *dy = (const float *)dyv;
-    float *dw = (float *)dwv;
-    const int C = xd->c, H = xd->h, W = xd->w, K = dwd->k, R = dwd->r, S = dwd->s;
-    std::vector<double> sum((size_t)K * R * S * C, 0.0);
-    for (int n = 0; n < xd->n; n++)
-        for (int oy = 0; oy < dyd->h; oy++)
-            for (int ox = 0; ox < dyd->w; ox++)
-                for (int r = 0; r < R; r++)
-                    for (int s = 0; s < S; s++) {
-                        const int iy = oy * cv->u - cv->pad_h + r;
-                        const int ix = ox * cv->v - cv->pad_w + s;
-                        if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;
-                        const float *xp = x + (((size_t)n * H + iy) * W + ix) * C;
-                        const float *dp = dy + (((size_t)n * dyd->h + oy) * dyd->w + ox) * K;
-                        for (int k = 0; k < K; k++) {
-                            double *sp = &sum[(((size_t)k * R + r) * S + s) * C];
-                            for (int c = 0; c < C; c++) sp[c] += (double)dp[k] * xp[c];
-                        }
-                    }
-    for (size_t i = 0; i < sum.size(); i++)
-        blend(dw + i, sum[i], *(const float *)alpha, *(const float *)beta);
+    const size_t K = dwd->k, C = dwd->c, krsc = (size_t)dwd->r * dwd->s * C;
+    std::vector<double> dw(K * krsc, 0.0);
+    each_tap(xd, dwd, cv, dyd, [&](size_t xo, size_t yo, size_t wo) {
+        for (size_t k = 0; k < K; k++)
+            for (size_t c = 0; c < C; c++) dw[k * krsc + wo + c] += (double)dy[yo + k] * x[xo + c];
+    });
+    blend((float *)dwv, dw, alpha, beta);
     return CUDNN_STATUS_SUCCESS;
 }
 
