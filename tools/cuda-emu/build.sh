@@ -39,7 +39,7 @@ for f in emu emu_cudnn; do
 done
 libdir=/usr/lib/x86_64-linux-gnu
 for t in test_cuda_grad test_cuda_hmc test_cuda_batch; do
-    "${cc[@]}" "${inc[@]}" -c "$src/tests/cuda/$t.c" -o "$out/$t.o"
+    "${cc[@]}" "${inc[@]}" -DBNN_CUDA_EMU -c "$src/tests/cuda/$t.c" -o "$out/$t.o"
     # the emulated backend first: its definitions replace the CPU library's cuda_none.c;
     # -rdynamic: conv_cudnn.cu finds the emulated cuDNN functions with dlsym
     g++ "${san[@]}" -rdynamic "$out/$t.o" "${objs[@]}" -o "$out/$t" \

@@ -6,9 +6,10 @@
  * gradient, and the weight gradient sums over the micro-batches in that layout (beta = 1) and
  * comes back once per gradient.
  *
- * cuDNN is loaded when this path is asked for (dlopen of libcudnn.so.9; a program that has
- * cuDNN's functions linked in, as tools/cuda-emu's, uses those), so a CUDA bnnmc needs no
- * cuDNN to run otherwise, and says which library is missing when asked for it.
+ * cuDNN is loaded when this path is asked for (dlopen of BNNMC_CUDNN_LIBRARY, else of
+ * libcudnn.so.9 unless the program has cuDNN's functions linked in, as tools/cuda-emu's has),
+ * so a CUDA bnnmc needs no cuDNN to run otherwise, and says which library is missing when
+ * asked for it.
  *
  * Reproducibility: each product takes the first algorithm of cuDNN's heuristics (the _v7 Get
  * calls, which time nothing) that is deterministic, float32 FMA (TF32 tensor cores only under
@@ -51,45 +52,40 @@ struct cudnn_api {
 #define CUDNN_POINTER(f) decltype(&::f) f;
     CUDNN_FUNCTIONS(CUDNN_POINTER)
 #undef CUDNN_POINTER
-    char error[256]; /* why it could not be loaded, or "" */
+    void *lib; /* dlopen's handle, or NULL (the program's own functions, or none) */
 };
 
-static cudnn_api load_api(void)
+/* Finds cuDNN's functions; BNN_EUNSUP saying why where it cannot. */
+static bnn_status load_api(cudnn_api *api)
 {
-    cudnn_api api = {};
-    void *lib = RTLD_DEFAULT;
-    const char *name = "libcudnn.so.9";
-    if (!dlsym(RTLD_DEFAULT, "cudnnCreate") && !(lib = dlopen(name, RTLD_NOW | RTLD_LOCAL))) {
-        snprintf(api.error, sizeof api.error, "%s could not be loaded (%s)", name, dlerror());
-        return api;
+    const char *name = getenv("BNNMC_CUDNN_LIBRARY");
+    int own = 0; /* the program's own functions */
+    if (!name || !*name) {
+        name = "libcudnn.so.9";
+        own = dlsym(RTLD_DEFAULT, "cudnnCreate") != NULL;
     }
+    if (!own && !(api->lib = dlopen(name, RTLD_NOW)))
+        return BNN_ERROR(BNN_EUNSUP, "BNNMC_CUDA_CONV=cudnn: %s could not be loaded (%s; unset "
+                         "BNNMC_CUDA_CONV for bnnmc's own convolutions)", name, dlerror());
+    void *lib = own ? RTLD_DEFAULT : api->lib;
 #define CUDNN_FIND(f)                                                                          \
-    if (!(api.f = (decltype(&::f))dlsym(lib, #f))) {                                           \
-        snprintf(api.error, sizeof api.error, "%s has no %s", name, #f);                       \
-        return api;                                                                            \
-    }
+    if (!(api->f = (decltype(&::f))dlsym(lib, #f)))                                            \
+        return BNN_ERROR(BNN_EUNSUP, "BNNMC_CUDA_CONV=cudnn: %s has no %s", name, #f);
     CUDNN_FUNCTIONS(CUDNN_FIND)
 #undef CUDNN_FIND
-    const size_t v = api.cudnnGetVersion();
+    const size_t v = api->cudnnGetVersion();
     if (v < 90000 || v >= 100000)
-        snprintf(api.error, sizeof api.error, "cuDNN %zu.%zu is loaded; bnnmc takes cuDNN 9",
-                 v / 10000, v / 100 % 100);
-    return api;
-}
-
-/* Loaded once per process (C++ makes the initialisation of a static local thread-safe). */
-static const cudnn_api &api(void)
-{
-    static const cudnn_api a = load_api();
-    return a;
+        return BNN_ERROR(BNN_EUNSUP, "BNNMC_CUDA_CONV=cudnn: %s is cuDNN %zu.%zu; bnnmc takes "
+                         "cuDNN 9", name, v / 10000, v / 100 % 100);
+    return BNN_OK;
 }
 
 #define BNN_CUDNN_TRY(call)                                                                    \
     do {                                                                                       \
-        cudnnStatus_t bnn_cudnn_st_ = api().call;                                              \
+        cudnnStatus_t bnn_cudnn_st_ = d->api.call;                                             \
         if (bnn_cudnn_st_ != CUDNN_STATUS_SUCCESS)                                             \
             return BNN_ERROR(BNN_EIO, "cuDNN: %s failed: %s", #call,                           \
-                             api().cudnnGetErrorString(bnn_cudnn_st_));                        \
+                             d->api.cudnnGetErrorString(bnn_cudnn_st_));                       \
     } while (0)
 
 /* A convolution's descriptors and algorithms for one micro-batch size m (0: not set up). */
@@ -110,6 +106,7 @@ struct cudnn_conv {
 };
 
 struct bnn_cuda_cudnn {
+    cudnn_api api;
     cudnnHandle_t handle;
     const bnn_cnn *c;
     unsigned char on[BNN_CNN_MAX_NODES];
@@ -219,10 +216,6 @@ bnn_status bnn_cuda_cudnn_create(struct cuda_backend *b, const bnn_cnn *c,
                                  const unsigned char *on, size_t M, void *workspace,
                                  size_t ws_bytes, struct bnn_cuda_cudnn **out)
 {
-    const cudnn_api &a = api();
-    if (a.error[0])
-        return BNN_ERROR(BNN_EUNSUP, "BNNMC_CUDA_CONV=cudnn: %s (unset it for bnnmc's own "
-                         "convolutions)", a.error);
     bnn_cuda_cudnn *d = (bnn_cuda_cudnn *)calloc(1, sizeof *d);
     if (!d) return BNN_ERROR(BNN_ENOMEM, "out of memory for cuDNN's convolution state");
     *out = d;
@@ -230,6 +223,7 @@ bnn_status bnn_cuda_cudnn_create(struct cuda_backend *b, const bnn_cnn *c,
     d->ws = workspace;
     d->ws_bytes = ws_bytes;
     d->math = b->tf32 ? CUDNN_DEFAULT_MATH : CUDNN_FMA_MATH;
+    BNN_TRY(load_api(&d->api));
     BNN_CUDNN_TRY(cudnnCreate(&d->handle));
     BNN_CUDNN_TRY(cudnnSetStream(d->handle, b->stream));
     size_t total = 0;
@@ -268,7 +262,7 @@ bnn_status bnn_cuda_cudnn_create(struct cuda_backend *b, const bnn_cnn *c,
 void bnn_cuda_cudnn_free(struct bnn_cuda_cudnn *d)
 {
     if (!d) return;
-    const cudnn_api &a = api();
+    const cudnn_api &a = d->api;
     for (size_t k = 0; k < d->c->n_nodes; k++) {
         if (!d->on[k]) continue;
         cudnn_conv *cv = &d->conv[k];
@@ -280,6 +274,7 @@ void bnn_cuda_cudnn_free(struct bnn_cuda_cudnn *d)
         if (cv->conv) a.cudnnDestroyConvolutionDescriptor(cv->conv);
     }
     if (d->handle) a.cudnnDestroy(d->handle);
+    if (a.lib) dlclose(a.lib);
     cudaFree(d->wk);
     cudaFree(d->dwk);
     free(d);
