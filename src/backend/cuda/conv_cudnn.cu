@@ -158,12 +158,15 @@ static int pick(const Perf *p, int n, const bnn_cuda_cudnn *d)
     return -1;
 }
 
-static bnn_status none_fits(const bnn_conv_shape *s, const char *what)
+static bnn_status none_fits(const bnn_cuda_cudnn *d, const bnn_conv_shape *s, const char *what,
+                            int n)
 {
-    return BNN_ERROR(BNN_EUNSUP, "cuDNN offers no deterministic %s algorithm for the %zux%zu "
-                     "convolution of %zu to %zu channels on %zux%zu inputs within the "
-                     "workspace (BNNMC_CUDA_CONV=direct takes it)", what, s->k, s->k, s->c,
-                     s->o, s->h, s->w);
+    return BNN_ERROR(BNN_EUNSUP, "cuDNN offers no %s algorithm for the %zux%zu convolution of "
+                     "%zu to %zu channels on %zux%zu inputs that is deterministic, %s and fits "
+                     "the %zu MiB workspace (of %d candidates; BNNMC_CUDA_CONV=direct takes it)",
+                     what, s->k, s->k, s->c, s->o, s->h, s->w,
+                     d->math == CUDNN_FMA_MATH ? "float32 FMA" : "float32 or TF32",
+                     d->ws_bytes >> 20, n);
 }
 
 /* Sets up slot q of node k for micro-batches of m rows: descriptors and algorithms. */
@@ -182,19 +185,19 @@ static bnn_status set_up_slot(bnn_cuda_cudnn *d, size_t k, cudnn_slot *q, size_t
     cudnnConvolutionFwdAlgoPerf_t fwd[N];
     BNN_CUDNN_TRY(cudnnGetConvolutionForwardAlgorithm_v7(d->handle, q->x, cv->w, cv->conv, q->y,
                                                          N, &n, fwd));
-    if ((i = pick(fwd, n, d)) < 0) return none_fits(s, "forward");
+    if ((i = pick(fwd, n, d)) < 0) return none_fits(d, s, "forward", n);
     q->fwd = fwd[i].algo;
     q->fwd_math = fwd[i].mathType;
     cudnnConvolutionBwdDataAlgoPerf_t data[N];
     BNN_CUDNN_TRY(cudnnGetConvolutionBackwardDataAlgorithm_v7(d->handle, cv->w, q->y, cv->conv,
                                                               q->x, N, &n, data));
-    if ((i = pick(data, n, d)) < 0) return none_fits(s, "input-gradient");
+    if ((i = pick(data, n, d)) < 0) return none_fits(d, s, "input-gradient", n);
     q->data = data[i].algo;
     q->data_math = data[i].mathType;
     cudnnConvolutionBwdFilterAlgoPerf_t filter[N];
     BNN_CUDNN_TRY(cudnnGetConvolutionBackwardFilterAlgorithm_v7(d->handle, q->x, q->y, cv->conv,
                                                                 cv->w, N, &n, filter));
-    if ((i = pick(filter, n, d)) < 0) return none_fits(s, "weight-gradient");
+    if ((i = pick(filter, n, d)) < 0) return none_fits(d, s, "weight-gradient", n);
     q->filter = filter[i].algo;
     q->filter_math = filter[i].mathType;
     q->m = m;
