@@ -16,7 +16,7 @@ if [ -x /usr/local/cuda/bin/nvcc ]; then
     cmake -S . -B build-cuda -DCMAKE_BUILD_TYPE=Release -DBNNMC_CUDA=ON -DBNNMC_SHARED=OFF \
         -DCMAKE_CUDA_COMPILER=/usr/local/cuda/bin/nvcc
     cmake --build build-cuda -j2 --target bnnmc bnnmc_cli test_cuda_grad test_cuda_hmc \
-        test_cuda_batch
+        test_cuda_batch test_cuda_linreg
 else
     echo "CUDA build skipped: no nvcc"
 fi
@@ -24,10 +24,13 @@ fi
 # three GPU test programs, then `sample` and `bench --device cuda` through the CLI (about three
 # minutes together there).
 bash tools/cuda-emu/build.sh build build-cuda-emu
-for t in test_cuda_batch test_cuda_grad test_cuda_hmc; do
+for t in test_cuda_batch test_cuda_grad test_cuda_hmc test_cuda_linreg; do
     BNNMC_DATA_DIR="$PWD/data" "build-cuda-emu/$t"
 done
 BNNMC_DATA_DIR="$PWD/data" bash tests/cuda/test_cuda_sample.sh build-cuda-emu/bnnmc
+# CPU and emulated device in distribution, the short run (40 s here; the GPU runs the long one)
+BNNMC_DATA_DIR="$PWD/data" BNNMC_TEST_QUICK=1 bash tests/cuda/test_cuda_agree.sh \
+    build-cuda-emu/bnnmc
 BNNMC_DATA_DIR="$PWD/data" BNNMC_SOURCE_DIR="$PWD" bash tests/cuda/test_cuda_cli.sh \
     build-cuda-emu/bnnmc
 # The GPU check's frame without a GPU (bench/gpu/run.sh on the emulated build, every stage cut:

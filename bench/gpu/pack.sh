@@ -14,9 +14,9 @@ obj=build-gpu-obj
 cmake -S . -B $obj -DCMAKE_BUILD_TYPE=Release -DBNNMC_CUDA=ON -DBNNMC_MPI=OFF \
     -DBNNMC_SHARED=OFF -DCMAKE_CUDA_COMPILER=$nvcc >/dev/null
 cmake --build $obj -j2 --target bnnmc_cli test_cuda_grad test_cuda_hmc test_cuda_batch \
-    test_device_math
+    test_cuda_linreg test_device_math
 programs=(bnnmc tests/cuda/test_cuda_grad tests/cuda/test_cuda_hmc tests/cuda/test_cuda_batch
-          tests/cuda/test_device_math)
+          tests/cuda/test_cuda_linreg tests/cuda/test_device_math)
 rm -rf build-gpu
 mkdir -p build-gpu/tests/cuda
 for p in "${programs[@]}"; do cp "$obj/$p" "build-gpu/$p"; done

@@ -5,8 +5,9 @@
 #     and carried here, with the shared libraries they need), or a fresh build where CMake finds
 #     every dependency;
 #  2. the GPU tests (tests/cuda); a short `sample --device cuda` run, resumed, whose run.json must
-#     record the device and whose draws must equal an uninterrupted run's; a longer CPU run and
-#     GPU run that must agree in distribution (bench/gpu/compare_runs.py);
+#     record the device and whose draws must equal an uninterrupted run's; device HMC against
+#     an analytic posterior (test_cuda_linreg) and a longer CPU run and GPU run that must agree
+#     in distribution (tests/cuda/test_cuda_agree.sh);
 #  3. bnnmc against JAX (bench/gpu/jax_bench.py, jax_cnn_bench.py) on the same GPU, alternately,
 #     float32 ("highest") and TF32 ("default"): 8 and 32 chains of 784-100-10 and 128 chains of
 #     64-100-10 on N = 1 437; MLP 784-100-10 and 784-1000-1000-10 on N = 60 000; LeNet-5
@@ -115,14 +116,8 @@ tests() { # the GPU tests, a resumed run, CPU and GPU in distribution
     }
     run_test "sample --device cuda --tf32: run.json records both; resumed = uninterrupted" \
         run_sample
-    run_agree() { # a longer run: CPU and GPU (float32) agree in distribution (compare_runs.py)
-        local cfg=(--data digits --arch mlp:20 --chains 8 --warmup 100 --samples 200
-                   --max-leapfrog 50 --quiet --threads 8)
-        $bnnmc sample "${cfg[@]}" --seed 11 --out "$tmp/cpu" &&
-        $bnnmc sample "${cfg[@]}" --seed 12 --device cuda --out "$tmp/gpu" &&
-        python3 bench/gpu/compare_runs.py "$tmp/cpu" "$tmp/gpu"
-    }
-    run_test "8 chains CPU vs 8 chains GPU on digits: same mean log-likelihood (4 SE)" run_agree
+    run_test test_cuda_linreg $build/tests/cuda/test_cuda_linreg
+    run_test test_cuda_agree bash tests/cuda/test_cuda_agree.sh $bnnmc
     $bnnmc diagnose "$tmp/run" >>"$log" 2>&1
     rm -rf "$tmp"
 }

@@ -1,5 +1,5 @@
 #!/bin/bash
-# Builds the GPU tests (tests/cuda/test_cuda_{grad,hmc,batch}.c) and the bnnmc CLI against
+# Builds the GPU tests (tests/cuda/test_cuda_{grad,hmc,batch,linreg}.c) and the bnnmc CLI against
 # bnnmc's CUDA backend with CUDA, cuBLAS and cuDNN emulated on the CPU (README.md here): the .cu
 # files with their launches rewritten (transform.py), the runtime and cuBLAS of emu.cpp (cuBLAS
 # products by OpenBLAS), the cuDNN convolutions of emu_cudnn.cpp, and the rest of bnnmc from a
@@ -38,7 +38,7 @@ for f in emu emu_cudnn; do
     objs+=("$out/$f.o")
 done
 libdir=/usr/lib/x86_64-linux-gnu
-for t in test_cuda_grad test_cuda_hmc test_cuda_batch; do
+for t in test_cuda_grad test_cuda_hmc test_cuda_batch test_cuda_linreg; do
     "${cc[@]}" "${inc[@]}" -DBNN_CUDA_EMU -c "$src/tests/cuda/$t.c" -o "$out/$t.o"
     # the emulated backend first: its definitions replace the CPU library's cuda_none.c;
     # -rdynamic: conv_cudnn.cu finds the emulated cuDNN functions with dlsym
@@ -60,4 +60,5 @@ g++ "${san[@]}" -rdynamic "${clis[@]}" "${objs[@]}" -o "$out/bnnmc" \
     -Wl,-rpath,$libdir/openblas-pthread "$build/libbnnmc.a" -L$libdir/openblas-pthread \
     -ljansson -lopenblas -lfftw3 -lRmath -lnetcdf -lcairo -lz -ldnnl -lgomp -lmvec -lm -lpthread \
     -ldl
-echo "built: $out/test_cuda_grad $out/test_cuda_hmc $out/test_cuda_batch $out/bnnmc"
+echo "built: $out/test_cuda_grad $out/test_cuda_hmc $out/test_cuda_batch $out/test_cuda_linreg" \
+    "$out/bnnmc"
