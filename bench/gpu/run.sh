@@ -65,7 +65,8 @@ if [ ! -x $build/bnnmc ]; then
     say "== building the CUDA variant in $build"
     if ! { cmake -S . -B $build -DCMAKE_BUILD_TYPE=Release -DBNNMC_CUDA=ON -DBNNMC_MPI=OFF \
              -DBNNMC_SHARED=OFF && cmake --build $build -j"$(nproc)" --target bnnmc_cli \
-             test_cuda_grad test_cuda_hmc test_cuda_batch test_device_math; } >>"$log" 2>&1; then
+             test_cuda_grad test_cuda_hmc test_cuda_batch test_cuda_linreg test_device_math; } \
+             >>"$log" 2>&1; then
         say "FAILED: the CUDA build (see $log); prepare build-gpu with bench/gpu/pack.sh and carry it"
         exit 1
     fi
@@ -79,9 +80,20 @@ fi
 gpu=$(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null |
       head -n 1)
 say "== GPU: ${gpu:-unknown}"
+nvcc=$(/usr/local/cuda/bin/nvcc --version 2>/dev/null | tail -n 1)
+profiles=()
+write_meta() { # $out/meta.json for results_table.py --merge, rewritten after every test and
+    # profile and at the end, so that a call cut by the device's limit still leaves it
+    python3 -c 'import json, sys
+keys = ("gpu", "date", "nvcc", "tests_md", "seconds", "profiles")
+json.dump(dict(zip(keys, sys.argv[2:])), open(sys.argv[1], "w"))' "$out/meta.json" "$gpu" \
+        "$(date -u +%Y-%m-%dT%H:%MZ)" "$nvcc" "$tests_md" "$(( $(date +%s) - start ))" \
+        "${profiles[*]}"
+}
+tests_md=""
+write_meta
 
 # ---- 2. tests ----
-tests_md=""
 run_test() { # NAME COMMAND...: one line of the results table
     local name=$1 rc
     shift
@@ -93,6 +105,7 @@ run_test() { # NAME COMMAND...: one line of the results table
     [ $rc -ne 0 ] && [ $rc -ne 77 ] && verdict="FAILED (exit $rc)"
     say "   $verdict"
     tests_md+="| $name | $verdict |"$'\n'
+    write_meta
 }
 tests() { # the GPU tests, a resumed run, CPU and GPU in distribution
     run_test test_device_math $build/tests/cuda/test_device_math
@@ -210,7 +223,6 @@ fi
 # DRAM peaks in two gradients (the untimed and one timed) of the workloads the table leaves
 # short of its targets ----
 ncu_bin=$(command -v ncu || ls /usr/local/cuda/bin/ncu 2>/dev/null | head -n 1)
-profiles=()
 profile() { # NAME BENCH-FLAGS...: $out/profile-NAME.csv
     local name=$1
     shift
@@ -224,6 +236,7 @@ profile() { # NAME BENCH-FLAGS...: $out/profile-NAME.csv
             $bnnmc bench --device cuda --reps 1 --leapfrog 0 --json "$@" \
             >"$out/profile-$name.csv" 2>>"$log"; then
         profiles+=("$name")
+        write_meta
     else
         say "   ncu FAILED (see the log)"
     fi
@@ -257,12 +270,8 @@ if [ -z "${NO_CNN:-}" ]; then
 fi
 
 # ---- 4. the results table ----
+write_meta
 date=$(date -u +%Y-%m-%dT%H:%MZ)
-nvcc=$(/usr/local/cuda/bin/nvcc --version 2>/dev/null | tail -n 1)
-python3 -c 'import json, sys
-keys = ("gpu", "date", "nvcc", "tests_md", "seconds", "profiles")
-json.dump(dict(zip(keys, sys.argv[2:])), open(sys.argv[1], "w"))' "$out/meta.json" "$gpu" \
-    "$date" "$nvcc" "$tests_md" "$(( $(date +%s) - start ))" "${profiles[*]}"
 python3 bench/gpu/results_table.py "$jsonl" "$results" "$gpu" "$date" "$nvcc" \
     "$tests_md" "$(( $(date +%s) - start ))" "$out" "${profiles[*]}"
 [ "$results" -ef "$out/RESULTS.md" ] || cp "$results" "$out/RESULTS.md"
