@@ -109,4 +109,38 @@ static int linreg_check(bnn_diag_ws *ws, const double *draws, size_t chains, siz
     return failures + !ok;
 }
 
+/* The statistical test of a sampler on the model: the data and the exact posterior; a run in a
+ * new temporary directory (named after tag) with linreg_configure's model and recording
+ * settings, then tune's (the sampler, chains, warm-up, samples, seed, device); every mean and
+ * covariance entry within tol MCSE of the exact values and R-hat below max_rhat; then extra, if
+ * not NULL, on the finished run (its directory still there; it returns its failures). Returns
+ * the number of failed checks (1 where the set-up or the run failed). */
+static int linreg_test(const char *tag, void (*tune)(bnn_run_config *), double tol,
+                       double max_rhat, int (*extra)(const bnn_run_config *, const double *cov))
+{
+    double x[N_TRAIN * D], y[N_TRAIN], mu[P], cov[P * P];
+    char dir[4096];
+    linreg_make_data(x, y);
+    if (linreg_exact_posterior(x, y, mu, cov, NULL) != 0 ||
+        core_mkdtemp(dir, sizeof dir, tag) != 0) {
+        printf("not ok set-up\n");
+        return 1;
+    }
+    bnn_run_config cfg;
+    linreg_configure(&cfg, dir);
+    tune(&cfg);
+    double *draws = malloc(cfg.chains * cfg.samples * P * sizeof(double));
+    bnn_diag_ws *ws = NULL;
+    int failures = 1;
+    if (draws && linreg_sample(&cfg, x, y, draws) == 0 &&
+        bnn_diag_ws_alloc(cfg.samples, cfg.chains, &ws) == BNN_OK) {
+        failures = linreg_check(ws, draws, cfg.chains, cfg.samples, mu, cov, tol, max_rhat);
+        if (extra) failures += extra(&cfg, cov);
+    }
+    bnn_diag_ws_free(ws);
+    free(draws);
+    core_rmtree(dir);
+    return failures;
+}
+
 #endif

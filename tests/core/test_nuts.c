@@ -96,36 +96,25 @@ static void check_run_stats(const bnn_run_config *cfg, const double *cov)
                              "within a factor %.2f (< %.0f)", worst_ratio, 2);
 }
 
+static void nuts_linreg(bnn_run_config *cfg)
+{
+    cfg->sampler = BNN_SAMPLER_NUTS;
+    cfg->max_depth = MAX_DEPTH;
+    cfg->chains = CHAINS;
+    cfg->warmup = LR_WARMUP;
+    cfg->samples = LR_SAMPLES;
+    cfg->seed = 12;
+}
+
+static int nuts_run_stats(const bnn_run_config *cfg, const double *cov)
+{
+    check_run_stats(cfg, cov); /* counts its failures itself */
+    return 0;
+}
+
 static void linreg(void)
 {
-    double x[N_TRAIN * D], y[N_TRAIN], mu[P], cov[P * P];
-    char dir[4096];
-    linreg_make_data(x, y);
-    if (linreg_exact_posterior(x, y, mu, cov, NULL) != 0 || core_mkdtemp(dir, sizeof dir, "nuts") != 0) {
-        printf("not ok set-up\n");
-        failures++;
-        return;
-    }
-    bnn_run_config cfg;
-    linreg_configure(&cfg, dir);
-    cfg.sampler = BNN_SAMPLER_NUTS;
-    cfg.max_depth = MAX_DEPTH;
-    cfg.chains = CHAINS;
-    cfg.warmup = LR_WARMUP;
-    cfg.samples = LR_SAMPLES;
-    cfg.seed = 12;
-    double *draws = malloc(CHAINS * LR_SAMPLES * P * sizeof(double));
-    bnn_diag_ws *ws = NULL;
-    if (draws && linreg_sample(&cfg, x, y, draws) == 0 &&
-        bnn_diag_ws_alloc(LR_SAMPLES, CHAINS, &ws) == BNN_OK) {
-        failures += linreg_check(ws, draws, CHAINS, LR_SAMPLES, mu, cov, TOL_MCSE, 1.01);
-        check_run_stats(&cfg, cov);
-    } else {
-        failures++;
-    }
-    bnn_diag_ws_free(ws);
-    free(draws);
-    core_rmtree(dir);
+    failures += linreg_test("nuts", nuts_linreg, TOL_MCSE, 1.01, nuts_run_stats);
 }
 
 /* ---- 2 and 3. Gaussians through the sampler API ----------------------------------------- */
