@@ -28,12 +28,17 @@ both_checkpoints() {
     done
 }
 
-# flip_byte FILE OFFSET: adds 1 to the byte at OFFSET.
+# flip_byte FILE OFFSET: adds 1 to the byte at OFFSET, in a copy that then replaces FILE, so
+# that only the name FILE is damaged: a kill between a checkpoint's two steps (the old
+# checkpoint.bin hard-linked as checkpoint.prev.bin, the new one not yet renamed in) leaves both
+# names on one file, which damage in place would hit twice.
 flip_byte() {
     local b
     b=$(od -An -tu1 -j "$2" -N1 "$1" | tr -d ' ')
-    printf "$(printf '\\%03o' $(((b + 1) % 256)))" |
-        dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+    cp "$1" "$1.flip" &&
+        printf "$(printf '\\%03o' $(((b + 1) % 256)))" |
+        dd of="$1.flip" bs=1 seek="$2" conv=notrunc status=none &&
+        mv "$1.flip" "$1"
 }
 
 # kill_when_ready DIR READY COMMAND...: runs COMMAND (which writes the run DIR) and kills it

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Damage after a kill: a corrupt newest checkpoint falls back to the previous one (with a
-# warning naming it), torn or extra bytes at the end of arrays are cut away; the run still ends
-# byte-identical. Both checkpoints corrupt: a clear error naming the file. Extending a complete
-# run with --resume --samples equals a longer run; changing the configuration is refused.
+# warning naming it), torn or extra bytes at the end of arrays are cut away, a kill inside a
+# checkpoint's rotation leaves a resumable run; the run still ends byte-identical. Both
+# checkpoints corrupt: a clear error naming the file. Extending a complete run with --resume
+# --samples equals a longer run; changing the configuration is refused.
 set -u
 . "$(dirname "$0")/common.sh"
 
@@ -16,6 +17,14 @@ killed_run() {
 }
 
 killed_run "$WORK/a"
+# A kill between a checkpoint's steps (store/checkpoint.c): the newest checkpoint.bin already
+# hard-linked as checkpoint.prev.bin, the new one still a torn checkpoint.bin.tmp.
+cp -r "$WORK/a" "$WORK/w"
+ln -f "$WORK/w/chain_000/checkpoint.bin" "$WORK/w/chain_000/checkpoint.prev.bin"
+head -c 40 "$WORK/w/chain_000/checkpoint.bin" > "$WORK/w/chain_000/checkpoint.bin.tmp"
+"$BNNMC" sample --resume "$WORK/w" 2> "$WORK/w.err" > /dev/null && same_run "$WORK/ref" "$WORK/w" &&
+    ok "killed between a checkpoint's link and rename: byte-identical" ||
+    not_ok "killed between a checkpoint's link and rename: $(cat "$WORK/w.err")"
 flip_byte "$WORK/a/chain_000/checkpoint.bin" 100
 truncate -s -7 "$WORK/a/chain_001/fs.npy"
 printf 'garbage' >> "$WORK/a/chain_000/stats.npy"
