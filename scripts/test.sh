@@ -21,7 +21,7 @@ else
     echo "CUDA build skipped: no nvcc"
 fi
 # The CUDA backend's sources with CUDA and cuBLAS emulated on the CPU (tools/cuda-emu): the
-# three GPU test programs, then `sample` and `bench --device cuda` through the CLI (about three
+# four GPU test programs, then `sample` and `bench --device cuda` through the CLI (about four
 # minutes together there).
 bash tools/cuda-emu/build.sh build build-cuda-emu
 for t in test_cuda_batch test_cuda_grad test_cuda_hmc test_cuda_linreg; do
