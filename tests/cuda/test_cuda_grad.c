@@ -291,41 +291,36 @@ static void test_cnns_alternatives(void **state)
         printf("cuDNN cases left out: %s\n", bnn_last_error());
         no_cudnn = 1;
     }
-    const grad_case cases[] = {
+    const grad_case fuse_off[] = { /* the FRN and activation nodes apart */
         {"cnn:c3k3f", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 10, 6, 5, "3",
          "BNNMC_CUDA_FUSE=0"},
         {"resnet20-frn", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 32 * 32 * 3, 10, 24, 32, 32, "10",
          "BNNMC_CUDA_FUSE=0"},
-        {"cnn:c3k3", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 10, 6, 5, "3",
-         "BNNMC_CUDA_CONV=im2col"},
-        {"cnn:c3k3s2", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 10, 6, 5, "3",
-         "BNNMC_CUDA_CONV=im2col"},
-        {"lenet5", BNN_ACT_RELU, BNN_LIK_CATEGORICAL, 28 * 28, 10, 40, 28, 28, "16",
-         "BNNMC_CUDA_CONV=im2col"},
-        {"resnet20-frn", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 32 * 32 * 3, 10, 24, 32, 32, "10",
-         "BNNMC_CUDA_CONV=im2col"},
-        {"cnn:c8k3s2v,a2,c6k3f,g", BNN_ACT_TANH, BNN_LIK_GAUSSIAN, 13 * 11 * 2, 1, 30, 13, 11, "7",
-         "BNNMC_CUDA_CONV=im2col"},
-        /* cuDNN: "same" 3x3 and valid 5x5 and strided ones; a stride-2 "same" one (the extra
-         * padding row after) by conv.cu, alone (c3k3s2) and beside cuDNN's (ResNet-20-FRN) */
-        {"cnn:c3k3", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 10, 6, 5, "3",
-         "BNNMC_CUDA_CONV=cudnn"},
-        {"cnn:c3k3s2", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 10, 6, 5, "3",
-         "BNNMC_CUDA_CONV=cudnn"},
-        {"lenet5", BNN_ACT_RELU, BNN_LIK_CATEGORICAL, 28 * 28, 10, 40, 28, 28, "16",
-         "BNNMC_CUDA_CONV=cudnn"},
-        {"resnet20-frn", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 32 * 32 * 3, 10, 24, 32, 32, "10",
-         "BNNMC_CUDA_CONV=cudnn"},
-        {"cnn:c8k3s2v,a2,c6k3f,g", BNN_ACT_TANH, BNN_LIK_GAUSSIAN, 13 * 11 * 2, 1, 30, 13, 11, "7",
-         "BNNMC_CUDA_CONV=cudnn"},
     };
-    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        if (quick() && strncmp(cases[i].arch, "cnn:", 4)) {
-            printf("%-12s %s: left out (BNNMC_TEST_QUICK=1)\n", cases[i].arch, cases[i].env);
+    /* the other convolution paths, each on these nets. cuDNN: "same" 3x3 and valid 5x5 and
+     * strided ones; a stride-2 "same" one (the extra padding row after) by conv.cu, alone
+     * (c3k3s2) and beside cuDNN's (ResNet-20-FRN) */
+    const grad_case nets[] = {
+        {"cnn:c3k3", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 10, 6, 5, "3", NULL},
+        {"cnn:c3k3s2", BNN_ACT_TANH, BNN_LIK_CATEGORICAL, 6 * 5 * 2, 4, 10, 6, 5, "3", NULL},
+        {"lenet5", BNN_ACT_RELU, BNN_LIK_CATEGORICAL, 28 * 28, 10, 40, 28, 28, "16", NULL},
+        {"resnet20-frn", BNN_ACT_SWISH, BNN_LIK_CATEGORICAL, 32 * 32 * 3, 10, 24, 32, 32, "10",
+         NULL},
+        {"cnn:c8k3s2v,a2,c6k3f,g", BNN_ACT_TANH, BNN_LIK_GAUSSIAN, 13 * 11 * 2, 1, 30, 13, 11, "7",
+         NULL},
+    };
+    const char *paths[] = {"BNNMC_CUDA_CONV=im2col", "BNNMC_CUDA_CONV=cudnn"};
+    const size_t n_fuse = sizeof fuse_off / sizeof fuse_off[0];
+    const size_t n_nets = sizeof nets / sizeof nets[0];
+    for (size_t i = 0; i < n_fuse + 2 * n_nets; i++) {
+        grad_case c = i < n_fuse ? fuse_off[i] : nets[(i - n_fuse) % n_nets];
+        if (i >= n_fuse) c.env = paths[(i - n_fuse) / n_nets];
+        if (quick() && strncmp(c.arch, "cnn:", 4)) {
+            printf("%-12s %s: left out (BNNMC_TEST_QUICK=1)\n", c.arch, c.env);
             continue;
         }
-        if (no_cudnn && strstr(cases[i].env, "cudnn")) continue;
-        check_case(&cases[i]);
+        if (no_cudnn && strstr(c.env, "cudnn")) continue;
+        check_case(&c);
     }
 }
 
